@@ -1,0 +1,199 @@
+//! Events and outbox messages: what storage writes in the same transaction
+//! as the state change they record or announce.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::card::Email;
+use crate::i18n::Language;
+use crate::money::Money;
+
+/// An append-only record of something that happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Id.
+    pub id: Uuid,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The charge concerned.
+    pub charge_id: Uuid,
+    /// The payment concerned, if any.
+    pub payment_id: Option<Uuid>,
+    /// Stable kind, e.g. `payment.succeeded`.
+    pub kind: String,
+    /// Details (never card data).
+    pub data: serde_json::Value,
+}
+
+/// What a notice to the issuing agency announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AgencyEventKind {
+    /// The fee was paid.
+    #[serde(rename = "payment.succeeded")]
+    PaymentSucceeded,
+    /// Money was given back, in part or in full.
+    #[serde(rename = "payment.refunded")]
+    PaymentRefunded,
+}
+
+impl AgencyEventKind {
+    /// Stable name, e.g. `payment.succeeded`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AgencyEventKind::PaymentSucceeded => "payment.succeeded",
+            AgencyEventKind::PaymentRefunded => "payment.refunded",
+        }
+    }
+}
+
+/// A notice to the agency that issued the code. Its `event_id` is stable
+/// across redeliveries so that receivers can deduplicate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgencyEvent {
+    /// Stable event id.
+    pub event_id: Uuid,
+    /// What happened.
+    #[serde(rename = "type")]
+    pub kind: AgencyEventKind,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+    /// The payment code.
+    pub code: String,
+    /// The agency's own reference of the charge.
+    pub agency_ref: Option<String>,
+    /// The service.
+    pub service: String,
+    /// The payment.
+    pub payment_id: Uuid,
+    /// The receipt number.
+    pub receipt_number: Option<String>,
+    /// The amount paid for the charge.
+    pub amount: Money,
+    /// Refunded so far.
+    pub refunded: Money,
+}
+
+/// What an outbox message asks to be delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OutboxPayload {
+    /// E-mail the receipt of a payment; the receipt is built at delivery.
+    ReceiptEmail {
+        /// The payment.
+        payment_id: Uuid,
+        /// Recipient.
+        to: Email,
+        /// Language of the e-mail.
+        language: Language,
+    },
+    /// Notify the issuing agency.
+    AgencyNotice(AgencyEvent),
+}
+
+/// Which kind of notifier delivers a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// E-mail.
+    Email,
+    /// Webhook to the agency.
+    Webhook,
+}
+
+impl OutboxPayload {
+    /// The channel that delivers it.
+    pub fn channel(&self) -> Channel {
+        match self {
+            OutboxPayload::ReceiptEmail { .. } => Channel::Email,
+            OutboxPayload::AgencyNotice(_) => Channel::Webhook,
+        }
+    }
+}
+
+/// Delivery state of an outbox message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxStatus {
+    /// Waiting for (another) delivery attempt.
+    Pending,
+    /// Delivered.
+    Delivered,
+    /// Gave up after too many failures; visible to operators, who can retry.
+    Dead,
+}
+
+impl OutboxStatus {
+    /// Stable id.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Delivered => "delivered",
+            OutboxStatus::Dead => "dead",
+        }
+    }
+
+    /// Parses the stable id.
+    pub fn parse(s: &str) -> Option<OutboxStatus> {
+        Some(match s {
+            "pending" => OutboxStatus::Pending,
+            "delivered" => OutboxStatus::Delivered,
+            "dead" => OutboxStatus::Dead,
+            _ => return None,
+        })
+    }
+}
+
+/// A message to deliver at least once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxMessage {
+    /// Id (also the idempotency key for the receiver).
+    pub id: Uuid,
+    /// When written.
+    pub created_at: DateTime<Utc>,
+    /// What to deliver.
+    pub payload: OutboxPayload,
+    /// Delivery state.
+    pub status: OutboxStatus,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// Not to be tried before this.
+    pub next_attempt_at: DateTime<Utc>,
+    /// Held by a worker until this instant.
+    pub lease_until: Option<DateTime<Utc>>,
+    /// Last failure, for operators.
+    pub last_error: Option<String>,
+    /// When delivered.
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl OutboxMessage {
+    /// A new pending message, due now.
+    pub fn new(id: Uuid, payload: OutboxPayload, now: DateTime<Utc>) -> OutboxMessage {
+        OutboxMessage {
+            id,
+            created_at: now,
+            payload,
+            status: OutboxStatus::Pending,
+            attempts: 0,
+            next_attempt_at: now,
+            lease_until: None,
+            last_error: None,
+            delivered_at: None,
+        }
+    }
+}
+
+/// When to try again after the n-th failure (1-based), or `None` to give
+/// up: about 1 min, 5 min, 1 h, 1 day, 2 days — the schedule peers use.
+pub fn retry_delay(failures: u32) -> Option<chrono::Duration> {
+    use chrono::Duration;
+    match failures {
+        0 | 1 => Some(Duration::minutes(1)),
+        2 => Some(Duration::minutes(5)),
+        3 => Some(Duration::hours(1)),
+        4 => Some(Duration::days(1)),
+        5 => Some(Duration::days(2)),
+        _ => None,
+    }
+}
