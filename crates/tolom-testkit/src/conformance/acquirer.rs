@@ -1,0 +1,187 @@
+//! The acquirer conformance suite.
+
+use std::future::Future;
+
+use chrono::Utc;
+use tolom_core::card::{BrandTable, CardForm};
+use tolom_core::i18n::Language;
+use tolom_core::money::Money;
+use tolom_core::payment::{Challenge, ChallengeResponse, DeclineReason};
+use tolom_core::ports::*;
+use uuid::Uuid;
+
+/// The adapter's test cards for the suite.
+#[derive(Debug, Clone)]
+pub struct TestCards {
+    /// A card that is approved without a challenge.
+    pub approve: String,
+    /// A card that is declined, and the reason the adapter reports.
+    pub decline: (String, DeclineReason),
+    /// A card that needs a challenge (3-D Secure / one-time code).
+    pub challenge: String,
+}
+
+fn form(pan: &str) -> CardForm {
+    CardForm {
+        holder: "AIBEK ASANOV".into(),
+        pan: pan.into(),
+        expiry: "12/30".into(),
+        cvv: "123".into(),
+        phone: "+996555123456".into(),
+        email: "aibek@example.kg".into(),
+    }
+}
+
+async fn buy(
+    acquirer: &dyn Acquirer,
+    order: &str,
+    pan: &str,
+    amount: Money,
+) -> Result<AcquirerOutcome, AcquirerError> {
+    let (card, contact) = form(pan)
+        .validate(Utc::now(), &BrandTable::default())
+        .unwrap_or_else(|e| {
+            panic!(
+                "test card {} does not validate: {:?}",
+                &pan[..6.min(pan.len())],
+                e.codes()
+            )
+        });
+    acquirer
+        .purchase(PurchaseRequest {
+            order_number: order,
+            amount,
+            description: "conformance",
+            language: Language::En,
+            instrument: Instrument::Card {
+                card: &card,
+                contact: &contact,
+            },
+            return_url: Some("http://127.0.0.1/return"),
+        })
+        .await
+}
+
+fn order() -> String {
+    Uuid::new_v4().simple().to_string()
+}
+
+/// Runs every acquirer case. `solve` answers a challenge the way the
+/// payer's browser would (typing the one-time code, following the ACS
+/// page) and returns what the portal then passes to `complete_challenge`.
+pub async fn run<S, Fut>(acquirer: &dyn Acquirer, cards: &TestCards, solve: S)
+where
+    S: Fn(Challenge, String) -> Fut,
+    Fut: Future<Output = ChallengeResponse>,
+{
+    let amount = Money::som(885);
+    assert!(!acquirer.name().is_empty(), "an acquirer has a name");
+
+    // Approve, idempotently.
+    let o = order();
+    let first = buy(acquirer, &o, &cards.approve, amount).await;
+    let Ok(AcquirerOutcome::Approved(approval)) = first else {
+        panic!("the approve card MUST be approved, got {first:?}");
+    };
+    assert!(
+        !approval.auth_code.is_empty() && !approval.rrn.is_empty(),
+        "an approval carries an auth code and RRN"
+    );
+    let again = buy(acquirer, &o, &cards.approve, amount).await;
+    assert_eq!(
+        again,
+        Ok(AcquirerOutcome::Approved(approval.clone())),
+        "a purchase repeated with the same order number MUST NOT charge again and MUST report the same approval"
+    );
+    match acquirer.status(&o).await {
+        Ok(OrderStatus::Approved {
+            approval: a,
+            refunded,
+        }) => {
+            assert_eq!(a, approval, "status reports the approval");
+            assert!(refunded.is_zero(), "nothing refunded yet");
+        }
+        other => panic!("status of an approved order MUST be Approved, got {other:?}"),
+    }
+
+    // Refunds: partial, over the rest, the rest.
+    let r = acquirer.refund(&o, &order(), Money::som(300)).await;
+    assert_eq!(
+        r,
+        Ok(RefundOutcome::Refunded),
+        "a partial refund of a paid order"
+    );
+    match acquirer.status(&o).await {
+        Ok(OrderStatus::Approved { refunded, .. }) => assert_eq!(
+            refunded,
+            Money::som(300),
+            "status reports what was refunded"
+        ),
+        other => panic!("status after a refund, got {other:?}"),
+    }
+    let over = acquirer.refund(&o, &order(), Money::som(586)).await;
+    assert!(
+        matches!(
+            over,
+            Ok(RefundOutcome::Refused(_))
+                | Err(AcquirerError {
+                    kind: AcquirerErrorKind::Rejected,
+                    ..
+                })
+        ),
+        "a refund above what is left MUST be refused, got {over:?}"
+    );
+    assert_eq!(
+        acquirer.refund(&o, &order(), Money::som(585)).await,
+        Ok(RefundOutcome::Refunded),
+        "refund the rest"
+    );
+
+    // Decline.
+    let o = order();
+    let (pan, reason) = &cards.decline;
+    assert_eq!(
+        buy(acquirer, &o, pan, amount).await,
+        Ok(AcquirerOutcome::Declined(*reason)),
+        "the decline card"
+    );
+    assert_eq!(
+        acquirer.status(&o).await,
+        Ok(OrderStatus::Declined(*reason)),
+        "status of a declined order"
+    );
+
+    // Never seen.
+    assert_eq!(
+        acquirer.status(&order()).await,
+        Ok(OrderStatus::NotFound),
+        "an unknown order MUST be NotFound"
+    );
+
+    // Challenge.
+    let o = order();
+    let challenge = match buy(acquirer, &o, &cards.challenge, amount).await {
+        Ok(AcquirerOutcome::ActionRequired(c)) => c,
+        other => panic!("the challenge card MUST ask for action, got {other:?}"),
+    };
+    let pending = acquirer.status(&o).await;
+    assert_eq!(
+        pending,
+        Ok(OrderStatus::Pending),
+        "an order awaiting its challenge is Pending"
+    );
+    let response = solve(challenge, o.clone()).await;
+    match acquirer.complete_challenge(&o, &response).await {
+        Ok(AcquirerOutcome::Approved(_)) => {}
+        other => panic!("a solved challenge MUST end approved, got {other:?}"),
+    }
+    assert!(
+        matches!(acquirer.status(&o).await, Ok(OrderStatus::Approved { .. })),
+        "status after the challenge"
+    );
+    let again = acquirer.complete_challenge(&o, &response).await;
+    assert!(
+        matches!(again, Ok(AcquirerOutcome::Approved(_))),
+        "completing twice reports the same outcome, got {again:?}"
+    );
+}

@@ -1,0 +1,161 @@
+//! The notifier conformance suite.
+
+use std::future::Future;
+
+use chrono::{TimeZone, Utc};
+use tolom_core::card::{CardBrand, CardSummary, Contact, Email, MaskedPan, Phone};
+use tolom_core::catalogue::Catalogue;
+use tolom_core::charge::{Charge, ChargeStatus, Payer};
+use tolom_core::code::PaymentCode;
+use tolom_core::i18n::Language;
+use tolom_core::money::Money;
+use tolom_core::outbox::{AgencyEvent, AgencyEventKind, Channel};
+use tolom_core::payment::{Approval, NewPayment, Payment};
+use tolom_core::ports::{Notification, Notifier};
+use tolom_core::receipt::{Operator, Receipt};
+use uuid::Uuid;
+
+/// A full PAN that never reaches a notifier; the suite checks it is not in
+/// anything received.
+pub const SAMPLE_PAN: &str = "4111111111111111";
+
+/// A sample notification for a channel: a Russian receipt e-mail or a
+/// `payment.succeeded` agency event.
+pub fn sample(channel: Channel) -> Notification {
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let charge = Charge {
+        id: Uuid::from_u128(1),
+        code: PaymentCode::from_trusted("110000012349"),
+        service: "passport-2020".into(),
+        urgency: Some("18-working-days".into()),
+        payer: Payer {
+            full_name: "Асанов Айбек Маратович".into(),
+        },
+        amount: Money::som(885),
+        issued_at: now,
+        expires_at: now + chrono::Duration::days(30),
+        status: ChargeStatus::Paid,
+        agency_ref: Some("AG-77".into()),
+    };
+    let mut p = Payment::create(NewPayment {
+        id: Uuid::from_u128(0xabc),
+        charge_id: charge.id,
+        code: charge.code.clone(),
+        service: charge.service.clone(),
+        amount: charge.amount,
+        fee: Money::som(0),
+        terms_edition: "2024-01-01".into(),
+        language: Language::Ru,
+        start_key: "k".into(),
+        now,
+        expires_at: now + chrono::Duration::minutes(30),
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let card = CardSummary {
+        masked_pan: MaskedPan::from_stored("411111******1111").unwrap_or_else(|| panic!("mask")),
+        brand: CardBrand::Visa,
+        holder: "AIBEK ASANOV".into(),
+    };
+    let contact = Contact {
+        phone: Phone::from_stored("+996555123456"),
+        email: Email::from_stored("aibek@example.kg"),
+    };
+    let _ = p.authorize("s".into(), Some(card), Some(contact), "sandbox", now);
+    let _ = p.succeed(
+        Approval {
+            auth_code: "654321".into(),
+            rrn: "123456789012".into(),
+        },
+        now,
+    );
+    match channel {
+        Channel::Email => {
+            let signer = tolom_core::receipt::Ed25519Signer::from_seed([7u8; 32]);
+            let receipt = Receipt::build(
+                &p,
+                &charge,
+                &Catalogue::kyrgyz_default(),
+                &Operator::default(),
+                &signer,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            Notification::ReceiptEmail {
+                to: Email::from_stored("aibek@example.kg"),
+                language: Language::Ru,
+                receipt: Box::new(receipt),
+            }
+        }
+        Channel::Webhook => Notification::Agency(AgencyEvent {
+            event_id: Uuid::from_u128(0xe1),
+            kind: AgencyEventKind::PaymentSucceeded,
+            occurred_at: now,
+            code: p.code.to_string(),
+            agency_ref: charge.agency_ref.clone(),
+            service: p.service.clone(),
+            payment_id: p.id,
+            receipt_number: p.receipt_number.clone(),
+            amount: p.amount,
+            refunded: p.refunded,
+        }),
+    }
+}
+
+/// Runs the notifier cases. `received(message_id)` returns the raw texts
+/// the receiver got for that message (e-mail source, HTTP body), so the
+/// suite can check content and redelivery. `unreachable` is the same
+/// notifier pointed at a receiver that is down: its errors MUST be
+/// transient.
+pub async fn run<R, Fut>(notifier: &dyn Notifier, received: R, unreachable: Option<&dyn Notifier>)
+where
+    R: Fn(Uuid) -> Fut,
+    Fut: Future<Output = Vec<String>>,
+{
+    let notification = sample(notifier.channel());
+    let id = Uuid::new_v4();
+    notifier
+        .deliver(id, &notification)
+        .await
+        .unwrap_or_else(|e| panic!("delivery to a working receiver MUST succeed: {e}"));
+    let got = received(id).await;
+    assert!(
+        !got.is_empty(),
+        "the receiver MUST have the message once deliver returned Ok"
+    );
+    let text = got.join("\n");
+    let (number, must_contain) = match &notification {
+        Notification::ReceiptEmail { receipt, .. } => (receipt.number.clone(), vec!["885", "1111"]),
+        Notification::Agency(e) => (
+            e.receipt_number.clone().unwrap_or_default(),
+            vec!["payment.succeeded", "885"],
+        ),
+    };
+    assert!(
+        text.contains(&number),
+        "the message carries the receipt number {number}"
+    );
+    for needle in must_contain {
+        assert!(text.contains(needle), "the message carries {needle:?}");
+    }
+    assert!(
+        !text.contains(SAMPLE_PAN),
+        "no full card number in a notification"
+    );
+    // At-least-once: a redelivery of the same message is accepted.
+    notifier
+        .deliver(id, &notification)
+        .await
+        .unwrap_or_else(|e| panic!("redelivery of the same message MUST be accepted: {e}"));
+    assert!(!received(id).await.is_empty());
+    if let Some(down) = unreachable {
+        match down.deliver(Uuid::new_v4(), &notification).await {
+            Err(e) => assert!(
+                e.transient,
+                "an unreachable receiver is a transient failure: {e}"
+            ),
+            Ok(()) => panic!("delivery to an unreachable receiver MUST fail"),
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Ready-made pieces for tests: a wired [`Tolom`], demo charges, card forms.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use tolom_core::card::CardForm;
+use tolom_core::charge::Charge;
+use tolom_core::outbox::Channel;
+use tolom_core::ports::Acquirer;
+use tolom_core::receipt::Ed25519Signer;
+use tolom_core::service::{Config, IssueCharge, Tolom};
+use tolom_core::time::Clock;
+
+use crate::clock::ManualClock;
+use crate::fake::FakeAcquirer;
+use crate::ids::SequentialIds;
+use crate::memory::InMemoryStore;
+use crate::notifier::RecordingNotifier;
+
+/// A fixed signing key for tests (never use it in production).
+pub fn test_signer() -> Ed25519Signer {
+    Ed25519Signer::from_seed([7u8; 32])
+}
+
+/// A [`Tolom`] on in-memory adapters, with handles to each of them.
+pub struct Harness {
+    /// The use cases.
+    pub tolom: Tolom,
+    /// The store.
+    pub store: Arc<InMemoryStore>,
+    /// The clock.
+    pub clock: Arc<ManualClock>,
+    /// The e-mail notifier.
+    pub email: Arc<RecordingNotifier>,
+    /// The webhook notifier.
+    pub webhook: Arc<RecordingNotifier>,
+}
+
+impl Harness {
+    /// A harness with a [`FakeAcquirer`]; returns the acquirer too.
+    pub fn with_fake() -> (Harness, Arc<FakeAcquirer>) {
+        let acquirer = Arc::new(FakeAcquirer::new());
+        (
+            Harness::with_acquirer(acquirer.clone(), Config::default()),
+            acquirer,
+        )
+    }
+
+    /// A harness with any acquirer and configuration.
+    pub fn with_acquirer(acquirer: Arc<dyn Acquirer>, config: Config) -> Harness {
+        let store = Arc::new(InMemoryStore::new());
+        let clock = Arc::new(ManualClock::fixed());
+        let email = Arc::new(RecordingNotifier::new(Channel::Email));
+        let webhook = Arc::new(RecordingNotifier::new(Channel::Webhook));
+        let tolom = Tolom::builder()
+            .store(store.clone())
+            .acquirer(acquirer)
+            .clock(clock.clone())
+            .ids(Arc::new(SequentialIds::new()))
+            .signer(Arc::new(test_signer()))
+            .notifier(email.clone())
+            .notifier(webhook.clone())
+            .config(config)
+            .build()
+            .unwrap_or_else(|e| panic!("harness: {e}"));
+        Harness {
+            tolom,
+            store,
+            clock,
+            email,
+            webhook,
+        }
+    }
+
+    /// Issues a charge of `service` (first tariff) to `payer`, valid for 30
+    /// days.
+    pub async fn charge(&self, service: &str, payer: &str) -> Charge {
+        let urgency = self
+            .tolom
+            .config()
+            .catalogue
+            .tariffs_of(service)
+            .next()
+            .map(|t| t.urgency.clone());
+        self.tolom
+            .issue_charge(IssueCharge {
+                service: service.into(),
+                urgency,
+                amount: None,
+                payer: payer.into(),
+                code: None,
+                expires_at: self.clock.now() + Duration::days(30),
+                agency_ref: None,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("fixture charge: {e}"))
+    }
+
+    /// The id of the agreement edition in force.
+    pub async fn terms_id(&self) -> String {
+        self.tolom
+            .terms_in_force()
+            .await
+            .map(|t| t.id)
+            .unwrap_or_default()
+    }
+}
+
+/// A valid card form with this PAN (expiry 12/30, CVV 123, Kyrgyz phone).
+pub fn card_form(pan: &str) -> CardForm {
+    CardForm {
+        holder: "AIBEK ASANOV".into(),
+        pan: pan.into(),
+        expiry: "12/30".into(),
+        cvv: "123".into(),
+        phone: "+996 555 123 456".into(),
+        email: "aibek@example.kg".into(),
+    }
+}
+
+/// Demo payers, one per service.
+pub const DEMO_PAYERS: [(&str, &str); 5] = [
+    ("id-card-2017", "Асанов Айбек Маратович"),
+    ("passport-2020", "Сыдыкова Айгүл Бакытовна"),
+    ("driving-licence-national", "Токтогулов Нурлан Эркинович"),
+    ("driving-licence-international", "Жумабаева Чолпон Асановна"),
+    ("meken-card", "Ivanova Anna"),
+];

@@ -1,0 +1,514 @@
+//! An in-memory store that honours every storage contract.
+//!
+//! All state sits behind one mutex, so each port call is one atomic step:
+//! the one-in-flight rule, optimistic versions and the "outbox in the same
+//! transaction" rule hold exactly as a database adapter must make them hold.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tolom_core::charge::{Charge, ChargeStatus};
+use tolom_core::code::PaymentCode;
+use tolom_core::outbox::{Event, OutboxMessage, OutboxStatus};
+use tolom_core::payment::{Payment, Refund, RefundState};
+use tolom_core::ports::*;
+use tolom_core::terms::TermsEdition;
+use uuid::Uuid;
+
+#[derive(Default)]
+struct State {
+    charges: HashMap<Uuid, Charge>,
+    by_code: HashMap<String, Uuid>,
+    payments: HashMap<Uuid, Payment>,
+    payment_order: Vec<Uuid>,
+    by_start_key: HashMap<String, Uuid>,
+    by_receipt: HashMap<String, Uuid>,
+    in_flight: HashMap<Uuid, Uuid>,
+    paid: HashMap<Uuid, Uuid>,
+    refunds: HashMap<Uuid, Refund>,
+    refund_order: Vec<Uuid>,
+    outbox: Vec<OutboxMessage>,
+    outbox_index: HashMap<Uuid, usize>,
+    events: Vec<Event>,
+    terms: Vec<TermsEdition>,
+}
+
+/// Storage in memory. Cheap to create; one per test.
+#[derive(Default)]
+pub struct InMemoryStore {
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for InMemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InMemoryStore")
+    }
+}
+
+impl InMemoryStore {
+    /// An empty store.
+    pub fn new() -> InMemoryStore {
+        InMemoryStore::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>, StoreError> {
+        self.state
+            .lock()
+            .map_err(|_| StoreError::Unavailable("in-memory store poisoned".into()))
+    }
+
+    /// Every event written, in order (for assertions).
+    pub fn all_events(&self) -> Vec<Event> {
+        self.lock().map(|s| s.events.clone()).unwrap_or_default()
+    }
+
+    /// Every payment, in creation order (for assertions).
+    pub fn all_payments(&self) -> Vec<Payment> {
+        self.lock()
+            .map(|s| {
+                s.payment_order
+                    .iter()
+                    .filter_map(|id| s.payments.get(id).cloned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl ChargeStore for InMemoryStore {
+    async fn insert_charge(&self, charge: &Charge, event: &Event) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        if s.by_code.contains_key(charge.code.as_str()) || s.charges.contains_key(&charge.id) {
+            return Err(StoreError::DuplicateCode);
+        }
+        s.by_code.insert(charge.code.to_string(), charge.id);
+        s.charges.insert(charge.id, charge.clone());
+        s.events.push(event.clone());
+        Ok(())
+    }
+
+    async fn charge_by_code(&self, code: &PaymentCode) -> Result<Option<Charge>, StoreError> {
+        let s = self.lock()?;
+        Ok(s.by_code
+            .get(code.as_str())
+            .and_then(|id| s.charges.get(id))
+            .cloned())
+    }
+
+    async fn charge(&self, id: Uuid) -> Result<Option<Charge>, StoreError> {
+        Ok(self.lock()?.charges.get(&id).cloned())
+    }
+
+    async fn set_charge_status(
+        &self,
+        id: Uuid,
+        from: ChargeStatus,
+        to: ChargeStatus,
+        event: &Event,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        let paid = s.paid.contains_key(&id);
+        let charge = s.charges.get_mut(&id).ok_or(StoreError::ChargeNotFound)?;
+        if charge.status != from {
+            return Err(StoreError::Conflict);
+        }
+        if from == ChargeStatus::Paid && to != ChargeStatus::Paid && paid {
+            return Err(StoreError::Invariant("charge has a paid payment".into()));
+        }
+        if to == ChargeStatus::Paid && !paid {
+            return Err(StoreError::Invariant("charge has no paid payment".into()));
+        }
+        charge.status = to;
+        s.events.push(event.clone());
+        Ok(())
+    }
+
+    async fn list_charges(&self, q: &ChargeQuery) -> Result<Vec<Charge>, StoreError> {
+        let s = self.lock()?;
+        let mut out: Vec<Charge> = s
+            .charges
+            .values()
+            .filter(|c| q.status.is_none_or(|st| c.status == st))
+            .filter(|c| q.expires_before.is_none_or(|t| c.expires_at < t))
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| (a.expires_at, a.id).cmp(&(b.expires_at, b.id)));
+        if q.limit > 0 {
+            out.truncate(q.limit);
+        }
+        Ok(out)
+    }
+}
+
+fn check_immutable(old: &Payment, new: &Payment) -> Result<(), StoreError> {
+    if old.amount != new.amount
+        || old.fee != new.fee
+        || old.total != new.total
+        || old.charge_id != new.charge_id
+        || old.code != new.code
+    {
+        return Err(StoreError::Invariant(
+            "amounts and charge are fixed after creation".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl PaymentStore for InMemoryStore {
+    async fn create_payment(
+        &self,
+        payment: &Payment,
+        events: &[Event],
+    ) -> Result<CreateOutcome, StoreError> {
+        let mut s = self.lock()?;
+        if let Some(existing) = s
+            .by_start_key
+            .get(&payment.start_key)
+            .and_then(|id| s.payments.get(id))
+        {
+            return Ok(CreateOutcome::Existing(Box::new(existing.clone())));
+        }
+        let charge = s
+            .charges
+            .get(&payment.charge_id)
+            .ok_or(StoreError::ChargeNotFound)?;
+        if charge.status != ChargeStatus::Unpaid {
+            return Err(StoreError::ChargeNotPayable(charge.status));
+        }
+        if let Some(other) = s.in_flight.get(&payment.charge_id) {
+            return Err(StoreError::InFlight { payment_id: *other });
+        }
+        if s.payments.contains_key(&payment.id) {
+            return Err(StoreError::Invariant("duplicate payment id".into()));
+        }
+        if payment.state.is_in_flight() {
+            s.in_flight.insert(payment.charge_id, payment.id);
+        }
+        s.by_start_key.insert(payment.start_key.clone(), payment.id);
+        s.payments.insert(payment.id, payment.clone());
+        s.payment_order.push(payment.id);
+        s.events.extend(events.iter().cloned());
+        Ok(CreateOutcome::Created)
+    }
+
+    async fn payment(&self, id: Uuid) -> Result<Option<Payment>, StoreError> {
+        Ok(self.lock()?.payments.get(&id).cloned())
+    }
+
+    async fn payment_by_receipt(&self, number: &str) -> Result<Option<Payment>, StoreError> {
+        let s = self.lock()?;
+        Ok(s.by_receipt
+            .get(number)
+            .and_then(|id| s.payments.get(id))
+            .cloned())
+    }
+
+    async fn update_payment(&self, u: &PaymentUpdate) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        let new = &u.payment;
+        let old = s.payments.get(&new.id).ok_or(StoreError::NotFound)?;
+        if old.version + 1 != new.version {
+            return Err(StoreError::Conflict);
+        }
+        check_immutable(old, new)?;
+        // Check every rule before writing anything.
+        if new.state.is_in_flight() {
+            if let Some(other) = s.in_flight.get(&new.charge_id) {
+                if *other != new.id {
+                    return Err(StoreError::Invariant("another payment is in flight".into()));
+                }
+            }
+        }
+        if new.state.is_paid() {
+            if let Some(other) = s.paid.get(&new.charge_id) {
+                if *other != new.id {
+                    return Err(StoreError::Invariant(
+                        "charge already has a paid payment".into(),
+                    ));
+                }
+            }
+        }
+        let committed = new
+            .refunded
+            .checked_add(new.refund_pending)
+            .map_err(|_| StoreError::Invariant("refund amounts".into()))?;
+        if committed > new.total {
+            return Err(StoreError::Invariant("refunds exceed the payment".into()));
+        }
+        if let Some(r) = &u.refund {
+            if r.payment_id != new.id {
+                return Err(StoreError::Invariant("refund of another payment".into()));
+            }
+            if let Some(existing) = s.refunds.get(&r.id) {
+                if existing.amount != r.amount || existing.payment_id != r.payment_id {
+                    return Err(StoreError::Invariant("refund amount is fixed".into()));
+                }
+            } else if s
+                .refunds
+                .values()
+                .any(|o| o.payment_id == r.payment_id && o.idempotency_key == r.idempotency_key)
+            {
+                return Err(StoreError::Conflict);
+            }
+        }
+        let charge = s
+            .charges
+            .get(&new.charge_id)
+            .ok_or(StoreError::ChargeNotFound)?;
+        let charge_status = match u.charge {
+            None => charge.status,
+            Some(ChargeChange::MarkPaid) => {
+                if charge.status == ChargeStatus::Paid {
+                    return Err(StoreError::Invariant("charge already paid".into()));
+                }
+                if !new.state.is_paid() {
+                    return Err(StoreError::Invariant(
+                        "MarkPaid without a paid payment".into(),
+                    ));
+                }
+                ChargeStatus::Paid
+            }
+            Some(ChargeChange::Reopen) => {
+                if charge.status != ChargeStatus::Paid || new.state.is_paid() {
+                    return Err(StoreError::Invariant(
+                        "only a fully refunded payment reopens its charge".into(),
+                    ));
+                }
+                ChargeStatus::Unpaid
+            }
+        };
+        // Write.
+        let new = new.clone();
+        if new.state.is_in_flight() {
+            s.in_flight.insert(new.charge_id, new.id);
+        } else if s.in_flight.get(&new.charge_id) == Some(&new.id) {
+            s.in_flight.remove(&new.charge_id);
+        }
+        if new.state.is_paid() {
+            s.paid.insert(new.charge_id, new.id);
+        } else if s.paid.get(&new.charge_id) == Some(&new.id) {
+            s.paid.remove(&new.charge_id);
+        }
+        if let Some(number) = &new.receipt_number {
+            s.by_receipt.insert(number.clone(), new.id);
+        }
+        if let Some(c) = s.charges.get_mut(&new.charge_id) {
+            c.status = charge_status;
+        }
+        if let Some(r) = &u.refund {
+            if !s.refunds.contains_key(&r.id) {
+                s.refund_order.push(r.id);
+            }
+            s.refunds.insert(r.id, r.clone());
+        }
+        s.events.extend(u.events.iter().cloned());
+        for m in &u.outbox {
+            let i = s.outbox.len();
+            s.outbox_index.insert(m.id, i);
+            s.outbox.push(m.clone());
+        }
+        s.payments.insert(new.id, new);
+        Ok(())
+    }
+
+    async fn list_payments(&self, q: &PaymentQuery) -> Result<Vec<Payment>, StoreError> {
+        let s = self.lock()?;
+        let mut out: Vec<Payment> = s
+            .payment_order
+            .iter()
+            .filter_map(|id| s.payments.get(id))
+            .filter(|p| q.states.is_empty() || q.states.contains(&p.state))
+            .filter(|p| q.service.as_ref().is_none_or(|sv| &p.service == sv))
+            .filter(|p| q.charge_id.is_none_or(|c| p.charge_id == c))
+            .filter(|p| q.created_from.is_none_or(|t| p.created_at >= t))
+            .filter(|p| q.created_to.is_none_or(|t| p.created_at < t))
+            .filter(|p| q.updated_before.is_none_or(|t| p.updated_at < t))
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+        if q.limit > 0 {
+            out.truncate(q.limit);
+        }
+        Ok(out)
+    }
+
+    async fn refund_by_key(
+        &self,
+        payment_id: Uuid,
+        key: &str,
+    ) -> Result<Option<Refund>, StoreError> {
+        let s = self.lock()?;
+        Ok(s.refunds
+            .values()
+            .find(|r| r.payment_id == payment_id && r.idempotency_key == key)
+            .cloned())
+    }
+
+    async fn refunds_of(&self, payment_id: Uuid) -> Result<Vec<Refund>, StoreError> {
+        let s = self.lock()?;
+        Ok(s.refund_order
+            .iter()
+            .filter_map(|id| s.refunds.get(id))
+            .filter(|r| r.payment_id == payment_id)
+            .cloned()
+            .collect())
+    }
+
+    async fn refunds_in_state(
+        &self,
+        state: RefundState,
+        limit: usize,
+    ) -> Result<Vec<Refund>, StoreError> {
+        let s = self.lock()?;
+        let it = s
+            .refund_order
+            .iter()
+            .filter_map(|id| s.refunds.get(id))
+            .filter(|r| r.state == state)
+            .cloned();
+        Ok(if limit > 0 {
+            it.take(limit).collect()
+        } else {
+            it.collect()
+        })
+    }
+}
+
+#[async_trait]
+impl OutboxStore for InMemoryStore {
+    async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+        _worker: &str,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let mut s = self.lock()?;
+        let mut out = Vec::new();
+        for m in s.outbox.iter_mut() {
+            if out.len() >= limit {
+                break;
+            }
+            if m.status == OutboxStatus::Pending
+                && m.next_attempt_at <= now
+                && m.lease_until.is_none_or(|l| l <= now)
+            {
+                m.lease_until = Some(lease_until);
+                out.push(m.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    async fn outbox_delivered(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        let i = *s.outbox_index.get(&id).ok_or(StoreError::NotFound)?;
+        let m = &mut s.outbox[i];
+        if m.status != OutboxStatus::Delivered {
+            m.status = OutboxStatus::Delivered;
+            m.delivered_at = Some(now);
+        }
+        m.lease_until = None;
+        Ok(())
+    }
+
+    async fn outbox_failed(
+        &self,
+        id: Uuid,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        let i = *s.outbox_index.get(&id).ok_or(StoreError::NotFound)?;
+        let m = &mut s.outbox[i];
+        if m.status == OutboxStatus::Delivered {
+            return Ok(());
+        }
+        m.attempts += 1;
+        m.last_error = Some(error.to_string());
+        m.lease_until = None;
+        match retry_at {
+            Some(t) => {
+                m.status = OutboxStatus::Pending;
+                m.next_attempt_at = t;
+            }
+            None => m.status = OutboxStatus::Dead,
+        }
+        Ok(())
+    }
+
+    async fn outbox_list(
+        &self,
+        status: Option<OutboxStatus>,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let s = self.lock()?;
+        let it = s
+            .outbox
+            .iter()
+            .rev()
+            .filter(|m| status.is_none_or(|st| m.status == st))
+            .cloned();
+        Ok(if limit > 0 {
+            it.take(limit).collect()
+        } else {
+            it.collect()
+        })
+    }
+
+    async fn outbox_retry(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        let i = *s.outbox_index.get(&id).ok_or(StoreError::NotFound)?;
+        let m = &mut s.outbox[i];
+        if m.status != OutboxStatus::Dead {
+            return Err(StoreError::NotFound);
+        }
+        m.status = OutboxStatus::Pending;
+        m.next_attempt_at = now;
+        m.lease_until = None;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventLog for InMemoryStore {
+    async fn append_event(&self, event: &Event) -> Result<(), StoreError> {
+        self.lock()?.events.push(event.clone());
+        Ok(())
+    }
+
+    async fn events_of(&self, id: Uuid) -> Result<Vec<Event>, StoreError> {
+        let s = self.lock()?;
+        Ok(s.events
+            .iter()
+            .filter(|e| e.charge_id == id || e.payment_id == Some(id))
+            .cloned()
+            .collect())
+    }
+}
+
+#[async_trait]
+impl TermsStore for InMemoryStore {
+    async fn publish_terms(&self, edition: &TermsEdition) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        if s.terms.iter().any(|e| e.id == edition.id) {
+            return Err(StoreError::Invariant(format!(
+                "edition {} exists",
+                edition.id
+            )));
+        }
+        s.terms.push(edition.clone());
+        Ok(())
+    }
+
+    async fn terms_editions(&self) -> Result<Vec<TermsEdition>, StoreError> {
+        let s = self.lock()?;
+        let mut out = s.terms.clone();
+        out.sort_by(|a, b| (a.effective_at, a.published_at).cmp(&(b.effective_at, b.published_at)));
+        Ok(out)
+    }
+}

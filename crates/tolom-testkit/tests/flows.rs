@@ -1,0 +1,725 @@
+//! The use cases end to end on in-memory adapters: the seed's flow and
+//! every bad input a payer can cause.
+
+use chrono::Duration;
+use tolom_core::card::CardForm;
+use tolom_core::charge::ChargeStatus;
+use tolom_core::errors::*;
+use tolom_core::i18n::{ErrorCode, Language};
+use tolom_core::money::Money;
+use tolom_core::outbox::OutboxStatus;
+use tolom_core::payment::{Challenge, ChallengeResponse, DeclineReason, PaymentState};
+use tolom_core::ports::*;
+use tolom_core::service::StartPayment;
+use tolom_core::terms::TermsEdition;
+use tolom_testkit::fake::Script;
+use tolom_testkit::fixtures::{card_form, Harness};
+
+fn start<'a>(code: &'a str, terms: &'a str, key: &'a str) -> StartPayment<'a> {
+    StartPayment {
+        code,
+        accepted_terms: Some(terms),
+        idempotency_key: key,
+        language: Language::Ky,
+    }
+}
+
+#[tokio::test]
+async fn pays_a_code_end_to_end_with_receipt_email_and_agency_notice() {
+    let (h, acquirer) = Harness::with_fake();
+    let charge = h.charge("passport-2020", "Асанов Айбек Маратович").await;
+    let view = h.tolom.look_up(&charge.code.grouped()).await.unwrap();
+    assert_eq!(view.payer, "Асанов А.");
+    assert_eq!(view.amount, Money::som(885));
+    assert_eq!(view.status, ChargeStatus::Unpaid);
+    assert_eq!(view.not_payable, None);
+    let terms = h.terms_id().await;
+    let p = h
+        .tolom
+        .start_payment(start(charge.code.as_str(), &terms, "start-1"))
+        .await
+        .unwrap();
+    assert_eq!(p.state, PaymentState::Created);
+    assert_eq!(
+        p.terms_edition, terms,
+        "the payment records the edition accepted"
+    );
+    let p = h
+        .tolom
+        .submit_card(p.id, &card_form("4111 1111 1111 1111"), "card-1")
+        .await
+        .unwrap();
+    assert_eq!(p.state, PaymentState::Succeeded);
+    assert_eq!(acquirer.charges(), 1);
+    let view = h.tolom.look_up(charge.code.as_str()).await.unwrap();
+    assert_eq!(view.status, ChargeStatus::Paid);
+    assert_eq!(view.not_payable, Some("charge.already_paid"));
+    let receipt = h.tolom.receipt(p.id).await.unwrap();
+    assert_eq!(receipt.total, Money::som(885));
+    assert_eq!(
+        receipt.masked_pan.as_ref().map(|m| m.as_str()),
+        Some("411111******1111")
+    );
+    assert!(receipt.verify(h.tolom.signer().as_ref()));
+    let text = receipt.to_text(Language::Ru);
+    assert!(
+        text.contains("Квитанция №") && text.contains("885.00 KGS") && text.contains("(UTC+06:00)"),
+        "{text}"
+    );
+    assert!(!text.contains("4111111111111111"));
+    let verified = h
+        .tolom
+        .verify_receipt(&receipt.number, &receipt.signature)
+        .await
+        .unwrap();
+    assert_eq!(verified.map(|r| r.number), Some(receipt.number.clone()));
+    assert!(
+        h.tolom
+            .verify_receipt(&receipt.number, "AAAA")
+            .await
+            .unwrap()
+            .is_none(),
+        "a forged signature is not genuine"
+    );
+    // Outbox: written with the success, delivered by the dispatcher.
+    let report = h.tolom.dispatch_outbox("w1", 10).await.unwrap();
+    assert_eq!(report.delivered, 2);
+    assert_eq!(h.email.delivered().len(), 1);
+    assert_eq!(h.webhook.delivered().len(), 1);
+    assert_eq!(
+        h.tolom.dispatch_outbox("w1", 10).await.unwrap().delivered,
+        0,
+        "delivered once"
+    );
+}
+
+#[tokio::test]
+async fn three_d_secure_one_time_code() {
+    let (h, acquirer) = Harness::with_fake();
+    acquirer.script([Script::Otp("123456".into())]);
+    let charge = h.charge("meken-card", "Ivanova Anna").await;
+    let terms = h.terms_id().await;
+    let p = h
+        .tolom
+        .start_payment(start(charge.code.as_str(), &terms, "s"))
+        .await
+        .unwrap();
+    let p = h
+        .tolom
+        .submit_card(p.id, &card_form("5555555555554444"), "c")
+        .await
+        .unwrap();
+    assert_eq!(p.state, PaymentState::ActionRequired);
+    assert!(matches!(p.challenge, Some(Challenge::Otp { .. })));
+    let p = h
+        .tolom
+        .complete_challenge(p.id, &ChallengeResponse::otp("123456"))
+        .await
+        .unwrap();
+    assert_eq!(p.state, PaymentState::Succeeded);
+    assert_eq!(p.total, Money::som(11_315));
+    // Again: idempotent.
+    let again = h
+        .tolom
+        .complete_challenge(p.id, &ChallengeResponse::otp("123456"))
+        .await
+        .unwrap();
+    assert_eq!(again.state, PaymentState::Succeeded);
+    assert_eq!(acquirer.charges(), 1);
+}
+
+#[tokio::test]
+async fn wrong_one_time_code_declines_and_the_payer_can_try_again() {
+    let (h, acquirer) = Harness::with_fake();
+    acquirer.script([Script::Otp("123456".into())]);
+    let charge = h.charge("id-card-2017", "Асанов Айбек").await;
+    let terms = h.terms_id().await;
+    let p = h
+        .tolom
+        .start_payment(start(charge.code.as_str(), &terms, "s1"))
+        .await
+        .unwrap();
+    let p = h
+        .tolom
+        .submit_card(p.id, &card_form("4111111111111111"), "c1")
+        .await
+        .unwrap();
+    let p = h
+        .tolom
+        .complete_challenge(p.id, &ChallengeResponse::otp("000000"))
+        .await
+        .unwrap();
+    assert_eq!(p.state, PaymentState::Declined);
+    assert_eq!(p.decline_reason, Some(DeclineReason::AuthenticationFailed));
+    let p2 = h
+        .tolom
+        .start_payment(start(charge.code.as_str(), &terms, "s2"))
+        .await
+        .unwrap();
+    let p2 = h
+        .tolom
+        .submit_card(p2.id, &card_form("4111111111111111"), "c2")
+        .await
+        .unwrap();
+    assert_eq!(p2.state, PaymentState::Succeeded);
+}
+
+#[tokio::test]
+async fn bad_codes_each_get_their_own_error() {
+    let (h, _) = Harness::with_fake();
+    let charge = h.charge("passport-2020", "Асанов Айбек").await;
+    let code = charge.code.as_str().to_string();
+    let mut typo = code.clone().into_bytes();
+    typo[4] = if typo[4] == b'9' { b'0' } else { typo[4] + 1 };
+    let typo = String::from_utf8(typo).unwrap();
+    let unknown = h
+        .tolom
+        .config()
+        .code_format
+        .generate(tolom_core::code::ServiceFamily::MekenCard, 424242)
+        .unwrap();
+    let cases = [
+        ("", "code.empty"),
+        ("11AB00000000", "code.invalid_characters"),
+        ("1100", "code.length"),
+        ("990000000000", "code.prefix"),
+        (typo.as_str(), "code.check_digit"),
+        (unknown.as_str(), "code.not_found"),
+    ];
+    for (input, expected) in cases {
+        let err = h.tolom.look_up(input).await.unwrap_err();
+        assert_eq!(err.code(), expected, "{input:?}");
+        for lang in Language::ALL {
+            assert!(!err.message(lang).is_empty());
+        }
+    }
+}
+
+#[tokio::test]
+async fn expired_paid_and_cancelled_codes_are_refused() {
+    let (h, _) = Harness::with_fake();
+    let terms = h.terms_id().await;
+    let paid = h.charge("passport-2020", "A B").await;
+    let p = h
+        .tolom
+        .start_payment(start(paid.code.as_str(), &terms, "p"))
+        .await
+        .unwrap();
+    h.tolom
+        .submit_card(p.id, &card_form("4111111111111111"), "pc")
+        .await
+        .unwrap();
+    let err = h
+        .tolom
+        .start_payment(start(paid.code.as_str(), &terms, "p2"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "charge.already_paid");
+    // Replaying the original start key still returns the paid payment.
+    assert_eq!(
+        h.tolom
+            .start_payment(start(paid.code.as_str(), &terms, "p"))
+            .await
+            .unwrap()
+            .id,
+        p.id
+    );
+
+    let cancelled = h.charge("passport-2020", "C D").await;
+    h.tolom.cancel_charge(&cancelled.code).await.unwrap();
+    let err = h
+        .tolom
+        .start_payment(start(cancelled.code.as_str(), &terms, "c"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "charge.cancelled");
+
+    let expiring = h.charge("passport-2020", "E F").await;
+    h.clock.advance(Duration::days(31));
+    let err = h
+        .tolom
+        .start_payment(start(expiring.code.as_str(), &terms, "e"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "charge.expired");
+    assert_eq!(
+        h.tolom
+            .look_up(expiring.code.as_str())
+            .await
+            .unwrap()
+            .status,
+        ChargeStatus::Expired
+    );
+    let report = h.tolom.expire_stale().await.unwrap();
+    assert_eq!(report.charges_expired, 1);
+}
+
+#[tokio::test]
+async fn terms_must_be_accepted_and_current() {
+    let (h, _) = Harness::with_fake();
+    let charge = h.charge("passport-2020", "A B").await;
+    let req = StartPayment {
+        code: charge.code.as_str(),
+        accepted_terms: None,
+        idempotency_key: "k",
+        language: Language::En,
+    };
+    assert_eq!(
+        h.tolom.start_payment(req).await.unwrap_err().code(),
+        "terms.not_accepted"
+    );
+    let old = h.terms_id().await;
+    let mut next = TermsEdition::seed_edition();
+    next.id = "2026-11-25".into();
+    next.effective_at = tolom_core::time::Clock::now(h.clock.as_ref());
+    next.published_at = next.effective_at;
+    h.tolom.publish_terms(next).await.unwrap();
+    let err = h
+        .tolom
+        .start_payment(start(charge.code.as_str(), &old, "k"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "terms.outdated");
+    let p = h
+        .tolom
+        .start_payment(start(charge.code.as_str(), "2026-11-25", "k"))
+        .await
+        .unwrap();
+    assert_eq!(p.terms_edition, "2026-11-25");
+}
+
+#[tokio::test]
+async fn idempotency_keys() {
+    let (h, acquirer) = Harness::with_fake();
+    let terms = h.terms_id().await;
+    let a = h.charge("passport-2020", "A B").await;
+    let b = h.charge("passport-2020", "C D").await;
+    let p = h
+        .tolom
+        .start_payment(start(a.code.as_str(), &terms, "key-1"))
+        .await
+        .unwrap();
+    let same = h
+        .tolom
+        .start_payment(start(a.code.as_str(), &terms, "key-1"))
+        .await
+        .unwrap();
+    assert_eq!(p.id, same.id, "same key, same payment");
+    assert_eq!(
+        h.tolom
+            .start_payment(start(b.code.as_str(), &terms, "key-1"))
+            .await
+            .unwrap_err()
+            .code(),
+        "idempotency.key_reused"
+    );
+    assert_eq!(
+        h.tolom
+            .start_payment(start(a.code.as_str(), &terms, "bad key!"))
+            .await
+            .unwrap_err()
+            .code(),
+        "idempotency.key_invalid"
+    );
+    let paid = h
+        .tolom
+        .submit_card(p.id, &card_form("4111111111111111"), "card-1")
+        .await
+        .unwrap();
+    let replay = h
+        .tolom
+        .submit_card(p.id, &card_form("4111111111111111"), "card-1")
+        .await
+        .unwrap();
+    assert_eq!(paid, replay, "same key: same result");
+    assert_eq!(
+        acquirer.purchase_calls(),
+        1,
+        "no second call to the acquirer"
+    );
+    let other = h
+        .tolom
+        .submit_card(p.id, &card_form("4111111111111111"), "card-2")
+        .await
+        .unwrap_err();
+    assert_eq!(other.code(), "payment.already_submitted");
+    assert_eq!(acquirer.charges(), 1);
+}
+
+#[tokio::test]
+async fn a_second_payment_while_one_is_in_flight_is_refused() {
+    let (h, acquirer) = Harness::with_fake();
+    acquirer.script([Script::Otp("1".into())]);
+    let terms = h.terms_id().await;
+    let c = h.charge("passport-2020", "A B").await;
+    let p = h
+        .tolom
+        .start_payment(start(c.code.as_str(), &terms, "k1"))
+        .await
+        .unwrap();
+    // A started payment without card details is superseded by a new start.
+    let p2 = h
+        .tolom
+        .start_payment(start(c.code.as_str(), &terms, "k2"))
+        .await
+        .unwrap();
+    assert_ne!(p.id, p2.id);
+    assert_eq!(
+        h.tolom.payment(p.id).await.unwrap().state,
+        PaymentState::Expired
+    );
+    assert_eq!(
+        h.tolom
+            .submit_card(p.id, &card_form("4111111111111111"), "x")
+            .await
+            .unwrap_err()
+            .code(),
+        "payment.expired"
+    );
+    // One in 3-D Secure blocks others.
+    let p2 = h
+        .tolom
+        .submit_card(p2.id, &card_form("4111111111111111"), "c2")
+        .await
+        .unwrap();
+    assert_eq!(p2.state, PaymentState::ActionRequired);
+    let err = h
+        .tolom
+        .start_payment(start(c.code.as_str(), &terms, "k3"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "charge.payment_in_progress");
+}
+
+#[tokio::test]
+async fn card_errors_come_all_at_once_and_change_nothing() {
+    let (h, acquirer) = Harness::with_fake();
+    let terms = h.terms_id().await;
+    let c = h.charge("passport-2020", "A B").await;
+    let p = h
+        .tolom
+        .start_payment(start(c.code.as_str(), &terms, "k"))
+        .await
+        .unwrap();
+    let bad = CardForm {
+        holder: "Айбек".into(),
+        pan: "4111111111111112".into(),
+        expiry: "01/20".into(),
+        cvv: "1".into(),
+        phone: "x".into(),
+        email: "y".into(),
+    };
+    let err = h.tolom.submit_card(p.id, &bad, "c").await.unwrap_err();
+    let SubmitCardError::Invalid(errors) = err else {
+        panic!("expected field errors")
+    };
+    assert_eq!(errors.0.len(), 6);
+    assert_eq!(h.tolom.payment(p.id).await.unwrap(), p, "nothing written");
+    assert_eq!(acquirer.purchase_calls(), 0);
+    for (pan, code) in [
+        ("4111111111111", "card.pan_luhn"),
+        ("3000000000000004", "card.brand_unknown"),
+        ("41111111111", "card.pan_length"),
+    ] {
+        let err = h
+            .tolom
+            .submit_card(p.id, &card_form(pan), "c")
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), code, "{pan}");
+    }
+    // Then the corrected form goes through.
+    assert_eq!(
+        h.tolom
+            .submit_card(p.id, &card_form("4111111111111111"), "c")
+            .await
+            .unwrap()
+            .state,
+        PaymentState::Succeeded
+    );
+}
+
+#[tokio::test]
+async fn unknown_outcome_is_reconciled_without_a_second_charge() {
+    let (h, acquirer) = Harness::with_fake();
+    acquirer.script([Script::ApproveThenTimeout]);
+    let terms = h.terms_id().await;
+    let c = h.charge("passport-2020", "A B").await;
+    let p = h
+        .tolom
+        .start_payment(start(c.code.as_str(), &terms, "k"))
+        .await
+        .unwrap();
+    let p = h
+        .tolom
+        .submit_card(p.id, &card_form("4111111111111111"), "c")
+        .await
+        .unwrap();
+    assert_eq!(p.state, PaymentState::Unknown);
+    assert_eq!(
+        h.tolom
+            .start_payment(start(c.code.as_str(), &terms, "k2"))
+            .await
+            .unwrap_err()
+            .code(),
+        "charge.payment_in_progress"
+    );
+    acquirer.fail_status(1);
+    let r = h.tolom.reconcile().await.unwrap();
+    assert_eq!(
+        (r.checked, r.unsettled),
+        (1, 1),
+        "an unreachable acquirer leaves it unsettled"
+    );
+    let r = h.tolom.reconcile().await.unwrap();
+    assert_eq!((r.checked, r.succeeded), (1, 1));
+    assert_eq!(
+        h.tolom.payment(p.id).await.unwrap().state,
+        PaymentState::Succeeded
+    );
+    assert_eq!(acquirer.charges(), 1);
+    assert_eq!(
+        h.tolom.look_up(c.code.as_str()).await.unwrap().status,
+        ChargeStatus::Paid
+    );
+}
+
+#[tokio::test]
+async fn technical_error_before_processing_fails_cleanly() {
+    let (h, acquirer) = Harness::with_fake();
+    acquirer.script([Script::NotSent]);
+    let terms = h.terms_id().await;
+    let c = h.charge("passport-2020", "A B").await;
+    let p = h
+        .tolom
+        .start_payment(start(c.code.as_str(), &terms, "k"))
+        .await
+        .unwrap();
+    let p = h
+        .tolom
+        .submit_card(p.id, &card_form("4111111111111111"), "c")
+        .await
+        .unwrap();
+    assert_eq!(p.state, PaymentState::Failed);
+    assert_eq!(p.failure.as_deref(), Some("payment.acquirer_unavailable"));
+    let p2 = h
+        .tolom
+        .start_payment(start(c.code.as_str(), &terms, "k2"))
+        .await
+        .unwrap();
+    assert_eq!(
+        h.tolom
+            .submit_card(p2.id, &card_form("4111111111111111"), "c2")
+            .await
+            .unwrap()
+            .state,
+        PaymentState::Succeeded
+    );
+}
+
+#[tokio::test]
+async fn abandoned_payments_expire_and_abandoned_challenges_ask_the_acquirer() {
+    let (h, acquirer) = Harness::with_fake();
+    acquirer.script([Script::Otp("1".into())]);
+    let terms = h.terms_id().await;
+    let c1 = h.charge("passport-2020", "A B").await;
+    let c2 = h.charge("passport-2020", "C D").await;
+    let p1 = h
+        .tolom
+        .start_payment(start(c1.code.as_str(), &terms, "k1"))
+        .await
+        .unwrap();
+    let p2 = h
+        .tolom
+        .start_payment(start(c2.code.as_str(), &terms, "k2"))
+        .await
+        .unwrap();
+    let p2 = h
+        .tolom
+        .submit_card(p2.id, &card_form("4111111111111111"), "c2")
+        .await
+        .unwrap();
+    assert_eq!(p2.state, PaymentState::ActionRequired);
+    h.clock.advance(Duration::minutes(31));
+    let r = h.tolom.expire_stale().await.unwrap();
+    assert_eq!(r.payments_expired, 2, "{r:?}");
+    assert_eq!(
+        h.tolom.payment(p1.id).await.unwrap().state,
+        PaymentState::Expired
+    );
+    assert_eq!(
+        h.tolom.payment(p2.id).await.unwrap().state,
+        PaymentState::Expired
+    );
+    // Both codes can be paid again.
+    let again = h
+        .tolom
+        .start_payment(start(c2.code.as_str(), &terms, "k3"))
+        .await
+        .unwrap();
+    assert_eq!(again.state, PaymentState::Created);
+}
+
+#[tokio::test]
+async fn refunds_full_partial_idempotent_and_bounded() {
+    let (h, acquirer) = Harness::with_fake();
+    let terms = h.terms_id().await;
+    let c = h.charge("meken-card", "Ivanova Anna").await;
+    let p = h
+        .tolom
+        .start_payment(start(c.code.as_str(), &terms, "k"))
+        .await
+        .unwrap();
+    h.tolom
+        .submit_card(p.id, &card_form("4111111111111111"), "c")
+        .await
+        .unwrap();
+    let r1 = h
+        .tolom
+        .refund(p.id, Some(Money::som(1_315)), "production cancelled", "r1")
+        .await
+        .unwrap();
+    assert_eq!(r1.state, tolom_core::payment::RefundState::Succeeded);
+    let again = h
+        .tolom
+        .refund(p.id, Some(Money::som(1_315)), "production cancelled", "r1")
+        .await
+        .unwrap();
+    assert_eq!(again.id, r1.id, "same key, same refund");
+    let over = h
+        .tolom
+        .refund(p.id, Some(Money::som(10_001)), "x", "r2")
+        .await
+        .unwrap_err();
+    assert_eq!(over.code(), "refund.exceeds_paid");
+    let zero = h
+        .tolom
+        .refund(p.id, Some(Money::som(0)), "x", "r3")
+        .await
+        .unwrap_err();
+    assert_eq!(zero.code(), "refund.amount_invalid");
+    assert_eq!(
+        h.tolom.payment(p.id).await.unwrap().state,
+        PaymentState::PartiallyRefunded
+    );
+    let rest = h
+        .tolom
+        .refund(p.id, None, "service cancelled", "r4")
+        .await
+        .unwrap();
+    assert_eq!(rest.amount, Money::som(10_000));
+    let paid = h.tolom.payment(p.id).await.unwrap();
+    assert_eq!(paid.state, PaymentState::Refunded);
+    assert_eq!(paid.refunded, Money::som(11_315));
+    assert_eq!(
+        h.tolom
+            .refund(p.id, None, "x", "r5")
+            .await
+            .unwrap_err()
+            .code(),
+        "refund.not_refundable"
+    );
+    assert_eq!(
+        h.tolom.look_up(c.code.as_str()).await.unwrap().status,
+        ChargeStatus::Unpaid,
+        "a full refund reopens the charge"
+    );
+    assert_eq!(acquirer.charges(), 1);
+    let notices = h
+        .store
+        .outbox_list(Some(OutboxStatus::Pending), 0)
+        .await
+        .unwrap();
+    assert_eq!(notices.len(), 4, "receipt, paid notice, two refund notices");
+}
+
+#[tokio::test]
+async fn outbox_retries_with_back_off_and_ends_in_dead_letters() {
+    let (h, _) = Harness::with_fake();
+    let terms = h.terms_id().await;
+    let c = h.charge("passport-2020", "A B").await;
+    let p = h
+        .tolom
+        .start_payment(start(c.code.as_str(), &terms, "k"))
+        .await
+        .unwrap();
+    h.tolom
+        .submit_card(p.id, &card_form("4111111111111111"), "c")
+        .await
+        .unwrap();
+    h.email.fail_next(100, true);
+    let r = h.tolom.dispatch_outbox("w", 10).await.unwrap();
+    assert_eq!((r.delivered, r.retried), (1, 1));
+    assert_eq!(
+        h.tolom.dispatch_outbox("w", 10).await.unwrap(),
+        Default::default(),
+        "not due before its back-off"
+    );
+    for minutes in [1, 5, 60, 24 * 60] {
+        h.clock.advance(Duration::minutes(minutes));
+        assert_eq!(
+            h.tolom.dispatch_outbox("w", 10).await.unwrap().retried,
+            1,
+            "retry after {minutes} min"
+        );
+    }
+    h.clock.advance(Duration::days(2));
+    assert_eq!(
+        h.tolom.dispatch_outbox("w", 10).await.unwrap().dead,
+        1,
+        "dead after the last retry"
+    );
+    let dead = h
+        .store
+        .outbox_list(Some(OutboxStatus::Dead), 0)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].attempts, 6);
+    h.email.fail_next(0, true);
+    h.store
+        .outbox_retry(dead[0].id, tolom_core::time::Clock::now(h.clock.as_ref()))
+        .await
+        .unwrap();
+    assert_eq!(
+        h.tolom.dispatch_outbox("w", 10).await.unwrap().delivered,
+        1,
+        "an operator's retry delivers"
+    );
+    assert_eq!(h.email.delivered().len(), 1);
+}
+
+#[tokio::test]
+async fn every_payment_event_is_recorded_without_card_data() {
+    let (h, _) = Harness::with_fake();
+    let terms = h.terms_id().await;
+    let c = h.charge("passport-2020", "A B").await;
+    let p = h
+        .tolom
+        .start_payment(start(c.code.as_str(), &terms, "k"))
+        .await
+        .unwrap();
+    h.tolom
+        .submit_card(p.id, &card_form("4111111111111111"), "c")
+        .await
+        .unwrap();
+    let kinds: Vec<String> = h
+        .store
+        .events_of(p.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "payment.created",
+            "payment.authorizing",
+            "payment.succeeded"
+        ]
+    );
+    let everything = format!("{:?}{:?}", h.store.all_events(), h.store.all_payments());
+    assert!(!everything.contains("4111111111111111"));
+    assert!(everything.contains("411111******1111"));
+}
