@@ -551,9 +551,8 @@ impl CardForm {
         let mut err = |field, code| errors.push(FieldError { field, code });
 
         let holder = normalize_holder(&self.holder);
-        match &holder {
-            Err(code) => err(Field::Holder, code),
-            Ok(_) => {}
+        if let Err(code) = &holder {
+            err(Field::Holder, code);
         }
 
         let pan_result = check_pan(&self.pan, brands);

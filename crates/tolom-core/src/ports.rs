@@ -160,7 +160,9 @@ pub trait ChargeStore: Send + Sync {
     /// MUST fail with [`StoreError::Conflict`] (writing nothing) when the
     /// current status is not `from`, and with [`StoreError::ChargeNotFound`]
     /// when there is no such charge. MUST refuse to leave `Paid` while a
-    /// paid payment of the charge exists ([`StoreError::Invariant`]).
+    /// paid payment of the charge exists, and to set `Paid` at all (only a
+    /// payment update with [`ChargeChange::MarkPaid`] does that), with
+    /// [`StoreError::Invariant`].
     async fn set_charge_status(
         &self,
         id: Uuid,
@@ -449,6 +451,9 @@ impl AcquirerError {
 ///   us; `NotSent` and `Rejected` only when it certainly was not processed;
 /// - [`Acquirer::status`] MUST report `NotFound` for an order it never
 ///   received and the approval for one it approved;
+/// - a call on a reversed order (there is no "reversed" outcome) MUST fail
+///   with [`AcquirerErrorKind::Rejected`]; [`Acquirer::status`] reports it
+///   as [`OrderStatus::Reversed`];
 /// - no card data or credential appears in errors, logs or `Debug`.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]

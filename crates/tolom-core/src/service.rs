@@ -294,8 +294,11 @@ pub struct Tolom {
     signer: Arc<dyn ReceiptSigner>,
     notifiers: HashMap<Channel, Arc<dyn Notifier>>,
     config: Config,
-    terms: RwLock<Option<(DateTime<Utc>, Arc<Vec<TermsEdition>>)>>,
+    terms: RwLock<Option<CachedTerms>>,
 }
+
+/// The editions of the agreement and when they were read.
+type CachedTerms = (DateTime<Utc>, Arc<Vec<TermsEdition>>);
 
 fn valid_key(key: &str) -> bool {
     !key.is_empty()

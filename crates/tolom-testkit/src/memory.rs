@@ -135,7 +135,7 @@ impl ChargeStore for InMemoryStore {
             .filter(|c| q.expires_before.is_none_or(|t| c.expires_at < t))
             .cloned()
             .collect();
-        out.sort_by(|a, b| (a.expires_at, a.id).cmp(&(b.expires_at, b.id)));
+        out.sort_by_key(|c| (c.expires_at, c.id));
         if q.limit > 0 {
             out.truncate(q.limit);
         }
@@ -329,7 +329,7 @@ impl PaymentStore for InMemoryStore {
             .filter(|p| q.updated_before.is_none_or(|t| p.updated_at < t))
             .cloned()
             .collect();
-        out.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+        out.sort_by_key(|p| (p.created_at, p.id));
         if q.limit > 0 {
             out.truncate(q.limit);
         }
@@ -508,7 +508,7 @@ impl TermsStore for InMemoryStore {
     async fn terms_editions(&self) -> Result<Vec<TermsEdition>, StoreError> {
         let s = self.lock()?;
         let mut out = s.terms.clone();
-        out.sort_by(|a, b| (a.effective_at, a.published_at).cmp(&(b.effective_at, b.published_at)));
+        out.sort_by_key(|e| (e.effective_at, e.published_at));
         Ok(out)
     }
 }

@@ -455,7 +455,7 @@ pub async fn optimistic_versions(store: &dyn Store) {
         "two updates from the same version: exactly one MUST win, got {results:?}"
     );
     assert!(
-        results.iter().any(|r| *r == Err(StoreError::Conflict)),
+        results.contains(&Err(StoreError::Conflict)),
         "the other MUST fail with Conflict"
     );
     let stored = store
