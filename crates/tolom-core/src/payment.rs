@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -508,10 +508,13 @@ impl Payment {
         self.approval = Some(approval);
         self.challenge = None;
         self.succeeded_at = Some(now);
+        let local = to_bishkek(now);
         let hex = self.id.simple().to_string().to_ascii_uppercase();
         self.receipt_number = Some(format!(
-            "{}-{}",
-            to_bishkek(now).format("%Y%m%d"),
+            "{:04}{:02}{:02}-{}",
+            local.year(),
+            local.month(),
+            local.day(),
             &hex[..10]
         ));
         Ok(())

@@ -906,14 +906,16 @@ impl Tolom {
         now: DateTime<Utc>,
     ) -> Result<Payment, StoreError> {
         let id = payment.id;
-        let mut next = payment.clone();
-        let mut update = self.update(next.clone(), Vec::new());
+        let before = payment.state;
+        let mut next = payment;
+        let mut charge_change = None;
+        let mut outbox = Vec::new();
         let moved = match settlement {
             Settlement::Outcome(AcquirerOutcome::Approved(approval)) => {
                 let ok = next.succeed(approval, now).is_ok();
                 if ok {
-                    update.charge = Some(ChargeChange::MarkPaid);
-                    update.outbox = self.success_messages(&next, charge, now);
+                    charge_change = Some(ChargeChange::MarkPaid);
+                    outbox = self.success_messages(&next, charge, now);
                 }
                 ok
             }
@@ -930,22 +932,31 @@ impl Tolom {
             Settlement::Expire => next.expire(now).is_ok(),
         };
         if !moved {
-            return Ok(payment);
+            // The transition does not apply to the payment as it is (e.g. it
+            // was settled meanwhile): report it unchanged.
+            return Ok(next);
         }
-        update.events.push(self.event(
+        let event = self.event(
             next.charge_id,
             Some(next.id),
             &format!("payment.{}", next.state.as_str()),
             json!({
+                "from": before.as_str(),
                 "decline_reason": next.decline_reason.map(|r| crate::i18n::ErrorCode::code(&r)),
                 "failure": next.failure,
                 "receipt_number": next.receipt_number,
             }),
             now,
-        ));
-        update.payment = next.clone();
+        );
+        let update = PaymentUpdate {
+            payment: next,
+            charge: charge_change,
+            refund: None,
+            events: vec![event],
+            outbox,
+        };
         match self.store.update_payment(&update).await {
-            Ok(()) => Ok(next),
+            Ok(()) => Ok(update.payment),
             Err(StoreError::Conflict) => self.store.payment(id).await?.ok_or(StoreError::NotFound),
             Err(e) => Err(e),
         }
