@@ -64,7 +64,7 @@ pub fn browser() -> reqwest::Client {
         .unwrap_or_else(|e| panic!("browser: {e}"))
 }
 
-async fn submit(browser: &reqwest::Client, base: &Url, form: &HtmlForm) -> reqwest::Response {
+async fn submit_form(browser: &reqwest::Client, base: &Url, form: &HtmlForm) -> reqwest::Response {
     let url = base
         .join(&form.action)
         .unwrap_or_else(|e| panic!("form action {:?}: {e}", form.action));
@@ -123,7 +123,7 @@ pub async fn walk_acs(challenge: &Challenge, otp: &str) -> AcsResult {
         .find(|f| f.field("otp").is_some())
         .unwrap_or_else(|| panic!("the ACS page has a one-time-code form"));
     otp_form.set("otp", otp);
-    let answer = submit(&browser, &acs, &otp_form).await;
+    let answer = submit_form(&browser, &acs, &otp_form).await;
     assert!(
         answer.status().is_success(),
         "ACS submit: {}",
@@ -192,5 +192,63 @@ pub async fn pay_on_hosted_page(challenge: &Challenge, pan: &str) -> u16 {
     form.set("YYYY", "2030");
     form.set("TEXT", "AIBEK ASANOV");
     form.set("email", "aibek@example.kg");
-    submit(&browser, &page_url, &form).await.status().as_u16()
+    submit_form(&browser, &page_url, &form).await.status().as_u16()
+}
+
+/// A [`tolom_testkit::fixtures::Harness`] (in-memory store, manual clock)
+/// with this acquirer and the test return URL.
+pub fn harness(
+    acquirer: std::sync::Arc<dyn tolom_core::ports::Acquirer>,
+) -> tolom_testkit::fixtures::Harness {
+    tolom_testkit::fixtures::Harness::with_acquirer(
+        acquirer,
+        tolom_core::service::Config {
+            return_url: Some(RETURN_URL.to_string()),
+            ..tolom_core::service::Config::default()
+        },
+    )
+}
+
+/// Issues a passport charge to `payer` and starts paying it.
+pub async fn started(
+    h: &tolom_testkit::fixtures::Harness,
+    payer: &str,
+) -> (tolom_core::charge::Charge, tolom_core::payment::Payment) {
+    let charge = h.charge("passport-2020", payer).await;
+    let terms = h.terms_id().await;
+    let key = format!("start-{}", charge.id.simple());
+    let payment = h
+        .tolom
+        .start_payment(tolom_core::service::StartPayment {
+            code: charge.code.as_str(),
+            accepted_terms: Some(&terms),
+            idempotency_key: &key,
+            language: tolom_core::i18n::Language::Ru,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("start_payment: {e:?}"));
+    (charge, payment)
+}
+
+/// Submits a card (test form with this PAN) to a started payment.
+pub async fn submit(
+    h: &tolom_testkit::fixtures::Harness,
+    payment: &tolom_core::payment::Payment,
+    pan: &str,
+) -> tolom_core::payment::Payment {
+    h.tolom
+        .submit_card(
+            payment.id,
+            &tolom_testkit::fixtures::card_form(pan),
+            &format!("card-{}", payment.id.simple()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("submit_card: {e:?}"))
+}
+
+/// Approvals (charges) at the emulator for a payment's order.
+pub fn approvals(emu: &RunningEmulator, payment: &tolom_core::payment::Payment) -> u32 {
+    emu.order(&payment.order_number())
+        .map(|o| o.approvals)
+        .unwrap_or(0)
 }
