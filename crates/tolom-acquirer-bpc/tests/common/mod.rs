@@ -192,7 +192,10 @@ pub async fn pay_on_hosted_page(challenge: &Challenge, pan: &str) -> u16 {
     form.set("YYYY", "2030");
     form.set("TEXT", "AIBEK ASANOV");
     form.set("email", "aibek@example.kg");
-    submit_form(&browser, &page_url, &form).await.status().as_u16()
+    submit_form(&browser, &page_url, &form)
+        .await
+        .status()
+        .as_u16()
 }
 
 /// A [`tolom_testkit::fixtures::Harness`] (in-memory store, manual clock)
