@@ -109,7 +109,7 @@ async fn a_lost_register_answer_is_looked_up_and_the_order_continued() {
         let emu = common::emulator().await;
         let h = common::harness(Arc::new(common::client(&emu)));
         let (_, p) = common::started(&h, "A B").await;
-        emu.inject(fault.clone());
+        emu.inject(fault);
         let p = common::submit(&h, &p, "4111111111111111").await;
         assert_eq!(p.state, PaymentState::Succeeded, "{fault:?}");
         assert_eq!(emu.orders().len(), 1, "one order: {fault:?}");
