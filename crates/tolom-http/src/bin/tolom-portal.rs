@@ -38,8 +38,9 @@ struct Args {
     /// Directory for the keys (and the database file).
     #[arg(long, env = "TOLOM_DATA_DIR", default_value = "tolom-data")]
     data_dir: PathBuf,
-    /// Storage: `memory` (lost on exit).
-    #[arg(long, env = "TOLOM_STORE", default_value = "memory")]
+    /// Storage: `sqlite` (the file `<data-dir>/tolom.db`) or `memory` (lost
+    /// on exit).
+    #[arg(long, env = "TOLOM_STORE", default_value = "sqlite")]
     store: String,
     /// Code look-ups allowed per client per minute (0: unlimited).
     #[arg(long, env = "TOLOM_LOOKUP_RATE", default_value_t = 20)]
@@ -82,13 +83,23 @@ fn secret_file(path: &Path) -> std::io::Result<[u8; 32]> {
     Ok(seed)
 }
 
-fn open_store(args: &Args) -> Result<(Arc<dyn Store>, String), Box<dyn std::error::Error>> {
+async fn open_store(args: &Args) -> Result<(Arc<dyn Store>, String), Box<dyn std::error::Error>> {
     match args.store.as_str() {
+        "sqlite" => {
+            let path = args.data_dir.join("tolom.db");
+            let location = path.to_string_lossy().into_owned();
+            let store = tolom_store_sqlite::SqliteStore::open(
+                &location,
+                tolom_store_sqlite::SqliteOptions::default(),
+            )
+            .await?;
+            Ok((Arc::new(store), format!("SQLite file {location}")))
+        }
         "memory" => Ok((
             Arc::new(tolom_testkit::memory::InMemoryStore::new()),
             "in memory (lost on exit)".into(),
         )),
-        other => Err(format!("unknown store {other:?} (supported: memory)").into()),
+        other => Err(format!("unknown store {other:?} (supported: sqlite, memory)").into()),
     }
 }
 
@@ -103,7 +114,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&args.data_dir)?;
     let signing_seed = secret_file(&args.data_dir.join("receipt-signing.key"))?;
     let portal_secret = secret_file(&args.data_dir.join("portal-secret.key"))?;
-    let (store, store_note) = open_store(&args)?;
+    let (store, store_note) = open_store(&args).await?;
     let acquirer = SandboxAcquirer::new(SandboxConfig::new(Environment::Development))?;
     let otp = acquirer.config().otp.clone();
     let tolom = Arc::new(
