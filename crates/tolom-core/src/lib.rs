@@ -15,6 +15,7 @@
 //! - [`card`]: card and contact validation; secrets that cannot leak.
 //! - [`receipt`], [`terms`], [`i18n`]: what the payer reads.
 //! - [`ports`], [`service`], [`errors`]: the hexagon.
+//! - [`ops`]: audit log, admin tokens, personal-data retention.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -26,6 +27,7 @@ pub mod code;
 pub mod errors;
 pub mod i18n;
 pub mod money;
+pub mod ops;
 pub mod outbox;
 pub mod payment;
 pub mod ports;

@@ -9,13 +9,33 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use tolom_core::card::{Email, Phone};
 use tolom_core::charge::{Charge, ChargeStatus};
 use tolom_core::code::PaymentCode;
+use tolom_core::ops::{ApiToken, AuditEntry, OpsStore, ANONYMISED};
+use tolom_core::outbox::OutboxPayload;
 use tolom_core::outbox::{Event, OutboxMessage, OutboxStatus};
 use tolom_core::payment::{Payment, Refund, RefundState};
 use tolom_core::ports::*;
 use tolom_core::terms::TermsEdition;
 use uuid::Uuid;
+
+/// Appends events to the log and to the audit chain, in one step.
+fn record(s: &mut State, events: &[Event]) {
+    for e in events {
+        let subject = e.payment_id.unwrap_or(e.charge_id).to_string();
+        let entry = AuditEntry::next(
+            s.audit.last(),
+            e.at,
+            "system",
+            &e.kind,
+            &subject,
+            e.data.clone(),
+        );
+        s.audit.push(entry);
+        s.events.push(e.clone());
+    }
+}
 
 #[derive(Default)]
 struct State {
@@ -33,6 +53,8 @@ struct State {
     outbox_index: HashMap<Uuid, usize>,
     events: Vec<Event>,
     terms: Vec<TermsEdition>,
+    audit: Vec<AuditEntry>,
+    tokens: Vec<ApiToken>,
 }
 
 /// Storage in memory. Cheap to create; one per test.
@@ -86,7 +108,7 @@ impl ChargeStore for InMemoryStore {
         }
         s.by_code.insert(charge.code.to_string(), charge.id);
         s.charges.insert(charge.id, charge.clone());
-        s.events.push(event.clone());
+        record(&mut s, std::slice::from_ref(event));
         Ok(())
     }
 
@@ -122,7 +144,7 @@ impl ChargeStore for InMemoryStore {
             return Err(StoreError::Invariant("charge has no paid payment".into()));
         }
         charge.status = to;
-        s.events.push(event.clone());
+        record(&mut s, std::slice::from_ref(event));
         Ok(())
     }
 
@@ -191,7 +213,7 @@ impl PaymentStore for InMemoryStore {
         s.by_start_key.insert(payment.start_key.clone(), payment.id);
         s.payments.insert(payment.id, payment.clone());
         s.payment_order.push(payment.id);
-        s.events.extend(events.iter().cloned());
+        record(&mut s, events);
         Ok(CreateOutcome::Created)
     }
 
@@ -305,7 +327,7 @@ impl PaymentStore for InMemoryStore {
             }
             s.refunds.insert(r.id, r.clone());
         }
-        s.events.extend(u.events.iter().cloned());
+        record(&mut s, &u.events);
         for m in &u.outbox {
             let i = s.outbox.len();
             s.outbox_index.insert(m.id, i);
@@ -477,7 +499,7 @@ impl OutboxStore for InMemoryStore {
 #[async_trait]
 impl EventLog for InMemoryStore {
     async fn append_event(&self, event: &Event) -> Result<(), StoreError> {
-        self.lock()?.events.push(event.clone());
+        record(&mut *self.lock()?, std::slice::from_ref(event));
         Ok(())
     }
 
@@ -510,5 +532,122 @@ impl TermsStore for InMemoryStore {
         let mut out = s.terms.clone();
         out.sort_by_key(|e| (e.effective_at, e.published_at));
         Ok(out)
+    }
+}
+
+#[async_trait]
+impl OpsStore for InMemoryStore {
+    async fn append_audit(
+        &self,
+        at: DateTime<Utc>,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        data: serde_json::Value,
+    ) -> Result<AuditEntry, StoreError> {
+        let mut s = self.lock()?;
+        let entry = AuditEntry::next(s.audit.last(), at, actor, action, subject, data);
+        s.audit.push(entry.clone());
+        Ok(entry)
+    }
+
+    async fn audit_entries(
+        &self,
+        from_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let s = self.lock()?;
+        let it = s.audit.iter().filter(|e| e.seq >= from_seq).cloned();
+        Ok(if limit > 0 {
+            it.take(limit).collect()
+        } else {
+            it.collect()
+        })
+    }
+
+    async fn create_token(&self, token: &ApiToken) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        if s.tokens.iter().any(|t| t.name == token.name) {
+            return Err(StoreError::Invariant(format!(
+                "token {} exists",
+                token.name
+            )));
+        }
+        s.tokens.push(token.clone());
+        Ok(())
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        Ok(self.lock()?.tokens.clone())
+    }
+
+    async fn token_by_hash(&self, secret_hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        let s = self.lock()?;
+        Ok(s.tokens
+            .iter()
+            .find(|t| t.secret_hash == secret_hash && t.revoked_at.is_none())
+            .cloned())
+    }
+
+    async fn revoke_token(&self, name: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        let t = s
+            .tokens
+            .iter_mut()
+            .find(|t| t.name == name && t.revoked_at.is_none())
+            .ok_or(StoreError::NotFound)?;
+        t.revoked_at = Some(at);
+        Ok(())
+    }
+
+    async fn anonymise_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut s = self.lock()?;
+        let mut done = 0;
+        let mut ids = Vec::new();
+        for p in s.payments.values_mut() {
+            let has_data =
+                p.contact.is_some() || p.card.as_ref().is_some_and(|c| c.holder != ANONYMISED);
+            if p.updated_at < before && !p.state.is_in_flight() && has_data {
+                p.contact = None;
+                if let Some(card) = p.card.as_mut() {
+                    card.holder = ANONYMISED.to_string();
+                }
+                p.version += 1;
+                ids.push(p.id);
+                done += 1;
+            }
+        }
+        for m in s.outbox.iter_mut() {
+            if let OutboxPayload::ReceiptEmail { payment_id, to, .. } = &mut m.payload {
+                if ids.contains(payment_id) {
+                    *to =
+                        Email::from_stored(format!("{}@invalid", ANONYMISED.to_ascii_lowercase()));
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    async fn payments_by_contact(
+        &self,
+        phone: Option<String>,
+        email: Option<String>,
+    ) -> Result<Vec<Payment>, StoreError> {
+        let s = self.lock()?;
+        let phone = phone.as_deref().and_then(Phone::parse);
+        let email = email.map(|e| e.trim().to_ascii_lowercase());
+        Ok(s.payment_order
+            .iter()
+            .filter_map(|id| s.payments.get(id))
+            .filter(|p| {
+                p.contact.as_ref().is_some_and(|c| {
+                    phone.as_ref().is_some_and(|ph| &c.phone == ph)
+                        || email
+                            .as_ref()
+                            .is_some_and(|e| c.email.as_str().to_ascii_lowercase() == *e)
+                })
+            })
+            .cloned()
+            .collect())
     }
 }

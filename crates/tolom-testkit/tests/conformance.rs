@@ -70,3 +70,8 @@ async fn recording_notifier_keeps_the_notifier_contract() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn in_memory_store_keeps_the_ops_contract() {
+    conformance::ops::run(|| async { Arc::new(InMemoryStore::new()) }).await;
+}

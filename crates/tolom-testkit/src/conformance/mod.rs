@@ -15,4 +15,5 @@
 
 pub mod acquirer;
 pub mod notifier;
+pub mod ops;
 pub mod storage;
