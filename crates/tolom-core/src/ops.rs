@@ -133,8 +133,7 @@ pub enum AuditProblem {
 /// problem.
 pub fn verify_chain(entries: &[AuditEntry]) -> Result<usize, AuditProblem> {
     let mut prev_hash = GENESIS_HASH.to_string();
-    let mut expected = 1u64;
-    for e in entries {
+    for (expected, e) in (1u64..).zip(entries) {
         if e.seq < expected {
             return Err(AuditProblem::Duplicate { seq: e.seq });
         }
@@ -160,7 +159,6 @@ pub fn verify_chain(entries: &[AuditEntry]) -> Result<usize, AuditProblem> {
             return Err(AuditProblem::BrokenLink { seq: e.seq });
         }
         prev_hash = e.hash.clone();
-        expected += 1;
     }
     Ok(entries.len())
 }
