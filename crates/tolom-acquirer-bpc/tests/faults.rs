@@ -20,7 +20,7 @@ use tolom_testkit::fixtures::card_form;
 /// Waits until the emulator has charged the order (processing of a slow or
 /// delayed call goes on after the client gave up).
 async fn wait_for_approval(emu: &tolom_bpc_emulator::RunningEmulator, order: &str) {
-    for _ in 0..100 {
+    for _ in 0..200 {
         if emu.order(order).is_some_and(|o| o.approvals == 1) {
             return;
         }
@@ -133,7 +133,7 @@ async fn malformed_json_after_payment_is_unknown_then_reconciled() {
 
 #[tokio::test]
 async fn a_slow_answer_beyond_the_timeout_is_unknown_then_reconciled_with_one_charge() {
-    let emu = common::emulator_with(Duration::from_millis(1_500)).await;
+    let emu = common::emulator_with(Duration::from_millis(2_500)).await;
     let h = common::harness(Arc::new(common::client(&emu))); // 1 s timeout
     let (_, p) = common::started(&h, "A B").await;
     let p = common::submit(&h, &p, "4000000000008880").await;
