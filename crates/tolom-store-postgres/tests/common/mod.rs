@@ -222,3 +222,80 @@ impl Drop for SchemaGuard {
         let _ = handle.join();
     }
 }
+
+/// One portal instance: the use cases on a store, with recording
+/// notifiers.
+pub struct Portal {
+    /// The use cases.
+    pub tolom: tolom_core::service::Tolom,
+    /// E-mails delivered.
+    pub email: std::sync::Arc<tolom_testkit::notifier::RecordingNotifier>,
+    /// Agency notices delivered.
+    pub webhook: std::sync::Arc<tolom_testkit::notifier::RecordingNotifier>,
+}
+
+/// A portal instance on `store` with `acquirer` and `clock` (random ids,
+/// the testkit's signing key).
+pub fn portal(
+    store: PostgresStore,
+    acquirer: std::sync::Arc<dyn tolom_core::ports::Acquirer>,
+    clock: std::sync::Arc<dyn tolom_core::time::Clock>,
+) -> Portal {
+    use std::sync::Arc;
+    use tolom_core::outbox::Channel;
+    use tolom_testkit::notifier::RecordingNotifier;
+    let email = Arc::new(RecordingNotifier::new(Channel::Email));
+    let webhook = Arc::new(RecordingNotifier::new(Channel::Webhook));
+    let tolom = tolom_core::service::Tolom::builder()
+        .store(Arc::new(store))
+        .acquirer(acquirer)
+        .clock(clock)
+        .signer(Arc::new(tolom_testkit::fixtures::test_signer()))
+        .notifier(email.clone())
+        .notifier(webhook.clone())
+        .build()
+        .unwrap_or_else(|e| panic!("portal: {e}"));
+    Portal {
+        tolom,
+        email,
+        webhook,
+    }
+}
+
+/// Issues a charge of `service` (its first tariff), valid for 30 days.
+pub async fn issue(
+    tolom: &tolom_core::service::Tolom,
+    service: &str,
+    payer: &str,
+) -> tolom_core::charge::Charge {
+    let urgency = tolom
+        .config()
+        .catalogue
+        .tariffs_of(service)
+        .next()
+        .map(|t| t.urgency.clone());
+    tolom
+        .issue_charge(tolom_core::service::IssueCharge {
+            service: service.into(),
+            urgency,
+            amount: None,
+            payer: payer.into(),
+            code: None,
+            expires_at: tolom.clock().now() + chrono::Duration::days(30),
+            agency_ref: Some("AG-7".into()),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("issue charge: {e}"))
+}
+
+/// A card form with this PAN and CVV.
+pub fn card(pan: &str, cvv: &str) -> tolom_core::card::CardForm {
+    tolom_core::card::CardForm {
+        holder: "AIBEK ASANOV".into(),
+        pan: pan.into(),
+        expiry: "12/30".into(),
+        cvv: cvv.into(),
+        phone: "+996 555 123 456".into(),
+        email: "aibek@example.kg".into(),
+    }
+}

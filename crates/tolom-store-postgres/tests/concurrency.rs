@@ -1,0 +1,287 @@
+//! Many payers (and many portal instances) racing for one charge, through
+//! the use cases, the PostgreSQL store and the sandbox acquirer: exactly one
+//! charge at the acquirer, one succeeded payment, the charge Paid.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tolom_acquirer_sandbox::{SandboxAcquirer, VISA_APPROVE};
+use tolom_core::charge::{ChargeStatus, NotPayable};
+use tolom_core::errors::{StartPaymentError, SubmitCardError};
+use tolom_core::i18n::Language;
+use tolom_core::outbox::OutboxStatus;
+use tolom_core::payment::PaymentState;
+use tolom_core::ports::{Acquirer, ChargeStore, OutboxStore, PaymentQuery, PaymentStore};
+use tolom_core::service::{StartPayment, Tolom};
+use tolom_core::time::Clock;
+use tolom_store_postgres::PostgresStore;
+use tolom_testkit::clock::ManualClock;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Paid(Uuid),
+    AlreadyPaid,
+}
+
+/// What one payer does: start, pay, and start again when another payer's
+/// start replaced theirs, until the charge is paid (by them or another).
+async fn payer(tolom: Arc<Tolom>, code: String, terms: String, who: usize) -> Outcome {
+    for attempt in 0..200 {
+        let start_key = format!("start-{who}-{attempt}");
+        let started = tolom
+            .start_payment(StartPayment {
+                code: &code,
+                accepted_terms: Some(&terms),
+                idempotency_key: &start_key,
+                language: Language::Ru,
+            })
+            .await;
+        let payment = match started {
+            Ok(p) => p,
+            Err(StartPaymentError::NotPayable(NotPayable::AlreadyPaid)) => {
+                return Outcome::AlreadyPaid
+            }
+            Err(StartPaymentError::InProgress(_)) => {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                continue;
+            }
+            Err(StartPaymentError::Store(e)) if e.is_retryable() => continue,
+            Err(e) => panic!("payer {who}: start: {e:?}"),
+        };
+        let submitted = tolom
+            .submit_card(
+                payment.id,
+                &common::card(VISA_APPROVE, "123"),
+                &format!("submit-{who}-{attempt}"),
+            )
+            .await;
+        match submitted {
+            Ok(p) if p.state == PaymentState::Succeeded => return Outcome::Paid(p.id),
+            Ok(p) => panic!("payer {who}: payment ended {:?}", p.state),
+            // Another payer's start replaced this payment before the card
+            // went out: nothing was charged; start again.
+            Err(SubmitCardError::Expired | SubmitCardError::AlreadySubmitted) => continue,
+            Err(SubmitCardError::NotPayable(NotPayable::AlreadyPaid)) => {
+                return Outcome::AlreadyPaid
+            }
+            Err(SubmitCardError::Store(e)) if e.is_retryable() => continue,
+            Err(e) => panic!("payer {who}: submit: {e:?}"),
+        }
+    }
+    panic!("payer {who} never saw the charge settle")
+}
+
+async fn race(instances: Vec<(PostgresStore, Arc<Tolom>)>, sandbox: &SandboxAcquirer) {
+    let tolom = instances[0].1.clone();
+    let charge = common::issue(&tolom, "passport-2020", "Сыдыкова Айгүл Бакытовна").await;
+    let terms = tolom
+        .terms_in_force()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .id;
+    let tasks: Vec<_> = (0..64)
+        .map(|who| {
+            let tolom = instances[who % instances.len()].1.clone();
+            tokio::spawn(payer(tolom, charge.code.to_string(), terms.clone(), who))
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap_or_else(|e| panic!("task: {e}")));
+    }
+    let paid: Vec<Uuid> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Paid(id) => Some(*id),
+            Outcome::AlreadyPaid => None,
+        })
+        .collect();
+    assert_eq!(paid.len(), 1, "exactly one payer paid: {outcomes:?}");
+    assert_eq!(sandbox.total_charges(), 1, "one charge at the acquirer");
+    assert_eq!(
+        sandbox.orders().len(),
+        1,
+        "the card reached the acquirer once"
+    );
+    assert_eq!(sandbox.charges(&paid[0].simple().to_string()), 1);
+    // Every instance sees the same, consistent state.
+    for (store, _) in &instances {
+        let payments = store
+            .list_payments(&PaymentQuery {
+                charge_id: Some(charge.id),
+                ..PaymentQuery::default()
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let succeeded: Vec<_> = payments
+            .iter()
+            .filter(|p| p.state == PaymentState::Succeeded)
+            .collect();
+        assert_eq!(succeeded.len(), 1, "one succeeded payment");
+        assert_eq!(succeeded[0].id, paid[0]);
+        assert!(
+            payments.iter().all(|p| !p.state.is_in_flight()),
+            "nothing left in flight: {:?}",
+            payments.iter().map(|p| p.state).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            store
+                .charge(charge.id)
+                .await
+                .ok()
+                .flatten()
+                .map(|c| c.status),
+            Some(ChargeStatus::Paid)
+        );
+        let outbox = store
+            .outbox_list(Some(OutboxStatus::Pending), 0)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(outbox.len(), 2, "one receipt e-mail and one agency notice");
+    }
+}
+
+fn instance(
+    store: PostgresStore,
+    sandbox: Arc<SandboxAcquirer>,
+    clock: Arc<ManualClock>,
+) -> (PostgresStore, Arc<Tolom>) {
+    let portal = common::portal(store.clone(), sandbox as Arc<dyn Acquirer>, clock);
+    (store, Arc::new(portal.tolom))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_four_payers_one_charge_one_pool() {
+    let Some(db) = common::TestDb::connect_or_skip("64 payers, one pool").await else {
+        return;
+    };
+    let (store, _guard) = db.fresh_with(16).await;
+    let sandbox = Arc::new(SandboxAcquirer::for_tests());
+    let clock = Arc::new(ManualClock::fixed());
+    race(vec![instance(store, sandbox.clone(), clock)], &sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_four_payers_one_charge_two_portal_instances() {
+    let Some(db) = common::TestDb::connect_or_skip("64 payers, two instances").await else {
+        return;
+    };
+    let (a, guard) = db.fresh_with(10).await;
+    let b = db.another_instance(&guard, 10).await;
+    let sandbox = Arc::new(SandboxAcquirer::for_tests());
+    let clock = Arc::new(ManualClock::fixed());
+    race(
+        vec![
+            instance(a, sandbox.clone(), clock.clone()),
+            instance(b, sandbox.clone(), clock),
+        ],
+        &sandbox,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replayed_idempotency_keys_give_one_payment_and_one_acquirer_call() {
+    let Some(db) = common::TestDb::connect_or_skip("concurrent replays").await else {
+        return;
+    };
+    let (a, guard) = db.fresh_with(10).await;
+    let b = db.another_instance(&guard, 10).await;
+    let sandbox = Arc::new(SandboxAcquirer::for_tests());
+    let clock = Arc::new(ManualClock::fixed());
+    let instances = [
+        instance(a, sandbox.clone(), clock.clone()),
+        instance(b, sandbox.clone(), clock.clone()),
+    ];
+    let tolom = instances[0].1.clone();
+    let charge = common::issue(&tolom, "id-card-2017", "Асанов Айбек Маратович").await;
+    let code = charge.code.to_string();
+    let terms = tolom
+        .terms_in_force()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .id;
+
+    // 32 replays of one start request, over two instances, at once.
+    let starts: Vec<_> = (0..32)
+        .map(|i| {
+            let tolom = instances[i % 2].1.clone();
+            let (code, terms) = (code.clone(), terms.clone());
+            tokio::spawn(async move {
+                tolom
+                    .start_payment(StartPayment {
+                        code: &code,
+                        accepted_terms: Some(&terms),
+                        idempotency_key: "start-once",
+                        language: Language::Ky,
+                    })
+                    .await
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for s in starts {
+        let p = s
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("replayed start: {e:?}"));
+        ids.push(p.id);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "every replay returns the same payment");
+    let payment_id = ids[0];
+
+    // 32 replays of one card submission, over two instances, at once.
+    let submits: Vec<_> = (0..32)
+        .map(|i| {
+            let tolom = instances[i % 2].1.clone();
+            tokio::spawn(async move {
+                tolom
+                    .submit_card(
+                        payment_id,
+                        &common::card(VISA_APPROVE, "123"),
+                        "submit-once",
+                    )
+                    .await
+            })
+        })
+        .collect();
+    for s in submits {
+        let p = s
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("replayed submit: {e:?}"));
+        assert_eq!(p.id, payment_id);
+        assert!(
+            matches!(p.state, PaymentState::Authorizing | PaymentState::Succeeded),
+            "a replay sees the payment in progress or done, got {:?}",
+            p.state
+        );
+    }
+    assert_eq!(sandbox.orders().len(), 1, "one call reached the acquirer");
+    assert_eq!(sandbox.total_charges(), 1, "one charge");
+    // Replayed once more, later: the final result.
+    let again = instances[1]
+        .1
+        .submit_card(
+            payment_id,
+            &common::card(VISA_APPROVE, "123"),
+            "submit-once",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(again.state, PaymentState::Succeeded);
+    let listed = instances[1]
+        .0
+        .list_payments(&PaymentQuery {
+            charge_id: Some(charge.id),
+            ..PaymentQuery::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(listed.len(), 1, "one payment stored");
+    let _ = clock.now();
+}
