@@ -8,7 +8,7 @@
 //! they are missing, unless `CI` is set, in which case it fails.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -127,7 +127,7 @@ impl Driver {
         }
     }
 
-    async fn screenshot(&self, path: &PathBuf) {
+    async fn screenshot(&self, path: &Path) {
         let b64 = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD
             .decode(b64.as_str().unwrap_or(""))
@@ -137,7 +137,7 @@ impl Driver {
     }
 }
 
-async fn start_chromedriver(driver: &PathBuf, chromium: &PathBuf, profile: &PathBuf) -> Driver {
+async fn start_chromedriver(driver: &Path, chromium: &Path, profile: &Path) -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

@@ -650,3 +650,95 @@ async fn openapi_document_lists_every_api_route() {
         }
     }
 }
+
+async fn pay_via_api(c: &mut Client, h: &tolom_testkit::fixtures::Harness, code: &str) -> String {
+    let terms = h.terms_id().await;
+    let p = c
+        .post_json(
+            "/api/v1/payments",
+            None,
+            &format!(r#"{{"code":"{code}","accepted_terms":"{terms}"}}"#),
+        )
+        .await;
+    let id = json(&p)["id"].as_str().unwrap_or("").to_string();
+    let card = format!(
+        r#"{{"holder":"AIBEK ASANOV","pan":"{VISA_APPROVE}","expiry":"12/30","cvv":"123","phone":"+996555123456","email":"a@example.kg"}}"#
+    );
+    let r = c
+        .post_json(&format!("/api/v1/payments/{id}/card"), None, &card)
+        .await;
+    assert_eq!(json(&r)["state"], "succeeded", "{}", r.body);
+    id
+}
+
+#[tokio::test]
+async fn receipt_pdf_carries_cyrillic_text_and_the_verification_link() {
+    let (mut c, h, code) = setup().await;
+    let id = pay_via_api(&mut c, &h, &code).await;
+    let r = c
+        .send(
+            axum::http::Request::get(format!("/payments/{id}/receipt.pdf?lang=ky"))
+                .body(axum::body::Body::empty())
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), "application/pdf");
+    assert!(r.header("content-disposition").contains(".pdf"));
+    // Fetch the raw bytes again (the helper decodes bodies as text).
+    let bytes = {
+        use tower::ServiceExt;
+        let resp = c
+            .app
+            .clone()
+            .oneshot(
+                axum::http::Request::get(format!("/payments/{id}/receipt.pdf?lang=ky"))
+                    .body(axum::body::Body::empty())
+                    .expect("req"),
+            )
+            .await
+            .expect("resp");
+        axum::body::to_bytes(resp.into_body(), 10 << 20)
+            .await
+            .expect("bytes")
+    };
+    assert!(bytes.starts_with(b"%PDF-1.7"));
+    assert!(bytes.ends_with(b"%%EOF\n"));
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        text.contains("/FontFile2") && text.contains("/ToUnicode"),
+        "embedded font with a Unicode map"
+    );
+    // With poppler's pdftotext (apt-get install poppler-utils), check the text itself.
+    let dir = std::env::temp_dir().join(format!("tolom-pdf-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let pdf = dir.join("r.pdf");
+    std::fs::write(&pdf, &bytes).expect("write");
+    match std::process::Command::new("pdftotext")
+        .arg("-enc")
+        .arg("UTF-8")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+    {
+        Ok(out) if out.status.success() => {
+            let extracted = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                extracted.contains("Сыдыкова Айгүл Бакытовна"),
+                "{extracted}"
+            );
+            assert!(extracted.contains("Төлөнгөн убакыт"), "{extracted}");
+            assert!(extracted.contains("Дүмүрчөк"), "{extracted}");
+            assert!(extracted.contains("411111******1111"), "{extracted}");
+            assert!(!extracted.contains(VISA_APPROVE), "no full PAN");
+        }
+        _ => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI: pdftotext (poppler-utils) is required"
+            );
+            eprintln!("SKIPPED: pdftotext not found; PDF text not checked");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
