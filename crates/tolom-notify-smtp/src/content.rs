@@ -24,6 +24,7 @@ struct Phrases {
     intro: &'static str,
     agency: &'static str,
     link: &'static str,
+    verify: &'static str,
     pdf: &'static str,
     signed: &'static str,
     auto: &'static str,
@@ -41,7 +42,8 @@ fn phrases(lang: Language) -> Phrases {
                     аны кызмат көрсөтүлгөнгө чейин сактап коюңуз.",
             agency: "Төлөм кодун берген мекемеге төлөм тууралуу автоматтык түрдө кабар берилет, \
                      кошумча эч нерсе кылуунун кереги жок.",
-            link: "Дүмүрчөктү онлайн көрүү, басып чыгаруу жана анын чындыгын текшерүү:",
+            link: "Дүмүрчөктү онлайн көрүү жана басып чыгаруу:",
+            verify: "Дүмүрчөктүн чындыгын текшерүү:",
             pdf: "Дүмүрчөк ушул катка PDF файл катары тиркелди.",
             signed: "Дүмүрчөк электрондук кол тамга менен корголгон; анын чындыгын оператордун сайтынан текшерсеңиз болот.",
             auto: "Бул кат автоматтык түрдө жөнөтүлдү, ага жооп бербеңиз.",
@@ -56,7 +58,8 @@ fn phrases(lang: Language) -> Phrases {
                     сохраните её до получения услуги.",
             agency: "Ведомство, выдавшее код платежа, получит сведения об оплате автоматически — \
                      ничего дополнительно делать не нужно.",
-            link: "Посмотреть, распечатать и проверить подлинность квитанции онлайн:",
+            link: "Посмотреть и распечатать квитанцию онлайн:",
+            verify: "Проверить подлинность квитанции:",
             pdf: "Квитанция приложена к письму в формате PDF.",
             signed: "Квитанция заверена электронной подписью; её подлинность можно проверить на сайте оператора.",
             auto: "Это письмо отправлено автоматически, отвечать на него не нужно.",
@@ -71,7 +74,8 @@ fn phrases(lang: Language) -> Phrases {
                     please keep it until the service has been provided.",
             agency: "The agency that issued the payment code is notified of the payment automatically; \
                      you do not need to do anything else.",
-            link: "View, print and verify the receipt online:",
+            link: "View and print the receipt online:",
+            verify: "Check that the receipt is genuine:",
             pdf: "The receipt is attached to this message as a PDF file.",
             signed: "The receipt carries an electronic signature; you can check that it is genuine on the operator's site.",
             auto: "This message was sent automatically; please do not reply to it.",
@@ -81,16 +85,19 @@ fn phrases(lang: Language) -> Phrases {
     }
 }
 
-/// Renders the receipt e-mail in `lang`. `link` is the address of the
-/// online receipt (if the portal has one); `with_pdf` says whether a PDF is
-/// attached. The card appears only masked (first 6 / last 4), as on the
+/// Addresses on the portal that the e-mail links to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Links {
+    /// The online receipt (view, print, download).
+    pub receipt: Option<String>,
+    /// The page that checks the receipt's signature.
+    pub verify: Option<String>,
+}
+
+/// Renders the receipt e-mail in `lang`, linking to `links` (when the
+/// portal has such pages); `with_pdf` says whether a PDF is attached. The card appears only masked (first 6 / last 4), as on the
 /// receipt.
-pub fn render(
-    receipt: &Receipt,
-    lang: Language,
-    link: Option<&str>,
-    with_pdf: bool,
-) -> EmailContent {
+pub fn render(receipt: &Receipt, lang: Language, links: &Links, with_pdf: bool) -> EmailContent {
     let p = phrases(lang);
     let service = receipt.service_name.get(lang);
     let website = receipt.operator.website.as_str();
@@ -109,8 +116,10 @@ pub fn render(
     text.push('\n');
     text.push_str(p.agency);
     text.push('\n');
-    if let Some(link) = link {
-        text.push_str(&format!("\n{}\n{}\n", p.link, link));
+    for (label, link) in [(p.link, &links.receipt), (p.verify, &links.verify)] {
+        if let Some(link) = link {
+            text.push_str(&format!("\n{label}\n{link}\n"));
+        }
     }
     if with_pdf {
         text.push_str(&format!("\n{}\n", p.pdf));
@@ -158,13 +167,15 @@ pub fn render(
     }
     html.push_str("</table>\n");
     html.push_str(&format!("<p>{}</p>\n", esc(p.agency)));
-    if let Some(link) = link {
-        html.push_str(&format!(
-            "<p>{}<br><a href=\"{}\">{}</a></p>\n",
-            esc(p.link),
-            esc(link),
-            esc(link)
-        ));
+    for (label, link) in [(p.link, &links.receipt), (p.verify, &links.verify)] {
+        if let Some(link) = link {
+            html.push_str(&format!(
+                "<p>{}<br><a href=\"{}\">{}</a></p>\n",
+                esc(label),
+                esc(link),
+                esc(link)
+            ));
+        }
     }
     if with_pdf {
         html.push_str(&format!("<p>{}</p>\n", esc(p.pdf)));
@@ -267,12 +278,11 @@ mod tests {
     fn escapes_markup_in_every_value() {
         let mut r = receipt();
         r.payer = "<script>alert('x')</script> & Co".into();
-        let c = render(
-            &r,
-            Language::En,
-            Some("https://pay.example/r?a=1&b=\"2\""),
-            false,
-        );
+        let links = Links {
+            receipt: Some("https://pay.example/r?a=1&b=\"2\"".into()),
+            verify: None,
+        };
+        let c = render(&r, Language::En, &links, false);
         assert!(!c.html.contains("<script>"));
         assert!(c
             .html
@@ -287,9 +297,10 @@ mod tests {
     #[test]
     fn each_language_has_its_own_texts_and_the_same_facts() {
         let r = receipt();
-        let ky = render(&r, Language::Ky, None, false);
-        let ru = render(&r, Language::Ru, None, false);
-        let en = render(&r, Language::En, None, true);
+        let none = Links::default();
+        let ky = render(&r, Language::Ky, &none, false);
+        let ru = render(&r, Language::Ru, &none, false);
+        let en = render(&r, Language::En, &none, true);
         assert!(ky.subject.starts_with("Төлөм боюнча дүмүрчөк №"));
         assert!(ru.subject.starts_with("Квитанция об оплате №"));
         assert!(en.subject.starts_with("Payment receipt No."));
@@ -313,19 +324,22 @@ mod tests {
     }
 
     #[test]
-    fn the_link_is_in_both_bodies_when_given() {
+    fn the_links_are_in_both_bodies_when_given() {
         let r = receipt();
-        let c = render(
-            &r,
-            Language::Ru,
-            Some("https://pay.example/receipts/R-1"),
-            false,
-        );
-        assert!(c.text.contains("https://pay.example/receipts/R-1"));
-        assert!(c
-            .html
-            .contains("<a href=\"https://pay.example/receipts/R-1\">"));
-        let none = render(&r, Language::Ru, None, false);
+        let links = Links {
+            receipt: Some("https://pay.example/payments/1/receipt".into()),
+            verify: Some("https://pay.example/verify?n=R-1".into()),
+        };
+        let c = render(&r, Language::Ru, &links, false);
+        for link in [
+            "https://pay.example/payments/1/receipt",
+            "https://pay.example/verify?n=R-1",
+        ] {
+            assert!(c.text.contains(link));
+            assert!(c.html.contains(&format!("<a href=\"{link}\">")));
+        }
+        assert!(c.text.contains("Проверить подлинность квитанции:"));
+        let none = render(&r, Language::Ru, &Links::default(), false);
         assert!(!none.html.contains("<a href"));
     }
 }

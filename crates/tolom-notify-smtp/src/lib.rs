@@ -59,7 +59,7 @@ use tolom_core::ports::{Notification, Notifier, NotifyError};
 use tolom_core::receipt::Receipt;
 use uuid::Uuid;
 
-pub use content::EmailContent;
+pub use content::{EmailContent, Links};
 
 /// How the connection to the SMTP server is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -126,10 +126,20 @@ pub struct SmtpConfig {
     /// the SMTP dialogue and the message data. A server that does not
     /// answer in time is a transient failure (the message is retried).
     pub timeout: Duration,
-    /// The portal's public address; when set, the e-mail links to the
-    /// online receipt at `{base_url}/receipts/{number}`. A `base_url` that
-    /// contains `{number}` is used as a template instead.
+    /// The portal's public address, e.g. `https://pay.example.kg`; when
+    /// set, the e-mail links to the online receipt and to the verification
+    /// page at `base_url` + [`SmtpConfig::receipt_path`] /
+    /// [`SmtpConfig::verify_path`].
     pub base_url: Option<String>,
+    /// Path of the online receipt; `{payment_id}`, `{number}`, `{lang}` and
+    /// `{signature}` are replaced (URL-encoded). Default: the reference
+    /// portal's `/payments/{payment_id}/receipt?lang={lang}`. Empty: no
+    /// link.
+    pub receipt_path: String,
+    /// Path of the page that checks a receipt's signature, same
+    /// placeholders. Default: the reference portal's
+    /// `/verify?n={number}&s={signature}`. Empty: no link.
+    pub verify_path: String,
     /// The name sent in `EHLO` (default: the domain of `from`).
     pub helo_name: Option<String>,
     /// Extra trusted root certificates (PEM) for a server with a private
@@ -148,11 +158,18 @@ impl Default for SmtpConfig {
             from: "receipts@localhost".into(),
             timeout: Duration::from_secs(30),
             base_url: None,
+            receipt_path: DEFAULT_RECEIPT_PATH.into(),
+            verify_path: DEFAULT_VERIFY_PATH.into(),
             helo_name: None,
             root_certificates_pem: Vec::new(),
         }
     }
 }
+
+/// The reference portal's receipt page.
+pub const DEFAULT_RECEIPT_PATH: &str = "/payments/{payment_id}/receipt?lang={lang}";
+/// The reference portal's verification page.
+pub const DEFAULT_VERIFY_PATH: &str = "/verify?n={number}&s={signature}";
 
 /// The configuration cannot work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -181,6 +198,8 @@ pub struct SmtpNotifier {
     from: Mailbox,
     domain: String,
     base_url: Option<String>,
+    receipt_path: String,
+    verify_path: String,
     pdf: Option<PdfRenderer>,
     summary: String,
 }
@@ -245,6 +264,8 @@ impl SmtpNotifier {
             from,
             domain,
             base_url,
+            receipt_path: config.receipt_path.clone(),
+            verify_path: config.verify_path.clone(),
             pdf: None,
             summary: format!(
                 "{}:{} ({:?}{})",
@@ -267,15 +288,25 @@ impl SmtpNotifier {
         self
     }
 
-    /// The address of the online receipt, if a base URL is configured.
-    pub fn receipt_link(&self, receipt: &Receipt) -> Option<String> {
-        let base = self.base_url.as_deref()?;
-        let number = percent_encode(&receipt.number);
-        Some(if base.contains("{number}") {
-            base.replace("{number}", &number)
-        } else {
-            format!("{base}/receipts/{number}")
-        })
+    /// The portal addresses the e-mail links to (none without a base URL).
+    pub fn links(&self, receipt: &Receipt, language: Language) -> content::Links {
+        let Some(base) = self.base_url.as_deref() else {
+            return content::Links::default();
+        };
+        let fill = |path: &str| {
+            (!path.is_empty()).then(|| {
+                let path = path
+                    .replace("{payment_id}", &receipt.payment_id.to_string())
+                    .replace("{number}", &percent_encode(&receipt.number))
+                    .replace("{lang}", language.tag())
+                    .replace("{signature}", &percent_encode(&receipt.signature));
+                format!("{base}{path}")
+            })
+        };
+        content::Links {
+            receipt: fill(&self.receipt_path),
+            verify: fill(&self.verify_path),
+        }
     }
 
     /// Builds the e-mail for a receipt, exactly as [`Notifier::deliver`]
@@ -295,8 +326,8 @@ impl SmtpNotifier {
             .pdf
             .as_ref()
             .and_then(|render| render(receipt, language));
-        let link = self.receipt_link(receipt);
-        let content = content::render(receipt, language, link.as_deref(), pdf.is_some());
+        let links = self.links(receipt, language);
+        let content = content::render(receipt, language, &links, pdf.is_some());
         let alternative = MultiPart::alternative_plain_html(content.text, content.html);
         let builder = Message::builder()
             .from(self.from.clone())
@@ -462,33 +493,52 @@ mod tests {
     }
 
     #[test]
-    fn receipt_links() {
+    fn links_to_the_portal() {
         let r = match tolom_testkit::conformance::notifier::sample(Channel::Email) {
             Notification::ReceiptEmail { receipt, .. } => *receipt,
             Notification::Agency(_) => unreachable!(),
         };
-        let n = |base: &str| {
-            SmtpNotifier::new(SmtpConfig {
-                base_url: Some(base.into()),
-                ..SmtpConfig::default()
-            })
-            .unwrap()
-        };
+        let n = SmtpNotifier::new(SmtpConfig {
+            base_url: Some("https://pay.example.kg/".into()),
+            ..SmtpConfig::default()
+        })
+        .unwrap();
+        let links = n.links(&r, Language::Ru);
         assert_eq!(
-            n("https://pay.example.kg/").receipt_link(&r).unwrap(),
-            format!("https://pay.example.kg/receipts/{}", r.number)
+            links.receipt.unwrap(),
+            format!(
+                "https://pay.example.kg/payments/{}/receipt?lang=ru",
+                r.payment_id
+            )
         );
         assert_eq!(
-            n("https://pay.example.kg/r?n={number}")
-                .receipt_link(&r)
-                .unwrap(),
-            format!("https://pay.example.kg/r?n={}", r.number)
+            links.verify.unwrap(),
+            format!(
+                "https://pay.example.kg/verify?n={}&s={}",
+                percent_encode(&r.number),
+                percent_encode(&r.signature)
+            )
         );
+        let custom = SmtpNotifier::new(SmtpConfig {
+            base_url: Some("https://gov.example".into()),
+            receipt_path: "/r/{number}".into(),
+            verify_path: String::new(),
+            ..SmtpConfig::default()
+        })
+        .unwrap();
+        let links = custom.links(&r, Language::Ky);
+        assert_eq!(
+            links.receipt.unwrap(),
+            format!("https://gov.example/r/{}", r.number)
+        );
+        assert!(links.verify.is_none());
         assert_eq!(percent_encode("a b/č"), "a%20b%2F%C4%8D");
-        assert!(SmtpNotifier::new(SmtpConfig::default())
-            .unwrap()
-            .receipt_link(&r)
-            .is_none());
+        assert_eq!(
+            SmtpNotifier::new(SmtpConfig::default())
+                .unwrap()
+                .links(&r, Language::En),
+            content::Links::default()
+        );
     }
 
     #[tokio::test]

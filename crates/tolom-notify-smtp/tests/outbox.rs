@@ -2,8 +2,8 @@
 //! a full payment flow, a server outage, a dispatcher killed mid-send and
 //! restarted, and dead letters that operators retry.
 //!
-//! The store is the testkit's in-memory store (the reference semantics of
-//! storage); a "restarted process" is a new `Tolom` over the same store.
+//! The store is `tolom-store-sqlite` on a temporary file; a "restarted
+//! process" closes it and opens the same file again in a new `Tolom`.
 
 mod support;
 
@@ -19,28 +19,48 @@ use tolom_core::ports::OutboxStore;
 use tolom_core::service::{Config, IssueCharge, StartPayment, Tolom};
 use tolom_core::time::Clock;
 use tolom_notify_smtp::{Security, SmtpConfig, SmtpNotifier};
+use tolom_store_sqlite::{SqliteOptions, SqliteStore};
 use tolom_testkit::clock::ManualClock;
 use tolom_testkit::conformance::notifier::SAMPLE_PAN;
 use tolom_testkit::fake::FakeAcquirer;
 use tolom_testkit::fixtures::{card_form, test_signer};
-use tolom_testkit::memory::InMemoryStore;
 
 const CVV: &str = "739";
 const PAYER_EMAIL: &str = "payer@example.kg";
 
 struct World {
-    store: Arc<InMemoryStore>,
+    db: TempDir,
+    store: Arc<SqliteStore>,
     clock: Arc<ManualClock>,
     acquirer: Arc<FakeAcquirer>,
 }
 
+async fn open(db: &TempDir) -> Arc<SqliteStore> {
+    let path = db.path().join("tolom.db");
+    Arc::new(
+        SqliteStore::open(path.to_str().unwrap(), SqliteOptions::default())
+            .await
+            .unwrap(),
+    )
+}
+
 impl World {
-    fn new() -> World {
+    async fn new() -> World {
+        let db = TempDir::new("tolom-db");
+        let store = open(&db).await;
         World {
-            store: Arc::new(InMemoryStore::new()),
+            db,
+            store,
             clock: Arc::new(ManualClock::fixed()),
             acquirer: Arc::new(FakeAcquirer::new()),
         }
+    }
+
+    /// The process died: its database connections are gone; a new process
+    /// opens the same file.
+    async fn restart(&mut self) {
+        self.store.close().await;
+        self.store = open(&self.db).await;
     }
 
     /// A `Tolom` process over the shared store, mailing through `port`.
@@ -123,7 +143,7 @@ async fn a_paid_fee_is_mailed_in_the_payers_language_without_card_secrets() {
     }
     let dir = TempDir::new("tolom-smtp");
     let server = SmtpServer::start(dir.path(), ServerOptions::default());
-    let w = World::new();
+    let w = World::new().await;
     let tolom = w.process(server.port);
     let p = pay(&tolom, &w.clock, "1", Language::Ky).await;
     let queued = w.outbox(OutboxStatus::Pending).await;
@@ -177,7 +197,7 @@ async fn an_smtp_outage_delays_but_loses_nothing() {
     }
     let dir = TempDir::new("tolom-smtp");
     let port = free_port(); // nobody listens here yet
-    let w = World::new();
+    let w = World::new().await;
     let tolom = w.process(port);
     for (key, lang) in [
         ("a", Language::Ky),
@@ -247,7 +267,7 @@ async fn a_dispatcher_killed_mid_send_delivers_after_restart() {
     }
     let dir = TempDir::new("tolom-smtp");
     let server = SmtpServer::start(dir.path(), ServerOptions::default());
-    let w = World::new();
+    let mut w = World::new().await;
     let first = w.process(server.port);
     pay(&first, &w.clock, "1", Language::Ru).await;
     let id = w.outbox(OutboxStatus::Pending).await[0].id;
@@ -259,6 +279,7 @@ async fn a_dispatcher_killed_mid_send_delivers_after_restart() {
         tokio::time::timeout(Duration::from_millis(1500), first.dispatch_outbox("w1", 10)).await;
     assert!(killed.is_err(), "the dispatcher was still sending");
     drop(first);
+    w.restart().await;
     let stuck = w.outbox(OutboxStatus::Pending).await;
     assert_eq!(stuck.len(), 1);
     assert_eq!(stuck[0].attempts, 0, "no outcome was recorded");
@@ -294,7 +315,7 @@ async fn a_crash_after_the_server_accepted_redelivers_the_same_message_id() {
     }
     let dir = TempDir::new("tolom-smtp");
     let server = SmtpServer::start(dir.path(), ServerOptions::default());
-    let w = World::new();
+    let mut w = World::new().await;
     let first = w.process(server.port);
     pay(&first, &w.clock, "1", Language::En).await;
     let id = w.outbox(OutboxStatus::Pending).await[0].id;
@@ -308,6 +329,7 @@ async fn a_crash_after_the_server_accepted_redelivers_the_same_message_id() {
             .is_err()
     );
     drop(first);
+    w.restart().await;
     assert_eq!(messages_for(dir.path(), id).len(), 1);
 
     server.set_mode("ok");
@@ -331,7 +353,7 @@ async fn permanent_failures_become_dead_letters_that_operators_retry() {
     }
     let dir = TempDir::new("tolom-smtp");
     let server = SmtpServer::start(dir.path(), ServerOptions::default());
-    let w = World::new();
+    let w = World::new().await;
     let tolom = w.process(server.port);
     pay(&tolom, &w.clock, "1", Language::Ru).await;
 

@@ -24,8 +24,7 @@ fn config(port: u16) -> SmtpConfig {
         from: "Tolom receipts <receipts@pay.example.kg>".into(),
         timeout: Duration::from_secs(10),
         base_url: Some("https://pay.example.kg".into()),
-        helo_name: None,
-        root_certificates_pem: Vec::new(),
+        ..SmtpConfig::default()
     }
 }
 
@@ -128,9 +127,16 @@ async fn receipt_emails_in_kyrgyz_russian_and_english_reach_the_server() {
             );
             assert!(body.contains("Асанов Айбек Маратович"), "payer");
             assert!(body.contains("support@infocom.kg") && body.contains("119"));
-            assert!(body.contains(&format!("https://pay.example.kg/receipts/{}", r.number)));
+            assert!(body.contains(&format!(
+                "https://pay.example.kg/payments/{}/receipt?lang={}",
+                r.payment_id,
+                lang.tag()
+            )));
         }
         assert!(html.contains(&format!("<html lang=\"{}\">", lang.tag())));
+        let verify = format!("https://pay.example.kg/verify?n={}&s=", r.number);
+        assert!(text.contains(&verify), "verification link");
+        assert!(html.contains(&verify.replace('&', "&amp;")));
         assert!(!m.all_text().contains(SAMPLE_PAN), "no PAN");
         // The other languages' sentences are absent.
         for (other, _, _, other_sentence, _) in cases {
