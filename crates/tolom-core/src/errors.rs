@@ -332,3 +332,72 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod catalogue_coverage {
+    use crate::i18n::lookup;
+
+    /// Every string literal in the core that looks like an error code (a
+    /// known family, a dot, a name) has a translation: a new code added
+    /// anywhere without its three texts fails here.
+    #[test]
+    fn every_code_literal_in_the_core_is_translated() {
+        const FAMILIES: [&str; 14] = [
+            "code",
+            "charge",
+            "terms",
+            "idempotency",
+            "payment",
+            "decline",
+            "card",
+            "contact",
+            "refund",
+            "receipt",
+            "request",
+            "auth",
+            "service",
+            "internal",
+        ];
+        let sources = [
+            include_str!("card.rs"),
+            include_str!("charge.rs"),
+            include_str!("code.rs"),
+            include_str!("errors.rs"),
+            include_str!("payment.rs"),
+            include_str!("service.rs"),
+            include_str!("ports.rs"),
+        ];
+        // Event kinds share the dotted shape but are not payer-facing errors.
+        const EVENT_KINDS: [&str; 8] = [
+            "charge.issued",
+            "payment.created",
+            "payment.authorizing",
+            "payment.challenge_answered",
+            "payment.succeeded",
+            "payment.refunded",
+            "refund.requested",
+            "refund.succeeded",
+        ];
+        let mut checked = 0;
+        for src in sources {
+            for literal in src.split('"').skip(1).step_by(2) {
+                let Some((family, name)) = literal.split_once('.') else {
+                    continue;
+                };
+                let is_code = FAMILIES.contains(&family)
+                    && !EVENT_KINDS.contains(&literal)
+                    && name != "rs"
+                    && !name.is_empty()
+                    && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+                if is_code {
+                    checked += 1;
+                    assert!(
+                        lookup(literal).is_some(),
+                        "{literal} has no translation in i18n::MESSAGES"
+                    );
+                }
+            }
+        }
+        assert!(checked > 40, "the scan found only {checked} codes");
+    }
+}
