@@ -3,7 +3,8 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -63,6 +64,7 @@ pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,
     location: String,
+    commits: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -139,6 +141,7 @@ impl SqliteStore {
             writer,
             readers,
             location: location.to_string(),
+            commits: Arc::default(),
         })
     }
 
@@ -164,6 +167,7 @@ impl SqliteStore {
             readers: pool.clone(),
             writer: pool,
             location: ":memory:".into(),
+            commits: Arc::default(),
         })
     }
 
@@ -194,6 +198,13 @@ impl SqliteStore {
         &self.location
     }
 
+    /// Write transactions committed through this store (and its clones)
+    /// since it was opened: for metrics and for the benchmark's
+    /// commits-per-payment figure.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
     /// Closes every connection (after the calls in progress end). Calls
     /// made afterwards fail with [`StoreError::Unavailable`].
     pub async fn close(&self) {
@@ -208,8 +219,12 @@ impl SqliteStore {
     }
 }
 
-async fn commit(tx: Transaction<'static, Sqlite>) -> Result<(), StoreError> {
-    tx.commit().await.map_err(map)
+impl SqliteStore {
+    async fn commit(&self, tx: Transaction<'static, Sqlite>) -> Result<(), StoreError> {
+        tx.commit().await.map_err(map)?;
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -670,7 +685,7 @@ impl ChargeStore for SqliteStore {
             Err(e) => return Err(map(e)),
         }
         insert_event(&mut tx, event).await?;
-        commit(tx).await
+        self.commit(tx).await
     }
 
     async fn charge_by_code(&self, code: &PaymentCode) -> Result<Option<Charge>, StoreError> {
@@ -729,7 +744,7 @@ impl ChargeStore for SqliteStore {
             });
         }
         insert_event(&mut tx, event).await?;
-        commit(tx).await
+        self.commit(tx).await
     }
 
     async fn list_charges(&self, q: &ChargeQuery) -> Result<Vec<Charge>, StoreError> {
@@ -837,7 +852,7 @@ impl PaymentStore for SqliteStore {
         for event in events {
             insert_event(&mut tx, event).await?;
         }
-        commit(tx).await?;
+        self.commit(tx).await?;
         Ok(CreateOutcome::Created)
     }
 
@@ -966,7 +981,7 @@ impl PaymentStore for SqliteStore {
         for m in &u.outbox {
             insert_outbox(&mut tx, m).await?;
         }
-        commit(tx).await
+        self.commit(tx).await
     }
 
     async fn list_payments(&self, q: &PaymentQuery) -> Result<Vec<Payment>, StoreError> {
@@ -1079,7 +1094,7 @@ impl OutboxStore for SqliteStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(map)?;
-        commit(tx).await?;
+        self.commit(tx).await?;
         let mut claimed: Vec<(i64, OutboxMessage)> = rows
             .iter()
             .map(|r| Ok((r.int("seq")?, outbox_from(r)?)))
@@ -1104,7 +1119,7 @@ impl OutboxStore for SqliteStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        commit(tx).await
+        self.commit(tx).await
     }
 
     async fn outbox_failed(
@@ -1136,7 +1151,7 @@ impl OutboxStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(map)?;
-        commit(tx).await
+        self.commit(tx).await
     }
 
     async fn outbox_list(
@@ -1173,7 +1188,7 @@ impl OutboxStore for SqliteStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        commit(tx).await
+        self.commit(tx).await
     }
 }
 
@@ -1182,7 +1197,7 @@ impl EventLog for SqliteStore {
     async fn append_event(&self, event: &Event) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         insert_event(&mut tx, event).await?;
-        commit(tx).await
+        self.commit(tx).await
     }
 
     async fn events_of(&self, of: Uuid) -> Result<Vec<Event>, StoreError> {
@@ -1219,7 +1234,7 @@ impl TermsStore for SqliteStore {
         .execute(&mut *tx)
         .await;
         match inserted {
-            Ok(_) => commit(tx).await,
+            Ok(_) => self.commit(tx).await,
             Err(e) if unique_violation(&e).is_some() => Err(StoreError::Invariant(format!(
                 "edition {} exists",
                 edition.id
