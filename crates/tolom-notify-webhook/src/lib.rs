@@ -25,6 +25,50 @@
 //! ))?;
 //! # Ok::<(), tolom_notify_webhook::ConfigError>(())
 //! ```
+//!
+//! ## Receiving
+//!
+//! What an agency's endpoint does with one request, whatever its web
+//! framework: verify the signature over the raw body, then act once per
+//! event id.
+//!
+//! ```
+//! use std::collections::HashSet;
+//! use tolom_core::outbox::AgencyEventKind;
+//! use tolom_notify_webhook::{verify, WebhookEvent, DEFAULT_TOLERANCE};
+//! use uuid::Uuid;
+//!
+//! /// Returns the HTTP status to answer.
+//! fn receive(secret: &str, signature: Option<&str>, body: &[u8], seen: &mut HashSet<Uuid>) -> u16 {
+//!     // 1. Authenticity and freshness, on the bytes as received.
+//!     let Some(signature) = signature else { return 400 };
+//!     if verify(secret, signature, body, chrono::Utc::now(), DEFAULT_TOLERANCE).is_err() {
+//!         return 401;
+//!     }
+//!     // 2. Signed by tolom but of a type this build does not know:
+//!     //    acknowledge, or it would be retried for two days.
+//!     let Ok(event) = serde_json::from_slice::<WebhookEvent>(body) else { return 200 };
+//!     // 3. At-least-once delivery: act once per event id (in a database,
+//!     //    a unique key on the id, written with the effect).
+//!     if !seen.insert(event.id) {
+//!         return 200;
+//!     }
+//!     match event.kind {
+//!         AgencyEventKind::PaymentSucceeded => { /* the fee for event.data.code is paid */ }
+//!         AgencyEventKind::PaymentRefunded => { /* event.data.refunded went back */ }
+//!     }
+//!     200
+//! }
+//!
+//! // A delivery as tolom sends it, and a redelivery of it.
+//! let body = br#"{"id":"6f1c2a9e-3d4b-4c8e-9a51-0b7d2e8f4a10","type":"payment.succeeded","created":"2026-11-25T12:00:00Z","data":{"code":"110000012349","agency_ref":"AG-77","service":"passport-2020","payment_id":"00000000-0000-0000-0000-000000000abc","receipt_number":"20261125-0000002748","amount":{"amount":"885.00","currency":"KGS"},"refunded":{"amount":"0.00","currency":"KGS"}}}"#;
+//! let header = tolom_notify_webhook::sign(b"whsec_test", chrono::Utc::now().timestamp(), body);
+//! let mut seen = HashSet::new();
+//! assert_eq!(receive("whsec_test", Some(&header), body, &mut seen), 200);
+//! assert_eq!(receive("whsec_test", Some(&header), body, &mut seen), 200);
+//! assert_eq!(seen.len(), 1);
+//! assert_eq!(receive("another secret", Some(&header), body, &mut seen), 401);
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -406,6 +450,33 @@ mod tests {
         // Receivers can parse it back.
         let back: WebhookEvent = serde_json::from_slice(&body).unwrap();
         assert_eq!(back, WebhookEvent::from(&event));
+    }
+
+    /// The example in `docs/notifications.md`, byte for byte.
+    #[test]
+    fn the_documented_example_is_exact() {
+        use chrono::TimeZone;
+        let event = AgencyEvent {
+            event_id: "6f1c2a9e-3d4b-4c8e-9a51-0b7d2e8f4a10".parse().unwrap(),
+            kind: AgencyEventKind::PaymentSucceeded,
+            occurred_at: Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap(),
+            code: "110000012349".into(),
+            agency_ref: Some("AG-77".into()),
+            service: "passport-2020".into(),
+            payment_id: Uuid::from_u128(0xabc),
+            receipt_number: Some("20261125-0000002748".into()),
+            amount: Money::som(885),
+            refunded: Money::som(0),
+        };
+        let body = WebhookEvent::from(&event).to_body();
+        assert_eq!(
+            String::from_utf8(body.clone()).unwrap(),
+            r#"{"id":"6f1c2a9e-3d4b-4c8e-9a51-0b7d2e8f4a10","type":"payment.succeeded","created":"2026-11-25T12:00:00Z","data":{"code":"110000012349","agency_ref":"AG-77","service":"passport-2020","payment_id":"00000000-0000-0000-0000-000000000abc","receipt_number":"20261125-0000002748","amount":{"amount":"885.00","currency":"KGS"},"refunded":{"amount":"0.00","currency":"KGS"}}}"#
+        );
+        assert_eq!(
+            sign(b"whsec_example", 1_764_072_005, &body),
+            "t=1764072005,v1=7299367906ee9797e083fcf85302780ff2dc77dc10f7d4e83ce85a475c076eec"
+        );
     }
 
     #[test]
