@@ -203,6 +203,8 @@ pub struct DispatchReport {
     pub retried: usize,
     /// Failed for good (dead letters).
     pub dead: usize,
+    /// Claimed but left for a later round because the lease was running out.
+    pub deferred: usize,
 }
 
 /// Builds a [`Tolom`].
@@ -1503,7 +1505,10 @@ impl Tolom {
     /// Delivers due outbox messages through the notifiers, at least once
     /// each: a message is marked delivered only after its notifier accepted
     /// it; failures are retried on the back-off schedule and end as dead
-    /// letters. A message whose channel has no notifier is retried later
+    /// letters. Messages are delivered one after another under one lease
+    /// (`Config::outbox_lease`); once three quarters of it have passed, the
+    /// rest of the batch is left for a later round (`deferred`), so a slow
+    /// receiver never makes two workers deliver the same message. A message whose channel has no notifier is retried later
     /// (and ends dead), never dropped.
     pub async fn dispatch_outbox(
         &self,
@@ -1517,7 +1522,15 @@ impl Tolom {
             .claim_outbox(now, lease_until, limit, worker)
             .await?;
         let mut report = DispatchReport::default();
+        // Stop before the lease runs out: a message whose lease has expired
+        // may already be claimed by another worker, and delivering it here
+        // too would send it twice. What is left is claimed again later.
+        let deadline = lease_until - self.config.outbox_lease / 4;
         for message in messages {
+            if self.now() >= deadline {
+                report.deferred += 1;
+                continue;
+            }
             let result = match self.notifiers.get(&message.payload.channel()) {
                 None => Err(NotifyError {
                     transient: true,

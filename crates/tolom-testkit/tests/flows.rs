@@ -10,6 +10,7 @@ use tolom_core::money::Money;
 use tolom_core::outbox::OutboxStatus;
 use tolom_core::payment::{Challenge, ChallengeResponse, DeclineReason, PaymentState};
 use tolom_core::ports::*;
+use tolom_core::ports::{Notification, Notifier, NotifyError};
 use tolom_core::service::StartPayment;
 use tolom_core::terms::TermsEdition;
 use tolom_testkit::fake::Script;
@@ -722,4 +723,80 @@ async fn every_payment_event_is_recorded_without_card_data() {
     let everything = format!("{:?}{:?}", h.store.all_events(), h.store.all_payments());
     assert!(!everything.contains("4111111111111111"));
     assert!(everything.contains("411111******1111"));
+}
+
+/// A receiver so slow that each delivery takes 20 s of the clock.
+struct SlowReceiver {
+    clock: std::sync::Arc<tolom_testkit::clock::ManualClock>,
+    channel: tolom_core::outbox::Channel,
+    got: std::sync::Mutex<u32>,
+}
+
+#[async_trait::async_trait]
+impl Notifier for SlowReceiver {
+    fn channel(&self) -> tolom_core::outbox::Channel {
+        self.channel
+    }
+    async fn deliver(&self, _id: uuid::Uuid, _n: &Notification) -> Result<(), NotifyError> {
+        self.clock.advance(Duration::seconds(20));
+        *self.got.lock().unwrap() += 1;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_slow_batch_stops_before_its_lease_runs_out() {
+    use std::sync::Arc;
+    use tolom_core::outbox::Channel;
+    let clock = Arc::new(tolom_testkit::clock::ManualClock::fixed());
+    let store = Arc::new(tolom_testkit::memory::InMemoryStore::new());
+    let email = Arc::new(SlowReceiver {
+        clock: clock.clone(),
+        channel: Channel::Email,
+        got: Default::default(),
+    });
+    let hook = Arc::new(SlowReceiver {
+        clock: clock.clone(),
+        channel: Channel::Webhook,
+        got: Default::default(),
+    });
+    let tolom = tolom_core::Tolom::builder()
+        .store(store.clone())
+        .acquirer(Arc::new(tolom_testkit::fake::FakeAcquirer::new()))
+        .clock(clock.clone())
+        .signer(Arc::new(tolom_testkit::fixtures::test_signer()))
+        .notifier(email.clone())
+        .notifier(hook.clone())
+        .build()
+        .unwrap();
+    let terms = tolom.terms_in_force().await.unwrap().id;
+    for i in 0..2 {
+        let charge = tolom
+            .issue_charge(tolom_core::service::IssueCharge {
+                service: "passport-2020".into(),
+                urgency: None,
+                amount: None,
+                payer: "A B".into(),
+                code: None,
+                expires_at: tolom_core::time::Clock::now(clock.as_ref()) + Duration::days(1),
+                agency_ref: None,
+            })
+            .await
+            .unwrap();
+        let p = tolom
+            .start_payment(start(charge.code.as_str(), &terms, &format!("s{i}")))
+            .await
+            .unwrap();
+        tolom
+            .submit_card(p.id, &card_form("4111111111111111"), &format!("c{i}"))
+            .await
+            .unwrap();
+    }
+    // Four messages, 20 s each, a 60 s lease: three go, the fourth waits.
+    let report = tolom.dispatch_outbox("w", 10).await.unwrap();
+    assert_eq!((report.delivered, report.deferred), (3, 1), "{report:?}");
+    // It is claimable again once the lease has run out, and goes then.
+    assert_eq!(tolom.dispatch_outbox("w", 10).await.unwrap().delivered, 1);
+    let total = *email.got.lock().unwrap() + *hook.got.lock().unwrap();
+    assert_eq!(total, 4, "each message delivered exactly once");
 }
