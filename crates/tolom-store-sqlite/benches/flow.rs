@@ -5,6 +5,7 @@
 //! ```text
 //! cargo bench -p tolom-store-sqlite --bench flow
 //! TOLOM_BENCH_FLOWS=1000 TOLOM_BENCH_DIR=/var/tmp cargo bench -p tolom-store-sqlite --bench flow
+//! TOLOM_BENCH_STEPS=1 cargo bench -p tolom-store-sqlite --bench flow   # time per step of payer 0
 //! ```
 //!
 //! One flow = look-up → start → card (sandbox approves) → receipt →
@@ -128,8 +129,15 @@ async fn flows(dir: &Path, durability: Durability, n: usize, payers: usize) -> F
             let tolom = tolom.clone();
             let terms = terms.clone();
             tokio::spawn(async move {
+                let mut steps = [Duration::ZERO; 5];
+                let mut t = Instant::now();
+                let mut lap = |k: usize, t: &mut Instant| {
+                    steps[k] += t.elapsed();
+                    *t = Instant::now();
+                };
                 for (i, code) in chunk {
                     tolom.look_up(&code).await.expect("look up");
+                    lap(0, &mut t);
                     let p = tolom
                         .start_payment(StartPayment {
                             code: &code,
@@ -139,17 +147,24 @@ async fn flows(dir: &Path, durability: Durability, n: usize, payers: usize) -> F
                         })
                         .await
                         .expect("start");
+                    lap(1, &mut t);
                     let p = tolom
                         .submit_card(p.id, &card(), &format!("submit-{i}"))
                         .await
                         .expect("submit");
                     assert_eq!(p.state, PaymentState::Succeeded);
+                    lap(2, &mut t);
                     let receipt = tolom.receipt(p.id).await.expect("receipt");
                     std::hint::black_box(receipt.to_json());
+                    lap(3, &mut t);
                     tolom
                         .dispatch_outbox(&format!("w{worker}"), 16)
                         .await
                         .expect("dispatch");
+                    lap(4, &mut t);
+                }
+                if worker == 0 && std::env::var("TOLOM_BENCH_STEPS").is_ok() {
+                    eprintln!("steps (lookup, start, submit, receipt, dispatch) total: {steps:?}");
                 }
             })
         })
