@@ -75,8 +75,11 @@ pub struct AgencyEvent {
 }
 
 /// What an outbox message asks to be delivered.
+///
+/// Serialized adjacently tagged, `{"kind": "agency_notice", "data": {…}}`, so
+/// that the agency event's own `type` field does not clash with the tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
 pub enum OutboxPayload {
     /// E-mail the receipt of a payment; the receipt is built at delivery.
     ReceiptEmail {
@@ -195,5 +198,49 @@ pub fn retry_delay(failures: u32) -> Option<chrono::Duration> {
         4 => Some(Duration::days(1)),
         5 => Some(Duration::days(2)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Money;
+
+    #[test]
+    fn payloads_round_trip_through_json() {
+        let now = chrono::Utc::now();
+        let notice = OutboxPayload::AgencyNotice(AgencyEvent {
+            event_id: Uuid::from_u128(1),
+            kind: AgencyEventKind::PaymentSucceeded,
+            occurred_at: now,
+            code: "110000000017".into(),
+            agency_ref: None,
+            service: "passport-2020".into(),
+            payment_id: Uuid::from_u128(2),
+            receipt_number: Some("20261125-0000000002".into()),
+            amount: Money::som(885),
+            refunded: Money::som(0),
+        });
+        let mail = OutboxPayload::ReceiptEmail {
+            payment_id: Uuid::from_u128(2),
+            to: Email::from_stored("a@example.kg"),
+            language: Language::Ru,
+        };
+        for p in [notice, mail] {
+            let json = serde_json::to_string(&p).unwrap();
+            assert_eq!(
+                serde_json::from_str::<OutboxPayload>(&json).unwrap(),
+                p,
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn back_off_schedule() {
+        let minutes: Vec<i64> = (1..=6)
+            .map(|n| retry_delay(n).map(|d| d.num_minutes()).unwrap_or(-1))
+            .collect();
+        assert_eq!(minutes, [1, 5, 60, 1440, 2880, -1]);
     }
 }
