@@ -17,6 +17,8 @@ pub(crate) mod constraint {
     pub const CHARGE_PKEY: &str = "charges_pkey";
     /// Payments: primary key.
     pub const PAYMENT_PKEY: &str = "payments_pkey";
+    /// Payments: created only for an unpaid charge (trigger).
+    pub const PAYMENT_CHARGE_PAYABLE: &str = "payments_charge_payable";
     /// Refunds: one refund per (payment, idempotency key).
     pub const REFUND_KEY: &str = "refunds_key";
 }
@@ -58,6 +60,11 @@ pub(crate) fn db_code(e: &sqlx::Error) -> Option<(String, Option<String>)> {
 /// Whether `e` is a unique violation of `name`.
 pub(crate) fn is_unique(e: &sqlx::Error, name: &str) -> bool {
     matches!(db_code(e), Some((code, Some(c))) if code == UNIQUE_VIOLATION && c == name)
+}
+
+/// Whether `e` is a check violation (or a trigger's refusal) of `name`.
+pub(crate) fn is_check(e: &sqlx::Error, name: &str) -> bool {
+    matches!(db_code(e), Some((code, Some(c))) if code == "23514" && c == name)
 }
 
 /// Whether `e` is any unique violation.

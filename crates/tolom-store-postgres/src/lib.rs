@@ -95,6 +95,13 @@ pub struct PgOptions {
     pub lock_timeout: Option<Duration>,
     /// `application_name` shown in `pg_stat_activity` (default `tolom`).
     pub application_name: String,
+    /// Check each connection with a round trip before a call uses it
+    /// (default `true`). A connection the server closed (restart,
+    /// failover, `pg_terminate_backend`) is then replaced silently; with
+    /// `false`, the call that meets it fails once with the retryable
+    /// [`StoreError::Unavailable`] and the pool drops it. `false` saves one
+    /// round trip per call (see `docs/benchmarks/tolom-store-postgres.md`).
+    pub test_before_acquire: bool,
     /// Run the migrations on connect (default `true`). Turn it off when a
     /// deployment job runs [`PostgresStore::migrate`] before the portals
     /// start.
@@ -111,6 +118,7 @@ impl Default for PgOptions {
             statement_timeout: Some(Duration::from_secs(30)),
             lock_timeout: Some(Duration::from_secs(10)),
             application_name: "tolom".into(),
+            test_before_acquire: true,
             run_migrations: true,
         }
     }
@@ -208,9 +216,7 @@ fn pool_options(options: &PgOptions) -> PgPoolOptions {
         .max_connections(options.max_connections.max(1))
         .min_connections(options.min_connections)
         .acquire_timeout(options.acquire_timeout)
-        // A connection the server closed (restart, pg_terminate_backend) is
-        // found out before it is handed to a call.
-        .test_before_acquire(true)
+        .test_before_acquire(options.test_before_acquire)
 }
 
 impl PostgresStore {

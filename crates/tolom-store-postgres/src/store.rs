@@ -5,7 +5,7 @@ use std::future::Future;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgRow, Postgres};
-use sqlx::{QueryBuilder, Row, Transaction};
+use sqlx::{QueryBuilder, Row};
 use tolom_core::charge::{Charge, ChargeStatus};
 use tolom_core::code::PaymentCode;
 use tolom_core::outbox::{Event, OutboxMessage, OutboxStatus};
@@ -52,68 +52,78 @@ fn limit_of(limit: usize) -> Option<i64> {
     (limit > 0).then(|| i64::try_from(limit).unwrap_or(i64::MAX))
 }
 
-const EVENTS_INSERT: &str = "INSERT INTO events (id, at, charge_id, payment_id, kind, data) \
-    SELECT id, at, charge_id, payment_id, kind, data FROM unnest($1::uuid[], \
-    $2::timestamptz[], $3::uuid[], $4::uuid[], $5::text[], $6::jsonb[]) WITH ORDINALITY \
-    AS t(id, at, charge_id, payment_id, kind, data, n) ORDER BY n";
-
-const OUTBOX_INSERT: &str = "INSERT INTO outbox (id, created_at, channel, payload, status, \
-    attempts, next_attempt_at, lease_until, last_error, delivered_at) \
-    SELECT id, created_at, channel, payload, status, attempts, next_attempt_at, lease_until, \
-    last_error, delivered_at FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], \
-    $4::jsonb[], $5::text[], $6::int4[], $7::timestamptz[], $8::timestamptz[], $9::text[], \
-    $10::timestamptz[]) WITH ORDINALITY AS t(id, created_at, channel, payload, status, \
-    attempts, next_attempt_at, lease_until, last_error, delivered_at, n) ORDER BY n";
-
-const REFUND_UPSERT: &str = "INSERT INTO refunds (id, payment_id, currency, amount_minor, \
-    reason, state, idempotency_key, created_at, updated_at, failure) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-    ON CONFLICT (id) DO UPDATE SET payment_id = EXCLUDED.payment_id, \
-    currency = EXCLUDED.currency, amount_minor = EXCLUDED.amount_minor, \
-    reason = EXCLUDED.reason, state = EXCLUDED.state, \
-    idempotency_key = EXCLUDED.idempotency_key, created_at = EXCLUDED.created_at, \
-    updated_at = EXCLUDED.updated_at, failure = EXCLUDED.failure";
-
-async fn insert_events(
-    tx: &mut Transaction<'static, Postgres>,
-    events: &EventArrays,
-) -> Result<(), Failure> {
-    if events.ids.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(EVENTS_INSERT)
-        .bind(&events.ids)
-        .bind(&events.ats)
-        .bind(&events.charges)
-        .bind(&events.payments)
-        .bind(&events.kinds)
-        .bind(&events.data)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// The events of a write, appended in order (`$E..$E+5` are the arrays),
+/// only when the CTE `p` wrote a row.
+fn events_cte(first: usize) -> String {
+    let [a, b, c, d, e, f] = std::array::from_fn(|i| first + i);
+    format!(
+        "e AS (INSERT INTO events (id, at, charge_id, payment_id, kind, data) \
+         SELECT id, at, charge_id, payment_id, kind, data FROM unnest(${a}::uuid[], \
+         ${b}::timestamptz[], ${c}::uuid[], ${d}::uuid[], ${e}::text[], ${f}::jsonb[]) \
+         WITH ORDINALITY AS t(id, at, charge_id, payment_id, kind, data, n) \
+         WHERE EXISTS (SELECT 1 FROM p) ORDER BY n RETURNING 1)"
+    )
 }
 
-async fn insert_outbox(
-    tx: &mut Transaction<'static, Postgres>,
-    messages: &OutboxArrays,
-) -> Result<(), Failure> {
-    if messages.ids.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(OUTBOX_INSERT)
-        .bind(&messages.ids)
-        .bind(&messages.created)
-        .bind(&messages.channels)
-        .bind(&messages.payloads)
-        .bind(&messages.statuses)
-        .bind(&messages.attempts)
-        .bind(&messages.next)
-        .bind(&messages.leases)
-        .bind(&messages.errors)
-        .bind(&messages.delivered)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// Creates a payment and its events: one statement, one implicit
+/// transaction. `$1..$29` the payment, `$30..$35` the events.
+fn create_sql() -> String {
+    format!(
+        "WITH p AS ({} RETURNING id), {} SELECT count(*) FROM p",
+        convert::PAYMENT_INSERT,
+        events_cte(30)
+    )
+}
+
+/// Applies a payment update: one statement, one implicit transaction.
+///
+/// `$1..$29` the payment, `$30` the expected stored version, `$31` the
+/// charge change (`mark_paid`, `reopen` or NULL), `$32..$41` the refund
+/// (all NULL when none), `$42..$47` the events, `$48..$57` the outbox
+/// messages. When the payment row matched but the charge could not change
+/// as asked, `tolom_refuse` aborts the whole statement; the deferred
+/// constraint triggers check the cross-table rules at its commit.
+fn update_sql() -> String {
+    format!(
+        "WITH p AS ({update} RETURNING charge_id), \
+         c AS (UPDATE charges SET status = CASE WHEN $31::text = 'mark_paid' THEN 'paid' \
+               ELSE 'unpaid' END \
+               WHERE id = (SELECT charge_id FROM p) AND $31::text IS NOT NULL \
+                 AND CASE WHEN $31::text = 'mark_paid' THEN status <> 'paid' \
+                     ELSE status = 'paid' END \
+               RETURNING 1), \
+         r AS (INSERT INTO refunds (id, payment_id, currency, amount_minor, reason, state, \
+                 idempotency_key, created_at, updated_at, failure) \
+               SELECT $32::uuid, $33::uuid, $34::text, $35::bigint, $36::text, $37::text, \
+                 $38::text, $39::timestamptz, $40::timestamptz, $41::text \
+               WHERE $32::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM p) \
+               ON CONFLICT (id) DO UPDATE SET payment_id = EXCLUDED.payment_id, \
+                 currency = EXCLUDED.currency, amount_minor = EXCLUDED.amount_minor, \
+                 reason = EXCLUDED.reason, state = EXCLUDED.state, \
+                 idempotency_key = EXCLUDED.idempotency_key, created_at = EXCLUDED.created_at, \
+                 updated_at = EXCLUDED.updated_at, failure = EXCLUDED.failure \
+               RETURNING 1), \
+         {events}, \
+         o AS (INSERT INTO outbox (id, created_at, channel, payload, status, attempts, \
+                 next_attempt_at, lease_until, last_error, delivered_at) \
+               SELECT id, created_at, channel, payload, status, attempts, next_attempt_at, \
+                 lease_until, last_error, delivered_at FROM unnest($48::uuid[], \
+                 $49::timestamptz[], $50::text[], $51::jsonb[], $52::text[], $53::int4[], \
+                 $54::timestamptz[], $55::timestamptz[], $56::text[], $57::timestamptz[]) \
+               WITH ORDINALITY AS t(id, created_at, channel, payload, status, attempts, \
+                 next_attempt_at, lease_until, last_error, delivered_at, n) \
+               WHERE EXISTS (SELECT 1 FROM p) ORDER BY n RETURNING 1) \
+         SELECT (SELECT count(*) FROM p) AS updated, \
+                EXISTS (SELECT 1 FROM payments WHERE id = $1) AS found, \
+                CASE WHEN (SELECT count(*) FROM p) = 1 AND $31::text IS NOT NULL \
+                      AND (SELECT count(*) FROM c) = 0 \
+                 THEN tolom_refuse('payments_charge_change', CASE WHEN $31::text = 'mark_paid' \
+                      THEN 'the charge is already paid' \
+                      ELSE 'only a paid charge can be reopened' END) \
+                 ELSE true END AS ok",
+        update = convert::PAYMENT_UPDATE,
+        events = events_cte(42),
+    )
 }
 
 fn rows<T>(
@@ -143,10 +153,10 @@ impl PostgresStore {
             .transpose()
     }
 
-    /// What a refused insert of `payment` ran into, read after the
-    /// transaction was rolled back: the payment of the same start key (the
-    /// contract's first rule), else the payment in flight.
-    async fn create_conflict(
+    /// Why the insert of `payment` was refused, read afterwards, in the
+    /// order of the contract: the payment of the same start key, the
+    /// charge (missing, not payable), the payment in flight.
+    async fn create_refused(
         &self,
         payment: &Payment,
         e: &sqlx::Error,
@@ -157,26 +167,40 @@ impl PostgresStore {
         {
             return Ok(CreateOutcome::Existing(Box::new(existing)));
         }
-        let in_flight = sqlx::query(&format!(
-            "SELECT id FROM payments WHERE charge_id = $1 AND state IN {IN_FLIGHT_SQL}"
+        let row = sqlx::query(&format!(
+            "SELECT (SELECT status FROM charges WHERE id = $1) AS status, \
+             (SELECT id FROM payments WHERE charge_id = $1 AND state IN {IN_FLIGHT_SQL}) AS in_flight"
         ))
         .bind(payment.charge_id)
-        .fetch_optional(self.pool())
+        .fetch_one(self.pool())
         .await?;
-        match in_flight {
-            Some(row) => Err(StoreError::InFlight {
-                payment_id: row.try_get("id")?,
+        let status: Option<String> = row.try_get("status")?;
+        let in_flight: Option<Uuid> = row.try_get("in_flight")?;
+        match status {
+            None => return Err(StoreError::ChargeNotFound.into()),
+            Some(s) => {
+                let status = convert::parse_charge_status(&s)?;
+                if status != ChargeStatus::Unpaid {
+                    return Err(StoreError::ChargeNotPayable(status).into());
+                }
             }
-            .into()),
-            None if error::is_unique(e, constraint::PAYMENT_PKEY) => {
-                Err(StoreError::Invariant(format!("payment {} already exists", payment.id)).into())
-            }
-            // The payment in flight settled between our insert and this
-            // read: try again.
-            None => Err(Failure::Retry(
-                "the payment in flight settled meanwhile".into(),
-            )),
         }
+        if let Some(id) = in_flight {
+            return Err(StoreError::InFlight { payment_id: id }.into());
+        }
+        if error::is_unique(e, constraint::PAYMENT_PKEY) {
+            return Err(
+                StoreError::Invariant(format!("payment {} already exists", payment.id)).into(),
+            );
+        }
+        if error::is_any_unique(e) || error::is_check(e, constraint::PAYMENT_CHARGE_PAYABLE) {
+            // What refused it has settled since (the payment in flight
+            // ended, the charge came back): try again.
+            return Err(Failure::Retry(
+                "the refusing state changed meanwhile".into(),
+            ));
+        }
+        Err(error::classify(e))
     }
 
     async fn try_create(
@@ -184,66 +208,33 @@ impl PostgresStore {
         payment: &Payment,
         params: &PaymentParams,
         events: &EventArrays,
+        sql: &str,
     ) -> Result<CreateOutcome, Failure> {
-        // Cheap checks first, in the order of the contract: an existing
-        // start key, then the charge.
-        let row = sqlx::query(
-            "SELECT EXISTS (SELECT 1 FROM payments WHERE start_key = $1) AS existing, \
-             (SELECT status FROM charges WHERE id = $2) AS status",
-        )
-        .bind(&payment.start_key)
-        .bind(payment.charge_id)
-        .fetch_one(self.pool())
-        .await?;
-        let existing: bool = row.try_get("existing")?;
-        if existing {
-            return match self
-                .payment_where("start_key = $1", &payment.start_key)
-                .await?
-            {
-                Some(p) => Ok(CreateOutcome::Existing(Box::new(p))),
-                None => Err(Failure::Retry("start key vanished".into())),
-            };
-        }
-        let status: Option<String> = row.try_get("status")?;
-        let status = match status {
-            None => return Err(StoreError::ChargeNotFound.into()),
-            Some(s) => convert::parse_charge_status(&s)?,
-        };
-        if status != ChargeStatus::Unpaid {
-            return Err(StoreError::ChargeNotPayable(status).into());
-        }
-        let mut tx = self.pool().begin().await?;
         // The partial unique index `payments_one_in_flight` takes the
         // charge's single in-flight slot atomically: a concurrent insert
-        // waits for this transaction and then fails with 23505.
-        if let Err(e) = params
-            .bind(sqlx::query(convert::PAYMENT_INSERT))
-            .execute(&mut *tx)
-            .await
-        {
-            if error::is_any_unique(&e) {
-                let _ = tx.rollback().await;
-                return self.create_conflict(payment, &e).await;
-            }
-            return Err(e.into());
+        // waits for this statement's transaction and then fails with 23505.
+        // The trigger `payments_charge_payable` refuses a charge that is not
+        // (or no longer) unpaid.
+        let q = params.bind(sqlx::query(sql));
+        let done = q
+            .bind(&events.ids)
+            .bind(&events.ats)
+            .bind(&events.charges)
+            .bind(&events.payments)
+            .bind(&events.kinds)
+            .bind(&events.data)
+            .execute(self.pool())
+            .await;
+        match done {
+            Ok(_) => Ok(CreateOutcome::Created),
+            Err(e) => match error::classify(&e) {
+                Failure::Retry(why) => Err(Failure::Retry(why)),
+                Failure::Store(StoreError::Unavailable(m)) => {
+                    Err(StoreError::Unavailable(m).into())
+                }
+                Failure::Store(_) => self.create_refused(payment, &e).await,
+            },
         }
-        // Read the charge again under a share lock, after the insert: a
-        // payment that succeeded concurrently held the in-flight slot, so its
-        // commit (charge Paid) is visible by now.
-        let status: String = sqlx::query("SELECT status FROM charges WHERE id = $1 FOR SHARE")
-            .bind(payment.charge_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("status")?;
-        let status = convert::parse_charge_status(&status)?;
-        if status != ChargeStatus::Unpaid {
-            let _ = tx.rollback().await;
-            return Err(StoreError::ChargeNotPayable(status).into());
-        }
-        insert_events(&mut tx, events).await?;
-        tx.commit().await?;
-        Ok(CreateOutcome::Created)
     }
 
     async fn try_update(
@@ -252,91 +243,59 @@ impl PostgresStore {
         params: &PaymentParams,
         events: &EventArrays,
         outbox: &OutboxArrays,
+        sql: &str,
     ) -> Result<(), Failure> {
-        let p = &update.payment;
-        let mut tx = self.pool().begin().await?;
-        // Compare-and-set on the version: a stale update matches no row.
-        let done = params
-            .bind(sqlx::query(convert::PAYMENT_UPDATE))
+        let refund = match &update.refund {
+            Some(r) => Some((r, convert::minor(r.amount)?)),
+            None => None,
+        };
+        let row = params
+            .bind(sqlx::query(sql))
             .bind(params.version() - 1)
-            .execute(&mut *tx)
+            .bind(match update.charge {
+                None => None,
+                Some(ChargeChange::MarkPaid) => Some("mark_paid"),
+                Some(ChargeChange::Reopen) => Some("reopen"),
+            })
+            .bind(refund.map(|(r, _)| r.id))
+            .bind(refund.map(|(r, _)| r.payment_id))
+            .bind(refund.map(|(r, _)| r.amount.currency().code()))
+            .bind(refund.map(|(_, minor)| minor))
+            .bind(refund.map(|(r, _)| r.reason.as_str()))
+            .bind(refund.map(|(r, _)| r.state.as_str()))
+            .bind(refund.map(|(r, _)| r.idempotency_key.as_str()))
+            .bind(refund.map(|(r, _)| r.created_at))
+            .bind(refund.map(|(r, _)| r.updated_at))
+            .bind(refund.and_then(|(r, _)| r.failure.as_deref()))
+            .bind(&events.ids)
+            .bind(&events.ats)
+            .bind(&events.charges)
+            .bind(&events.payments)
+            .bind(&events.kinds)
+            .bind(&events.data)
+            .bind(&outbox.ids)
+            .bind(&outbox.created)
+            .bind(&outbox.channels)
+            .bind(&outbox.payloads)
+            .bind(&outbox.statuses)
+            .bind(&outbox.attempts)
+            .bind(&outbox.next)
+            .bind(&outbox.leases)
+            .bind(&outbox.errors)
+            .bind(&outbox.delivered)
+            .fetch_one(self.pool())
             .await?;
-        if done.rows_affected() == 0 {
-            let exists: bool = sqlx::query("SELECT EXISTS (SELECT 1 FROM payments WHERE id = $1)")
-                .bind(p.id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get(0)?;
-            let _ = tx.rollback().await;
-            return Err(if exists {
-                StoreError::Conflict
-            } else {
-                StoreError::NotFound
-            }
-            .into());
+        let updated: i64 = row.try_get("updated")?;
+        if updated == 1 {
+            return Ok(());
         }
-        match update.charge {
-            None => {}
-            Some(ChargeChange::MarkPaid) => {
-                // The trigger `charges_rules` refuses `paid` without a paid
-                // payment of the charge.
-                let done = sqlx::query(
-                    "UPDATE charges SET status = 'paid' WHERE id = $1 AND status <> 'paid'",
-                )
-                .bind(p.charge_id)
-                .execute(&mut *tx)
-                .await?;
-                if done.rows_affected() == 0 {
-                    let _ = tx.rollback().await;
-                    return Err(StoreError::Invariant("the charge is already paid".into()).into());
-                }
-            }
-            Some(ChargeChange::Reopen) => {
-                // The trigger refuses to leave `paid` while a paid payment
-                // of the charge exists.
-                let done = sqlx::query(
-                    "UPDATE charges SET status = 'unpaid' WHERE id = $1 AND status = 'paid'",
-                )
-                .bind(p.charge_id)
-                .execute(&mut *tx)
-                .await?;
-                if done.rows_affected() == 0 {
-                    let _ = tx.rollback().await;
-                    return Err(
-                        StoreError::Invariant("only a paid charge can be reopened".into()).into(),
-                    );
-                }
-            }
+        let found: bool = row.try_get("found")?;
+        Err(if found {
+            StoreError::Conflict
+        } else {
+            StoreError::NotFound
         }
-        if let Some(r) = &update.refund {
-            if r.payment_id != p.id {
-                let _ = tx.rollback().await;
-                return Err(StoreError::Invariant("a refund of another payment".into()).into());
-            }
-            if r.amount.currency() != p.total.currency() {
-                let _ = tx.rollback().await;
-                return Err(StoreError::Invariant("a refund in another currency".into()).into());
-            }
-            sqlx::query(REFUND_UPSERT)
-                .bind(r.id)
-                .bind(r.payment_id)
-                .bind(r.amount.currency().code())
-                .bind(convert::minor(r.amount)?)
-                .bind(&r.reason)
-                .bind(r.state.as_str())
-                .bind(&r.idempotency_key)
-                .bind(r.created_at)
-                .bind(r.updated_at)
-                .bind(&r.failure)
-                .execute(&mut *tx)
-                .await?;
-        }
-        insert_events(&mut tx, events).await?;
-        insert_outbox(&mut tx, outbox).await?;
-        // Deferred checks (a paid payment's charge is Paid; refunds within
-        // the total) run here.
-        tx.commit().await?;
-        Ok(())
+        .into())
     }
 }
 
@@ -494,7 +453,8 @@ impl PaymentStore for PostgresStore {
     ) -> Result<CreateOutcome, StoreError> {
         let params = PaymentParams::new(payment)?;
         let events = EventArrays::new(events);
-        retry(|| self.try_create(payment, &params, &events)).await
+        let sql = create_sql();
+        retry(|| self.try_create(payment, &params, &events, &sql)).await
     }
 
     async fn payment(&self, id: Uuid) -> Result<Option<Payment>, StoreError> {
@@ -506,10 +466,20 @@ impl PaymentStore for PostgresStore {
     }
 
     async fn update_payment(&self, update: &PaymentUpdate) -> Result<(), StoreError> {
-        let params = PaymentParams::new(&update.payment)?;
+        let p = &update.payment;
+        if let Some(r) = &update.refund {
+            if r.payment_id != p.id {
+                return Err(StoreError::Invariant("a refund of another payment".into()));
+            }
+            if r.amount.currency() != p.total.currency() {
+                return Err(StoreError::Invariant("a refund in another currency".into()));
+            }
+        }
+        let params = PaymentParams::new(p)?;
         let events = EventArrays::new(&update.events);
         let outbox = OutboxArrays::new(&update.outbox)?;
-        retry(|| self.try_update(update, &params, &events, &outbox)).await
+        let sql = update_sql();
+        retry(|| self.try_update(update, &params, &events, &outbox, &sql)).await
     }
 
     async fn list_payments(&self, query: &PaymentQuery) -> Result<Vec<Payment>, StoreError> {

@@ -181,6 +181,16 @@ pub struct SchemaGuard {
     pub schema: String,
 }
 
+impl SchemaGuard {
+    /// A guard for a schema made by hand.
+    pub fn new(url: &str, schema: &str) -> SchemaGuard {
+        SchemaGuard {
+            url: url.to_string(),
+            schema: schema.to_string(),
+        }
+    }
+}
+
 impl Drop for SchemaGuard {
     fn drop(&mut self) {
         let url = self.url.clone();
