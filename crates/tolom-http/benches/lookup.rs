@@ -155,11 +155,13 @@ fn main() {
         })
         .await;
         let (u1, u2) = (url.clone(), bare_url.clone());
+        let health = format!("http://{portal}/healthz");
         let results = tokio::task::spawn_blocking(move || {
             let b1 = wrk(&u2, seconds, connections);
             let p = wrk(&u1, seconds, connections);
             let b2 = wrk(&u2, seconds, connections);
-            (b1, p, b2)
+            let h = wrk(&health, seconds, connections);
+            (b1, p, b2, h)
         });
         // Sample RSS while the load runs.
         let mut peak_during = 0;
@@ -167,7 +169,7 @@ fn main() {
             peak_during = peak_during.max(status_kib("VmRSS:"));
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
-        let ((b1, b1p99), (p, pp99), (b2, b2p99)) = results.await.expect("wrk");
+        let ((b1, b1p99), (p, pp99), (b2, b2p99), (h, hp99)) = results.await.expect("wrk");
         let bare_rps = (b1 + b2) / 2.0;
         let hwm = status_kib("VmHWM:");
         println!("tolom-http look-up benchmark (wrk -t2 -c{connections} -d{seconds}s, loopback, 2 server worker threads)");
@@ -177,6 +179,7 @@ fn main() {
         println!("| bare axum handler, same bytes (run 1) | {b1:.0} | {b1p99} |");
         println!("| portal look-up ({store_name}) | {p:.0} | {pp99} |");
         println!("| bare axum handler, same bytes (run 2) | {b2:.0} | {b2p99} |");
+        println!("| portal `/healthz` (middleware only, for comparison) | {h:.0} | {hp99} |");
         println!("ratio portal / bare (mean of the two bare runs): {:.2}", p / bare_rps);
         println!(
             "process memory: idle {:.1} MiB, peak sampled during load {:.1} MiB, VmHWM {:.1} MiB",
