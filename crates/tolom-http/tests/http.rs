@@ -742,3 +742,49 @@ async fn receipt_pdf_carries_cyrillic_text_and_the_verification_link() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn challenge_return_continues_only_a_payment_awaiting_a_challenge() {
+    let (mut c, _h, code) = setup().await;
+    let card_path = to_card_page(&mut c, &code).await;
+    let id = card_path
+        .trim_start_matches("/payments/")
+        .trim_end_matches("/card")
+        .to_string();
+    // Not awaiting a challenge yet: back to where the payment continues.
+    let r = c.get(&format!("/payments/{id}/return?PaRes=x")).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location(), card_path);
+    let r = c
+        .post_form(&format!("/payments/{id}/return"), &[("PaRes", "x")])
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location(), card_path);
+    assert_eq!(c.get("/payments/nope/return").await.status, 404);
+    // A wrong one-time code declines (one attempt), and says so.
+    let page = c.get(&card_path).await;
+    let r = c
+        .post_form(
+            &card_path,
+            &card(&page.hidden("csrf"), &page.hidden("key"), THREE_DS_OTP),
+        )
+        .await;
+    let confirm = c.get(&r.location()).await;
+    let empty = c
+        .post_form(
+            &r.location(),
+            &[("csrf", &confirm.hidden("csrf")), ("otp", " ")],
+        )
+        .await;
+    assert_eq!(empty.status, 422, "an empty code is not sent to the bank");
+    let wrong = c
+        .post_form(
+            &r.location(),
+            &[("csrf", &confirm.hidden("csrf")), ("otp", "000000")],
+        )
+        .await;
+    assert_eq!(wrong.status, 303);
+    let status = c.get(&wrong.location()).await;
+    assert!(status.body.contains("data-state=\"declined\""));
+    assert!(status.body.contains("decline.authentication_failed"));
+}
