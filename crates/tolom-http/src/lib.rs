@@ -12,6 +12,16 @@
 //! - security headers, CSRF tokens on every form, a per-client rate limit on
 //!   code look-ups; card data never reaches logs or error pages.
 //!
+//! Pages are hand-written HTML through one escaping function
+//! ([`html::esc`]), which keeps compile times low and needs no template
+//! engine. Added dependencies, chosen for health and size: `qrcode` (pure
+//! Rust QR encoder, SVG output only, no image stack), `ttf-parser` (zero-dependency
+//! font parser used by resvg/rustybuzz) and `miniz_oxide` (the deflate used
+//! by `flate2`) for the PDF writer in [`pdf`]; the font is DejaVu Sans Mono
+//! (free licence in `assets/DejaVu-LICENSE.txt`). The OpenAPI document is
+//! built in [`openapi`] from a route table and the same error-to-status
+//! mapping the handlers use, rather than with `utoipa`.
+//!
 //! ```no_run
 //! # async fn run(tolom: std::sync::Arc<tolom_core::Tolom>) -> std::io::Result<()> {
 //! use tolom_http::{router, AppState, PortalConfig};
