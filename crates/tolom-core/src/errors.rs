@@ -368,7 +368,10 @@ mod catalogue_coverage {
             include_str!("ports.rs"),
         ];
         // Event kinds share the dotted shape but are not payer-facing errors.
-        const EVENT_KINDS: [&str; 8] = [
+        const EVENT_KINDS: [&str; 11] = [
+            "payment.late_approval",
+            "payment.duplicate_reversed",
+            "payment.duplicate_unresolved",
             "charge.issued",
             "payment.created",
             "payment.authorizing",

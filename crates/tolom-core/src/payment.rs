@@ -505,19 +505,35 @@ impl Payment {
         now: DateTime<Utc>,
     ) -> Result<(), TransitionError> {
         self.go(&Self::SETTLEABLE, PaymentState::Succeeded, "approve", now)?;
+        self.approved(approval, now);
+        Ok(())
+    }
+
+    /// `Failed | Expired → Succeeded`: the acquirer approved a payment that
+    /// tolom had already closed (an approval that arrived late, e.g. a payer
+    /// who finished 3-D Secure after the session ended). Money was taken,
+    /// so the success is recorded rather than lost.
+    pub fn recover_approval(
+        &mut self,
+        approval: Approval,
+        now: DateTime<Utc>,
+    ) -> Result<(), TransitionError> {
+        self.go(
+            &[PaymentState::Failed, PaymentState::Expired],
+            PaymentState::Succeeded,
+            "recover the approval of",
+            now,
+        )?;
+        self.failure = None;
+        self.approved(approval, now);
+        Ok(())
+    }
+
+    fn approved(&mut self, approval: Approval, now: DateTime<Utc>) {
         self.approval = Some(approval);
         self.challenge = None;
         self.succeeded_at = Some(now);
-        let local = to_bishkek(now);
-        let hex = self.id.simple().to_string().to_ascii_uppercase();
-        self.receipt_number = Some(format!(
-            "{:04}{:02}{:02}-{}",
-            local.year(),
-            local.month(),
-            local.day(),
-            &hex[..10]
-        ));
-        Ok(())
+        self.receipt_number = Some(receipt_number(self.id, now));
     }
 
     /// `Authorizing | Unknown | ActionRequired → Declined`.
@@ -623,6 +639,22 @@ impl Payment {
     }
 }
 
+/// The receipt number of a payment that succeeded at `now`: the Bishkek
+/// date and 16 hex digits of a SHA-256 of the payment id (64 bits, so
+/// numbers do not collide even when ids share a prefix).
+pub fn receipt_number(id: Uuid, now: DateTime<Utc>) -> String {
+    use sha2::{Digest, Sha256};
+    let local = to_bishkek(now);
+    let digest = Sha256::digest(id.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02X}")).collect();
+    format!(
+        "{:04}{:02}{:02}-{hex}",
+        local.year(),
+        local.month(),
+        local.day()
+    )
+}
+
 /// The state of a refund.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -721,7 +753,17 @@ mod tests {
         .unwrap();
         assert_eq!(p.state, PaymentState::Succeeded);
         assert_eq!(p.version, 5);
-        assert_eq!(p.receipt_number.as_deref(), Some("20261125-0000000000"));
+        let number = p.receipt_number.clone().unwrap();
+        assert!(
+            number.starts_with("20261125-") && number.len() == 25,
+            "{number}"
+        );
+        assert_eq!(number, receipt_number(p.id, now));
+        assert_ne!(
+            receipt_number(Uuid::from_u128(8), now),
+            number,
+            "ids sharing a prefix get different numbers"
+        );
     }
 
     #[test]

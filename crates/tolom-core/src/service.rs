@@ -22,7 +22,9 @@ use crate::money::Money;
 use crate::outbox::{
     retry_delay, AgencyEvent, AgencyEventKind, Channel, Event, OutboxMessage, OutboxPayload,
 };
-use crate::payment::{ChallengeResponse, NewPayment, Payment, PaymentState, Refund, RefundState};
+use crate::payment::{
+    Approval, ChallengeResponse, NewPayment, Payment, PaymentState, Refund, RefundState,
+};
 use crate::ports::*;
 use crate::receipt::{Operator, Receipt, ReceiptSigner};
 use crate::terms::{in_force, TermsEdition};
@@ -75,6 +77,10 @@ pub struct Config {
     /// After how long an `Authorizing` payment is considered stuck and
     /// reconciled (default 2 minutes).
     pub authorizing_stale_after: Duration,
+    /// The least time a payer has for a challenge (3-D Secure, hosted page)
+    /// after sending the card: the session end moves out to at least this
+    /// far (default 15 minutes).
+    pub challenge_window: Duration,
     /// How long a dispatcher holds an outbox message (default 60 s).
     pub outbox_lease: Duration,
     /// How long the editions of the agreement are cached (default 5 s).
@@ -97,6 +103,7 @@ impl Default for Config {
             fee: FeePolicy::default(),
             payment_ttl: Duration::minutes(30),
             authorizing_stale_after: Duration::minutes(2),
+            challenge_window: Duration::minutes(15),
             outbox_lease: Duration::seconds(60),
             terms_refresh: Duration::seconds(5),
             return_url: None,
@@ -181,6 +188,12 @@ pub struct ReconcileReport {
     pub unsettled: usize,
     /// Pending refunds settled.
     pub refunds_settled: usize,
+    /// Late approvals recovered on payments already closed as failed or
+    /// expired.
+    pub recovered: usize,
+    /// Items that could not be handled this round (storage errors); they
+    /// are tried again next round.
+    pub errors: usize,
 }
 
 /// Result of [`Tolom::expire_stale`].
@@ -192,6 +205,8 @@ pub struct ExpireReport {
     pub payments_settled: usize,
     /// Charges marked expired.
     pub charges_expired: usize,
+    /// Items that could not be handled this round; tried again next round.
+    pub errors: usize,
 }
 
 /// Result of [`Tolom::dispatch_outbox`].
@@ -301,6 +316,13 @@ pub struct Tolom {
 
 /// The editions of the agreement and when they were read.
 type CachedTerms = (DateTime<Utc>, Arc<Vec<TermsEdition>>);
+
+/// The edition payers accept now: the one in force, or — before the first
+/// published edition takes effect — the earliest one. `terms_in_force` shows
+/// and `start_payment` requires the same edition.
+fn current_edition(editions: &[TermsEdition], now: DateTime<Utc>) -> Option<&TermsEdition> {
+    in_force(editions, now).or_else(|| editions.iter().min_by_key(|e| e.effective_at))
+}
 
 fn valid_key(key: &str) -> bool {
     !key.is_empty()
@@ -558,8 +580,7 @@ impl Tolom {
     pub async fn terms_in_force(&self) -> Result<TermsEdition, StoreError> {
         let now = self.now();
         let editions = self.editions().await?;
-        Ok(in_force(&editions, now)
-            .or_else(|| editions.iter().min_by_key(|e| e.effective_at))
+        Ok(current_edition(&editions, now)
             .cloned()
             .unwrap_or_else(TermsEdition::seed_edition))
     }
@@ -603,7 +624,9 @@ impl Tolom {
             .ok_or(StartPaymentError::NotFound)?;
         let now = self.now();
         let terms = self.editions().await?;
-        let current = in_force(&terms, now).map(|e| e.id.as_str()).unwrap_or("");
+        let current = current_edition(&terms, now)
+            .map(|e| e.id.as_str())
+            .unwrap_or("");
         if accepted != current {
             return Err(StartPaymentError::TermsOutdated {
                 accepted: accepted.to_string(),
@@ -804,9 +827,7 @@ impl Tolom {
             .charge(payment.charge_id)
             .await?
             .ok_or(SubmitCardError::NotFound)?;
-        if charge.status != ChargeStatus::Paid {
-            charge.ensure_payable(now)?;
-        }
+        charge.ensure_payable(now)?;
         payment
             .authorize(
                 key.to_string(),
@@ -816,6 +837,7 @@ impl Tolom {
                 now,
             )
             .map_err(|_| SubmitCardError::AlreadySubmitted)?;
+        payment.expires_at = payment.expires_at.max(now + self.config.challenge_window);
         let ev = self.event(
             payment.charge_id,
             Some(payment.id),
@@ -866,7 +888,7 @@ impl Tolom {
             })
             .await;
         drop(validated);
-        Ok(self.apply_result(payment, &charge, result).await?)
+        Ok(self.apply_result(payment, &charge, result, false).await?)
     }
 
     fn description(&self, payment: &Payment) -> String {
@@ -887,10 +909,15 @@ impl Tolom {
         payment: Payment,
         charge: &Charge,
         result: Result<AcquirerOutcome, AcquirerError>,
+        order_exists: bool,
     ) -> Result<Payment, StoreError> {
         let now = self.now();
         let outcome = match result {
             Ok(o) => Settlement::Outcome(o),
+            // After a challenge the order exists at the acquirer and the payer
+            // may already have paid there: whatever went wrong with our call,
+            // only the acquirer's status can settle it.
+            Err(_) if order_exists => Settlement::Unknown,
             Err(e) => match e.kind {
                 AcquirerErrorKind::Unknown => Settlement::Unknown,
                 AcquirerErrorKind::NotSent => Settlement::Fail("payment.acquirer_unavailable"),
@@ -909,6 +936,10 @@ impl Tolom {
     ) -> Result<Payment, StoreError> {
         let id = payment.id;
         let before = payment.state;
+        let late_approval = match &settlement {
+            Settlement::Outcome(AcquirerOutcome::Approved(a)) => Some(a.clone()),
+            _ => None,
+        };
         let mut next = payment;
         let mut charge_change = None;
         let mut outbox = Vec::new();
@@ -959,9 +990,93 @@ impl Tolom {
         };
         match self.store.update_payment(&update).await {
             Ok(()) => Ok(update.payment),
-            Err(StoreError::Conflict) => self.store.payment(id).await?.ok_or(StoreError::NotFound),
+            Err(StoreError::Conflict) => {
+                let current = self.store.payment(id).await?.ok_or(StoreError::NotFound)?;
+                match late_approval {
+                    // Never drop an approval because the payment changed
+                    // meanwhile (e.g. reconciliation closed it).
+                    Some(approval) => self.keep_approval(current, charge, approval).await,
+                    None => Ok(current),
+                }
+            }
+            Err(StoreError::Invariant(why)) if late_approval.is_some() => {
+                self.duplicate_approval(update.payment, &why).await
+            }
             Err(e) => Err(e),
         }
+    }
+
+    /// Records an approval on a payment that moved on since it was read:
+    /// applied normally while it can still be settled, recovered if it was
+    /// closed as failed or expired.
+    async fn keep_approval(
+        &self,
+        current: Payment,
+        charge: &Charge,
+        approval: Approval,
+    ) -> Result<Payment, StoreError> {
+        let now = self.now();
+        if matches!(
+            current.state,
+            PaymentState::Authorizing | PaymentState::Unknown | PaymentState::ActionRequired
+        ) {
+            return Box::pin(self.settle(
+                current,
+                charge,
+                Settlement::Outcome(AcquirerOutcome::Approved(approval)),
+                now,
+            ))
+            .await;
+        }
+        if !matches!(current.state, PaymentState::Failed | PaymentState::Expired) {
+            return Ok(current);
+        }
+        let mut next = current.clone();
+        if next.recover_approval(approval, now).is_err() {
+            return Ok(current);
+        }
+        let event = self.event(
+            next.charge_id,
+            Some(next.id),
+            "payment.late_approval",
+            json!({"from": current.state.as_str(), "receipt_number": next.receipt_number}),
+            now,
+        );
+        let update = PaymentUpdate {
+            outbox: self.success_messages(&next, charge, now),
+            payment: next,
+            charge: Some(ChargeChange::MarkPaid),
+            refund: None,
+            events: vec![event],
+        };
+        match self.store.update_payment(&update).await {
+            Ok(()) => Ok(update.payment),
+            Err(StoreError::Invariant(why)) => self.duplicate_approval(current, &why).await,
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The acquirer approved a payment whose charge another payment has
+    /// already paid (the store refused a second paid payment): the money
+    /// is given back at once by reversing the order, and operators see an
+    /// event either way.
+    async fn duplicate_approval(&self, payment: Payment, why: &str) -> Result<Payment, StoreError> {
+        let now = self.now();
+        let reversed = self.acquirer.reverse(&payment.order_number()).await.is_ok();
+        let kind = if reversed {
+            "payment.duplicate_reversed"
+        } else {
+            "payment.duplicate_unresolved"
+        };
+        let event = self.event(
+            payment.charge_id,
+            Some(payment.id),
+            kind,
+            json!({"reason": why}),
+            now,
+        );
+        self.store.append_event(&event).await?;
+        Ok(self.store.payment(payment.id).await?.unwrap_or(payment))
     }
 
     fn success_messages(
@@ -1041,13 +1156,15 @@ impl Tolom {
             .await?
             .ok_or(ChallengeError::NotFound)?;
         if now >= payment.expires_at {
-            // The acquirer decides: the payer may have paid just in time.
-            let settled = self.reconcile_one(payment, now, true).await?;
-            return if settled.state == PaymentState::Expired {
-                Err(ChallengeError::Expired)
-            } else {
-                Ok(settled)
-            };
+            // Past the session end the acquirer decides: the order may be
+            // settled there already; if it is still open, the answer goes
+            // through like any other.
+            let settled = self.reconcile_one(payment, now, false).await?;
+            match settled.state {
+                PaymentState::ActionRequired => payment = settled,
+                PaymentState::Expired => return Err(ChallengeError::Expired),
+                _ => return Ok(settled),
+            }
         }
         payment
             .resume(now)
@@ -1078,7 +1195,7 @@ impl Tolom {
             .acquirer
             .complete_challenge(&payment.order_number(), response)
             .await;
-        Ok(self.apply_result(payment, &charge, result).await?)
+        Ok(self.apply_result(payment, &charge, result, true).await?)
     }
 
     /// A payment by id.
@@ -1146,7 +1263,12 @@ impl Tolom {
             return Ok(existing);
         }
         let now = self.now();
+        let mut attempts = 0;
         let (mut payment, refund) = loop {
+            attempts += 1;
+            if attempts > 8 {
+                return Err(RefundError::Store(StoreError::Conflict));
+            }
             let mut payment = self
                 .store
                 .payment(payment_id)
@@ -1286,6 +1408,14 @@ impl Tolom {
                     return Ok(refund);
                 }
                 Err(StoreError::Conflict) => {
+                    // Someone else may have settled this very refund.
+                    let stored = self.store.refunds_of(payment.id).await?;
+                    if let Some(done) = stored
+                        .into_iter()
+                        .find(|r| r.id == refund.id && r.state != RefundState::Pending)
+                    {
+                        return Ok(done);
+                    }
                     *payment = self
                         .store
                         .payment(payment.id)
@@ -1332,9 +1462,37 @@ impl Tolom {
                 .into_iter()
                 .filter(|p| now >= p.expires_at),
         );
+        // Payments closed as failed or expired in the last day after they
+        // reached the acquirer: an approval that arrived late is recovered.
+        let closed = self
+            .store
+            .list_payments(&PaymentQuery {
+                states: vec![PaymentState::Failed, PaymentState::Expired],
+                created_from: Some(now - Duration::days(1)),
+                ..PaymentQuery::default()
+            })
+            .await?;
+        for payment in closed.into_iter().filter(|p| p.acquirer.is_some()) {
+            let Ok(OrderStatus::Approved { approval, .. }) =
+                self.acquirer.status(&payment.order_number()).await
+            else {
+                continue;
+            };
+            let Some(charge) = self.store.charge(payment.charge_id).await? else {
+                continue;
+            };
+            match self.keep_approval(payment, &charge, approval).await {
+                Ok(p) if p.state.is_paid() => report.recovered += 1,
+                Ok(_) => {}
+                Err(_) => report.errors += 1,
+            }
+        }
         for payment in candidates {
             report.checked += 1;
-            let settled = self.reconcile_one(payment, now, true).await?;
+            let Ok(settled) = self.reconcile_one(payment, now, true).await else {
+                report.errors += 1;
+                continue;
+            };
             match settled.state {
                 PaymentState::Succeeded
                 | PaymentState::PartiallyRefunded
@@ -1349,8 +1507,10 @@ impl Tolom {
             if now - refund.created_at < self.config.authorizing_stale_after {
                 continue;
             }
-            if self.reconcile_refund(refund).await? {
-                report.refunds_settled += 1;
+            match self.reconcile_refund(refund).await {
+                Ok(true) => report.refunds_settled += 1,
+                Ok(false) => {}
+                Err(_) => report.errors += 1,
             }
         }
         Ok(report)
@@ -1378,36 +1538,56 @@ impl Tolom {
                 Settlement::Outcome(AcquirerOutcome::Approved(approval))
             }
             OrderStatus::Declined(reason) => Settlement::Outcome(AcquirerOutcome::Declined(reason)),
-            OrderStatus::Reversed => Settlement::Fail("payment.acquirer_unavailable"),
-            OrderStatus::NotFound => {
-                if payment.state == PaymentState::ActionRequired {
-                    Settlement::Expire
-                } else {
-                    Settlement::Fail("payment.acquirer_unavailable")
-                }
+            OrderStatus::Reversed => Self::closed(&payment),
+            // A request may still be on its way to the acquirer: "no such
+            // order" is final only once the payment has waited a while.
+            OrderStatus::NotFound
+                if now - payment.updated_at < self.config.authorizing_stale_after =>
+            {
+                return Ok(payment);
             }
+            OrderStatus::NotFound => Self::closed(&payment),
             OrderStatus::Pending => {
                 if !(may_expire && now >= payment.expires_at) {
                     return Ok(payment);
                 }
-                // Not paid and the session is over: make sure it stays
-                // unpaid, then close it.
+                // The session is over but the order is open at the acquirer,
+                // where the payer may still complete it. Cancel it there, and
+                // close the payment only once the acquirer confirms that it
+                // was not paid; otherwise it stays in flight and a later
+                // round settles it (e.g. when the gateway's own session
+                // timeout declines the order).
                 if self
                     .acquirer
                     .reverse(&payment.order_number())
                     .await
                     .is_err()
                 {
-                    // Reversal of a never-authorised order may be refused;
-                    // the status stays authoritative.
+                    return Ok(payment);
                 }
-                match payment.state {
-                    PaymentState::ActionRequired => Settlement::Expire,
-                    _ => Settlement::Fail("payment.expired"),
+                match self.acquirer.status(&payment.order_number()).await {
+                    Ok(OrderStatus::Approved { approval, .. }) => {
+                        Settlement::Outcome(AcquirerOutcome::Approved(approval))
+                    }
+                    Ok(OrderStatus::Declined(reason)) => {
+                        Settlement::Outcome(AcquirerOutcome::Declined(reason))
+                    }
+                    Ok(OrderStatus::Reversed | OrderStatus::NotFound) => Self::closed(&payment),
+                    Ok(OrderStatus::Pending) | Err(_) => return Ok(payment),
                 }
             }
         };
         self.settle(payment, &charge, settlement, now).await
+    }
+
+    /// How a payment ends when the acquirer says nothing was charged: an
+    /// abandoned challenge expires, anything else failed.
+    fn closed(payment: &Payment) -> Settlement {
+        if payment.state == PaymentState::ActionRequired {
+            Settlement::Expire
+        } else {
+            Settlement::Fail("payment.acquirer_unavailable")
+        }
     }
 
     async fn reconcile_refund(&self, refund: Refund) -> Result<bool, StoreError> {
@@ -1451,16 +1631,20 @@ impl Tolom {
             })
             .await?;
         for payment in stale.into_iter().filter(|p| now >= p.expires_at) {
-            let settled = if payment.state == PaymentState::Created {
-                let charge = self
-                    .store
-                    .charge(payment.charge_id)
-                    .await?
-                    .ok_or(StoreError::ChargeNotFound)?;
-                self.settle(payment, &charge, Settlement::Expire, now)
-                    .await?
+            let result = if payment.state == PaymentState::Created {
+                match self.store.charge(payment.charge_id).await {
+                    Ok(Some(charge)) => {
+                        self.settle(payment, &charge, Settlement::Expire, now).await
+                    }
+                    Ok(None) => Err(StoreError::ChargeNotFound),
+                    Err(e) => Err(e),
+                }
             } else {
-                self.reconcile_one(payment, now, true).await?
+                self.reconcile_one(payment, now, true).await
+            };
+            let Ok(settled) = result else {
+                report.errors += 1;
+                continue;
             };
             match settled.state {
                 PaymentState::Expired => report.payments_expired += 1,

@@ -47,7 +47,7 @@ impl TermsEdition {
             id: "2024-01-01".into(),
             published_at: t,
             effective_at: t,
-            last_changed: t.date_naive(),
+            last_changed: crate::time::to_bishkek(t).date_naive(),
             text_ky: include_str!("../data/terms/ky.md").into(),
             text_ru: include_str!("../data/terms/ru.md").into(),
             text_en: include_str!("../data/terms/en.md").into(),

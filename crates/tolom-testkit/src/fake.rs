@@ -21,6 +21,9 @@ pub enum Script {
     ApproveThenTimeout,
     /// Fail before processing (`NotSent`).
     NotSent,
+    /// The request is lost on the way: `Unknown` to the caller, nothing
+    /// recorded (yet — see [`FakeAcquirer::approve_late`]).
+    LoseRequest,
 }
 
 #[derive(Debug, Clone)]
@@ -38,6 +41,7 @@ struct Inner {
     charges: u32,
     purchase_calls: u32,
     status_fails: u32,
+    refuse_reverse: bool,
 }
 
 /// An acquirer that follows a script (default: approve everything). It
@@ -65,6 +69,27 @@ impl FakeAcquirer {
     pub fn fail_status(&self, n: u32) {
         if let Ok(mut i) = self.inner.lock() {
             i.status_fails = n;
+        }
+    }
+
+    /// Makes `reverse` refuse every order (as gateways do for orders that
+    /// were never authorised).
+    pub fn refuse_reverse(&self, refuse: bool) {
+        if let Ok(mut i) = self.inner.lock() {
+            i.refuse_reverse = refuse;
+        }
+    }
+
+    /// An order arrives late and is approved (a lost request that reached
+    /// the bank after all, a payer finishing 3-D Secure late).
+    pub fn approve_late(&self, order: &str, amount: Money) {
+        if let Ok(mut i) = self.inner.lock() {
+            i.charges += 1;
+            let zero = Money::zero(amount.currency());
+            i.orders.insert(
+                order.to_string(),
+                (OrderState::Approved(Self::approval(order)), amount, zero),
+            );
         }
     }
 
@@ -141,6 +166,7 @@ impl Acquirer for FakeAcquirer {
                 )
             }
             Script::NotSent => return Err(AcquirerError::not_sent("connection refused")),
+            Script::LoseRequest => return Err(AcquirerError::unknown("request lost")),
         };
         i.orders.insert(
             request.order_number.to_string(),
@@ -231,6 +257,9 @@ impl Acquirer for FakeAcquirer {
             .inner
             .lock()
             .map_err(|_| AcquirerError::not_sent("poisoned"))?;
+        if i.refuse_reverse {
+            return Err(AcquirerError::rejected("reversal refused"));
+        }
         match i.orders.get_mut(order) {
             Some((state @ OrderState::AwaitingOtp(_), _, _)) => {
                 *state = OrderState::Reversed;

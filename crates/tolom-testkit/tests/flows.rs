@@ -800,3 +800,136 @@ async fn a_slow_batch_stops_before_its_lease_runs_out() {
     let total = *email.got.lock().unwrap() + *hook.got.lock().unwrap();
     assert_eq!(total, 4, "each message delivered exactly once");
 }
+
+#[tokio::test]
+async fn a_late_approval_is_recovered_not_lost() {
+    let (h, acquirer) = Harness::with_fake();
+    acquirer.script([Script::LoseRequest]);
+    let terms = h.terms_id().await;
+    let c = h.charge("passport-2020", "A B").await;
+    let p = h
+        .tolom
+        .start_payment(start(c.code.as_str(), &terms, "k"))
+        .await
+        .unwrap();
+    let p = h
+        .tolom
+        .submit_card(p.id, &card_form("4111111111111111"), "c")
+        .await
+        .unwrap();
+    assert_eq!(p.state, PaymentState::Unknown);
+    h.clock.advance(Duration::minutes(3));
+    h.tolom.reconcile().await.unwrap();
+    assert_eq!(
+        h.tolom.payment(p.id).await.unwrap().state,
+        PaymentState::Failed,
+        "the acquirer had no such order"
+    );
+    // The request reaches the bank after all and is approved.
+    acquirer.approve_late(&p.order_number(), p.total);
+    let r = h.tolom.reconcile().await.unwrap();
+    assert_eq!(r.recovered, 1, "{r:?}");
+    let p = h.tolom.payment(p.id).await.unwrap();
+    assert_eq!(p.state, PaymentState::Succeeded);
+    assert!(p.receipt_number.is_some());
+    assert_eq!(
+        h.tolom.look_up(c.code.as_str()).await.unwrap().status,
+        ChargeStatus::Paid
+    );
+    assert_eq!(acquirer.charges(), 1);
+}
+
+#[tokio::test]
+async fn a_late_approval_of_an_already_paid_code_is_reversed() {
+    let (h, acquirer) = Harness::with_fake();
+    acquirer.script([Script::LoseRequest, Script::Approve]);
+    let terms = h.terms_id().await;
+    let c = h.charge("passport-2020", "A B").await;
+    let p1 = h
+        .tolom
+        .start_payment(start(c.code.as_str(), &terms, "k1"))
+        .await
+        .unwrap();
+    let p1 = h
+        .tolom
+        .submit_card(p1.id, &card_form("4111111111111111"), "c1")
+        .await
+        .unwrap();
+    h.clock.advance(Duration::minutes(3));
+    h.tolom.reconcile().await.unwrap();
+    let p2 = h
+        .tolom
+        .start_payment(start(c.code.as_str(), &terms, "k2"))
+        .await
+        .unwrap();
+    assert_eq!(
+        h.tolom
+            .submit_card(p2.id, &card_form("4111111111111111"), "c2")
+            .await
+            .unwrap()
+            .state,
+        PaymentState::Succeeded
+    );
+    acquirer.approve_late(&p1.order_number(), p1.total);
+    assert_eq!(acquirer.charges(), 2, "the bank charged twice");
+    let r = h.tolom.reconcile().await.unwrap();
+    assert_eq!(r.recovered, 0);
+    assert_eq!(
+        acquirer.charges(),
+        1,
+        "the second charge was reversed at once"
+    );
+    let kinds: Vec<String> = h
+        .store
+        .events_of(p1.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(
+        kinds.contains(&"payment.duplicate_reversed".to_string()),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        h.tolom.payment(p1.id).await.unwrap().state,
+        PaymentState::Failed
+    );
+}
+
+#[tokio::test]
+async fn an_open_challenge_is_not_expired_while_the_acquirer_keeps_the_order_open() {
+    let (h, acquirer) = Harness::with_fake();
+    acquirer.script([Script::Otp("123456".into())]);
+    acquirer.refuse_reverse(true);
+    let terms = h.terms_id().await;
+    let c = h.charge("passport-2020", "A B").await;
+    let p = h
+        .tolom
+        .start_payment(start(c.code.as_str(), &terms, "k"))
+        .await
+        .unwrap();
+    let p = h
+        .tolom
+        .submit_card(p.id, &card_form("4111111111111111"), "c")
+        .await
+        .unwrap();
+    h.clock.advance(Duration::minutes(45));
+    let r = h.tolom.expire_stale().await.unwrap();
+    assert_eq!(
+        r.payments_expired, 0,
+        "the order is still open at the acquirer: {r:?}"
+    );
+    assert_eq!(
+        h.tolom.payment(p.id).await.unwrap().state,
+        PaymentState::ActionRequired
+    );
+    // The payer finishes late: the payment is recorded, not lost.
+    let p = h
+        .tolom
+        .complete_challenge(p.id, &ChallengeResponse::otp("123456"))
+        .await
+        .unwrap();
+    assert_eq!(p.state, PaymentState::Succeeded);
+    assert_eq!(acquirer.charges(), 1);
+}

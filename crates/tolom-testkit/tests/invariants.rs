@@ -30,7 +30,7 @@ enum Cmd {
 fn cmd() -> impl Strategy<Value = Cmd> {
     prop_oneof![
         4 => (0..3usize, 0..6u8).prop_map(|(charge, key)| Cmd::Start { charge, key }),
-        4 => (0..8usize, 0..5u8, 0..3u8).prop_map(|(slot, script, key)| Cmd::Submit { slot, script, key }),
+        4 => (0..8usize, 0..6u8, 0..3u8).prop_map(|(slot, script, key)| Cmd::Submit { slot, script, key }),
         2 => (0..8usize, any::<bool>()).prop_map(|(slot, right)| Cmd::Challenge { slot, right }),
         2 => (0..8usize, 1..1000u64, 0..3u8).prop_map(|(slot, som, key)| Cmd::Refund { slot, som, key }),
         1 => (0..3usize).prop_map(|charge| Cmd::Cancel { charge }),
@@ -136,6 +136,7 @@ proptest! {
                             1 => Script::Decline(DeclineReason::InsufficientFunds),
                             2 => Script::Otp("111".into()),
                             3 => Script::ApproveThenTimeout,
+                            4 => Script::LoseRequest,
                             _ => Script::NotSent,
                         }]);
                         let _ = h.tolom.submit_card(id, &card_form("4111111111111111"), &format!("card-{key}")).await;

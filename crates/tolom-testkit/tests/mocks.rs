@@ -101,6 +101,7 @@ async fn reconcile_leaves_a_payment_alone_while_the_acquirer_says_pending() {
         .await
         .unwrap();
     assert_eq!(p.state, PaymentState::Unknown);
+    h.clock.advance(chrono::Duration::minutes(3));
     let report = h.tolom.reconcile().await.unwrap();
     assert_eq!((report.checked, report.unsettled), (1, 1));
     assert_eq!(
