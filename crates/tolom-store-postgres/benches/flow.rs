@@ -25,9 +25,9 @@
 //! all commits from `pg_stat_database.xact_commit`. The ratio compares the
 //! flow's durable write commits per second with pgbench's.
 //!
-//! Two flow runs: with the default options, and with
-//! `PgOptions::test_before_acquire` off (no ping per call), pgbench between
-//! them.
+//! Two flow runs, each followed by its own pgbench run: with the default
+//! options, and with `PgOptions::test_before_acquire` off (no ping per
+//! call).
 //!
 //! Without a reachable server or without `pgbench`, it prints why and exits
 //! 0.
@@ -442,30 +442,31 @@ fn main() {
         println!(
             "PostgreSQL {version}, synchronous_commit = {sync}, {tasks} tasks, {secs} s per run"
         );
-        // The baseline between the two flow runs, so that a change of load
-        // on a shared machine shows as a difference between them.
-        let with_ping = run_flows(&db, tasks, secs, true).await;
-        let bare = match run_pgbench(&db, tasks, secs).await {
-            Ok(b) => b,
-            Err(why) => {
-                println!("flow bench: pgbench baseline failed: {why}");
-                return;
-            }
-        };
-        let without_ping = run_flows(&db, tasks, secs, false).await;
-        println!(
-            "pgbench -n -f script.sql -c {tasks} -j 2 -T {secs}: {:.1} TPS",
-            bare.tps
-        );
-        report(
-            "Default options (test_before_acquire = true: one ping per call)",
-            &with_ping,
-            bare.tps,
-        );
-        report(
-            "test_before_acquire = false (no ping; a dead pooled connection fails one call)",
-            &without_ping,
-            bare.tps,
-        );
+        // Each flow run is followed by its own pgbench run, so that a change
+        // of load on a shared machine hits both sides of a ratio alike.
+        let mut results = Vec::new();
+        for ping in [true, false] {
+            let flow = run_flows(&db, tasks, secs, ping).await;
+            let bare = match run_pgbench(&db, tasks, secs).await {
+                Ok(b) => b,
+                Err(why) => {
+                    println!("flow bench: pgbench baseline failed: {why}");
+                    return;
+                }
+            };
+            results.push((ping, flow, bare.tps));
+        }
+        for (ping, flow, tps) in &results {
+            let label = if *ping {
+                "Default options (test_before_acquire = true: one ping per call)"
+            } else {
+                "test_before_acquire = false (no ping; a dead pooled connection fails one call)"
+            };
+            println!();
+            println!(
+                "pgbench -n -f script.sql -c {tasks} -j 2 -T {secs} right after: {tps:.1} TPS"
+            );
+            report(label, flow, *tps);
+        }
     });
 }
