@@ -255,24 +255,42 @@ async fn refunds_partial_full_never_above_what_was_paid_and_idempotent() {
 }
 
 #[tokio::test]
-async fn an_abandoned_3ds_is_expired_after_asking_the_gateway() {
+async fn an_abandoned_3ds_stays_open_until_the_gateway_closes_it() {
     let emu = common::emulator().await;
-    let h = common::harness(Arc::new(common::client(&emu)));
+    // The gateway's own session for the order: 1 s.
+    let client =
+        tolom_acquirer_bpc::BpcAcquirer::new(common::config(&emu).with_session_timeout_secs(1))
+            .unwrap();
+    let h = common::harness(Arc::new(client));
     let (charge, p) = common::started(&h, "A B").await;
     let p = common::submit(&h, &p, "4000000000003063").await;
     assert_eq!(p.state, PaymentState::ActionRequired);
     h.clock.advance(Duration::minutes(31));
+    // Our session is over, but the order is open at the gateway, which
+    // refuses to reverse an order in 3-D Secure: the payer could still pay,
+    // so the payment is not closed yet.
+    let report = h.tolom.expire_stale().await.unwrap();
+    if emu.order(&p.order_number()).map(|o| o.status) == Some(EmuStatus::AcsStarted) {
+        assert_eq!(report.payments_expired, 0, "{report:?}");
+        assert_eq!(
+            h.tolom.payment(p.id).await.unwrap().state,
+            PaymentState::ActionRequired
+        );
+    }
+    // Once the gateway's session has run out it declines the order, and
+    // the next round settles the payment from that answer.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let before = emu.request_log().len();
     let report = h.tolom.expire_stale().await.unwrap();
-    assert_eq!(report.payments_expired, 1, "{report:?}");
+    assert_eq!(report.payments_settled, 1, "{report:?}");
     assert!(
         emu.request_log()[before..]
             .iter()
             .any(|e| e.endpoint.name() == "getOrderStatusExtended.do"),
-        "the gateway was asked before expiring"
+        "the gateway was asked before closing the payment"
     );
     let p = h.tolom.payment(p.id).await.unwrap();
-    assert_eq!(p.state, PaymentState::Expired);
+    assert_eq!(p.state, PaymentState::Declined);
     assert_eq!(common::approvals(&emu, &p), 0);
     assert_eq!(
         h.tolom.look_up(charge.code.as_str()).await.unwrap().status,
