@@ -1062,6 +1062,22 @@ impl Tolom {
     /// event either way.
     async fn duplicate_approval(&self, payment: Payment, why: &str) -> Result<Payment, StoreError> {
         let now = self.now();
+        // Only a second payment of an already paid charge is a duplicate;
+        // any other refusal of the write is reported as it is (the approval
+        // stays to be recorded by reconciliation).
+        let paid_by_other = self
+            .store
+            .list_payments(&PaymentQuery {
+                charge_id: Some(payment.charge_id),
+                states: vec![PaymentState::Succeeded, PaymentState::PartiallyRefunded],
+                ..PaymentQuery::default()
+            })
+            .await?
+            .iter()
+            .any(|p| p.id != payment.id);
+        if !paid_by_other {
+            return Err(StoreError::Invariant(why.to_string()));
+        }
         let reversed = self.acquirer.reverse(&payment.order_number()).await.is_ok();
         let kind = if reversed {
             "payment.duplicate_reversed"
