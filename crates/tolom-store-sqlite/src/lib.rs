@@ -6,7 +6,9 @@
 //! [`OutboxStore`](tolom_core::ports::OutboxStore),
 //! [`EventLog`](tolom_core::ports::EventLog),
 //! [`TermsStore`](tolom_core::ports::TermsStore)), so a [`SqliteStore`] is a
-//! [`tolom_core::ports::Store`].
+//! [`tolom_core::ports::Store`]; and the operations port
+//! [`OpsStore`](tolom_core::ops::OpsStore) (hash-chained audit log that
+//! every event also goes into, admin tokens, retention, access requests).
 //!
 //! - **The schema enforces the invariants**, not only the Rust code: one
 //!   payment in flight per charge and one paid payment per charge (partial
@@ -39,6 +41,7 @@
 
 mod codec;
 mod error;
+mod ops;
 mod options;
 mod store;
 

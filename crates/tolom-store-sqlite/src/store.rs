@@ -214,13 +214,18 @@ impl SqliteStore {
 
     /// Starts a write transaction on the writer connection, taking SQLite's
     /// write lock at once (`BEGIN IMMEDIATE`).
-    async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+    pub(crate) async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map)
     }
 }
 
 impl SqliteStore {
-    async fn commit(&self, tx: Transaction<'static, Sqlite>) -> Result<(), StoreError> {
+    /// The read-only pool.
+    pub(crate) fn readers(&self) -> &SqlitePool {
+        &self.readers
+    }
+
+    pub(crate) async fn commit(&self, tx: Transaction<'static, Sqlite>) -> Result<(), StoreError> {
         tx.commit().await.map_err(map)?;
         self.commits.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -585,6 +590,18 @@ async fn insert_event(
     .execute(&mut **tx)
     .await
     .map_err(map)?;
+    // The same event goes into the tamper-evident audit chain, in the same
+    // transaction (the `OpsStore` contract).
+    let subject = id(event.payment_id.unwrap_or(event.charge_id));
+    crate::ops::append_in(
+        tx,
+        event.at,
+        "system",
+        &event.kind,
+        &subject,
+        event.data.clone(),
+    )
+    .await?;
     Ok(())
 }
 
