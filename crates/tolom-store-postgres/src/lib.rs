@@ -54,6 +54,7 @@
 
 mod convert;
 mod error;
+mod ops;
 mod store;
 
 use std::fmt;
