@@ -1,0 +1,107 @@
+//! # tolom-cli
+//!
+//! The `tolom` command line for operators: serve the portal (with the
+//! admin API), migrate, issue and import codes, watch payments, refund,
+//! reconcile, expire, retry the outbox, report, verify receipts, publish
+//! agreement editions, manage admin tokens, verify the audit log, run
+//! retention and answer access requests. See `docs/operations.md`.
+//!
+//! `main.rs` only calls [`main`]; everything is here so it can be tested.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod commands;
+pub mod compose;
+pub mod config;
+pub mod import;
+pub mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// What can go wrong in a command. The exit code says which kind.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad arguments or configuration (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The configuration could not be loaded (exit 2).
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// Storage failed (exit 3).
+    #[error("storage: {0}")]
+    Store(String),
+    /// The operation was refused (exit 1), with its stable code.
+    #[error("{code}: {message}")]
+    Refused {
+        /// Stable error code (`payment.not_found`, ...).
+        code: String,
+        /// What happened.
+        message: String,
+    },
+    /// A check failed (audit chain broken, receipt not genuine, bad import
+    /// rows) (exit 1); what was found is already printed.
+    #[error("{0}")]
+    CheckFailed(String),
+}
+
+impl From<tolom_core::ports::StoreError> for CliError {
+    fn from(e: tolom_core::ports::StoreError) -> Self {
+        CliError::Store(e.to_string())
+    }
+}
+
+impl CliError {
+    /// The process exit code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) | CliError::Config(_) => 2,
+            CliError::Store(_) => 3,
+            CliError::Refused { .. } | CliError::CheckFailed(_) => 1,
+        }
+    }
+
+    /// A refusal from a core error.
+    pub fn refused<E: tolom_core::i18n::ErrorCode + std::fmt::Display>(e: E) -> CliError {
+        CliError::Refused {
+            code: e.code().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Runs the command line.
+pub fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TOLOM_LOG").unwrap_or_else(|_| {
+                if matches!(cli.command, cli::Command::Serve(_)) {
+                    "info".into()
+                } else {
+                    "warn".into()
+                }
+            }),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
