@@ -133,7 +133,7 @@ pub enum CodesCommand {
     /// Issue one code; the amount comes from the catalogue's tariff.
     #[command(
         after_help = "Examples:\n  tolom codes issue --service passport-2020 --payer 'Асанов Айбек'\n  \
-tolom codes issue --service id-card-2017 --urgency 12-days --payer 'Asanov Aibek' --valid-days 10 --agency-ref REQ-1"
+tolom codes issue --service id-card-2017 --urgency 12-working-days --payer 'Asanov Aibek' --valid-days 10 --agency-ref REQ-1"
     )]
     Issue(IssueArgs),
     /// Issue many codes from a CSV file (re-running the same file creates no duplicates).
