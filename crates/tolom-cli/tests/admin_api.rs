@@ -1,0 +1,206 @@
+//! The admin API over real HTTP: `tolom serve` on 127.0.0.1:0, tokens made
+//! with `tolom tokens create`.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+use common::Site;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn token(site: &Site, name: &str, role: &str) -> String {
+    let out = site
+        .tolom()
+        .args(["--json", "tokens", "create", name, "--role", role])
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    v["secret"].as_str().expect("secret").to_string()
+}
+
+fn serve(site: &Site) -> (Server, String) {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("tolom"));
+    cmd.current_dir(site.dir.path())
+        .env(
+            "TOLOM_DATABASE_URL",
+            format!("sqlite:{}", site.db().display()),
+        )
+        .env("TOLOM_DATA_DIR", site.dir.path().join("data"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--no-jobs"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("line");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("listening line")
+        .to_string();
+    (Server(child), url)
+}
+
+#[tokio::test]
+async fn admin_api_refuses_what_it_must_and_audits_what_it_does() {
+    let site = Site::new();
+    site.tolom().arg("migrate").assert().success();
+    let issuer = token(&site, "agency-passport", "issuer");
+    let operator = token(&site, "ops-1", "operator");
+    let auditor = token(&site, "audit-1", "auditor");
+    let (_server, base) = serve(&site);
+    let api = format!("{base}/api/v1/admin");
+    let http = reqwest::Client::new();
+    let charge = serde_json::json!({"service": "passport-2020", "payer": "Асанов Айбек", "agency_ref": "R-1"});
+
+    // No token, a wrong token: 401 with a stable code, translated.
+    let r = http
+        .post(format!("{api}/charges"))
+        .json(&charge)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 401);
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "auth.unauthenticated");
+    let r = http
+        .post(format!("{api}/charges"))
+        .bearer_auth("tlm_wrong")
+        .header("Accept-Language", "ru")
+        .json(&charge)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 401);
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["error"]["message"], "Требуется токен доступа.");
+
+    // Wrong roles: 403.
+    for t in [&operator, &auditor] {
+        let r = http
+            .post(format!("{api}/charges"))
+            .bearer_auth(t)
+            .json(&charge)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 403);
+        let body: serde_json::Value = r.json().await.expect("json");
+        assert_eq!(body["error"]["code"], "auth.forbidden");
+    }
+    let r = http
+        .post(format!("{api}/reconcile"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 403);
+    let r = http
+        .get(format!("{api}/payments"))
+        .bearer_auth(&issuer)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 403);
+
+    // Right roles.
+    let r = http
+        .post(format!("{api}/charges"))
+        .bearer_auth(&issuer)
+        .json(&charge)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 201);
+    let created: serde_json::Value = r.json().await.expect("json");
+    let code = created["code"].as_str().expect("code");
+    let r = http
+        .get(format!("{api}/charges/{code}"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let r = http
+        .get(format!("{api}/payments?status=succeeded"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let r = http
+        .post(format!("{api}/reconcile"))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let r = http
+        .get(format!("{api}/reports?format=csv"))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.expect("text").starts_with("day,service,"));
+    let r = http
+        .delete(format!("{api}/charges/{code}"))
+        .bearer_auth(&issuer)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let r = http
+        .get(format!("{api}/audit/verify"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .expect("send");
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert!(v["problem"].is_null(), "{v}");
+
+    // A revoked token no longer works.
+    site.tolom()
+        .args(["tokens", "revoke", "ops-1"])
+        .assert()
+        .success();
+    let r = http
+        .post(format!("{api}/reconcile"))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 401);
+
+    // Every authenticated action is in the audit log with who did it.
+    let out = site
+        .tolom()
+        .args(["--json", "audit", "list", "--last", "200"])
+        .output()
+        .expect("run");
+    let entries: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let has =
+        |actor: &str, action: &str, status: u64| {
+            entries.as_array().expect("array").iter().any(|e| {
+                e["actor"] == actor && e["action"] == action && e["data"]["status"] == status
+            })
+        };
+    assert!(has("token:agency-passport", "admin.charge.issue", 201));
+    assert!(has("token:agency-passport", "admin.charge.cancel", 200));
+    assert!(
+        has("token:ops-1", "admin.charge.issue", 403),
+        "refusals are audited too"
+    );
+    assert!(has("token:ops-1", "admin.reconcile", 200));
+    assert!(has("token:audit-1", "admin.payments.list", 200));
+    site.tolom().args(["audit", "verify"]).assert().success();
+}
