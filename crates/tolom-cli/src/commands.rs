@@ -3,9 +3,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde::Serialize;
-use tolom_core::i18n::ErrorCode;
 use tolom_core::money::{Currency, Money};
 use tolom_core::ops::Role;
 use tolom_core::outbox::OutboxStatus;
@@ -799,7 +798,7 @@ async fn run_with_store(
                 phone,
                 email,
                 &actor,
-                Utc::now().min(now.max(now)),
+                now,
             )
             .await?;
             let text = serde_json::to_string_pretty(&export)
@@ -812,9 +811,4 @@ async fn run_with_store(
             Ok(())
         }
     }
-}
-
-#[allow(dead_code)]
-fn code_of<E: ErrorCode>(e: &E) -> &'static str {
-    e.code()
 }
