@@ -5,9 +5,13 @@ use std::sync::Arc;
 use chrono::Duration;
 use tolom_core::card::CardForm;
 use tolom_core::charge::Charge;
+use tolom_core::code::PaymentCode;
+use tolom_core::i18n::Language;
 use tolom_core::outbox::Channel;
+use tolom_core::payment::Payment;
 use tolom_core::ports::Acquirer;
 use tolom_core::receipt::Ed25519Signer;
+use tolom_core::service::StartPayment;
 use tolom_core::service::{Config, IssueCharge, Tolom};
 use tolom_core::time::Clock;
 
@@ -94,6 +98,31 @@ impl Harness {
             })
             .await
             .unwrap_or_else(|e| panic!("fixture charge: {e}"))
+    }
+
+    /// Starts paying `code` with the agreement in force accepted (panics on
+    /// an error: for tests that are about what comes next).
+    pub async fn start(&self, code: &PaymentCode, key: &str) -> Payment {
+        let terms = self.terms_id().await;
+        self.tolom
+            .start_payment(StartPayment {
+                code: code.as_str(),
+                accepted_terms: Some(&terms),
+                idempotency_key: key,
+                language: Language::Ky,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("start_payment: {e}"))
+    }
+
+    /// Starts paying `code` and sends the card `pan` (keys derived from
+    /// `key`): the payment as the acquirer left it.
+    pub async fn pay(&self, code: &PaymentCode, pan: &str, key: &str) -> Payment {
+        let p = self.start(code, &format!("{key}-start")).await;
+        self.tolom
+            .submit_card(p.id, &card_form(pan), &format!("{key}-card"))
+            .await
+            .unwrap_or_else(|e| panic!("submit_card: {e}"))
     }
 
     /// The id of the agreement edition in force.

@@ -35,11 +35,7 @@ async fn pays_a_code_end_to_end_with_receipt_email_and_agency_notice() {
     assert_eq!(view.status, ChargeStatus::Unpaid);
     assert_eq!(view.not_payable, None);
     let terms = h.terms_id().await;
-    let p = h
-        .tolom
-        .start_payment(start(charge.code.as_str(), &terms, "start-1"))
-        .await
-        .unwrap();
+    let p = h.start(&charge.code, "start-1").await;
     assert_eq!(p.state, PaymentState::Created);
     assert_eq!(
         p.terms_edition, terms,
@@ -99,17 +95,7 @@ async fn three_d_secure_one_time_code() {
     let (h, acquirer) = Harness::with_fake();
     acquirer.script([Script::Otp("123456".into())]);
     let charge = h.charge("meken-card", "Ivanova Anna").await;
-    let terms = h.terms_id().await;
-    let p = h
-        .tolom
-        .start_payment(start(charge.code.as_str(), &terms, "s"))
-        .await
-        .unwrap();
-    let p = h
-        .tolom
-        .submit_card(p.id, &card_form("5555555555554444"), "c")
-        .await
-        .unwrap();
+    let p = h.pay(&charge.code, "5555555555554444", "s").await;
     assert_eq!(p.state, PaymentState::ActionRequired);
     assert!(matches!(p.challenge, Some(Challenge::Otp { .. })));
     let p = h
@@ -134,17 +120,7 @@ async fn wrong_one_time_code_declines_and_the_payer_can_try_again() {
     let (h, acquirer) = Harness::with_fake();
     acquirer.script([Script::Otp("123456".into())]);
     let charge = h.charge("id-card-2017", "Асанов Айбек").await;
-    let terms = h.terms_id().await;
-    let p = h
-        .tolom
-        .start_payment(start(charge.code.as_str(), &terms, "s1"))
-        .await
-        .unwrap();
-    let p = h
-        .tolom
-        .submit_card(p.id, &card_form("4111111111111111"), "c1")
-        .await
-        .unwrap();
+    let p = h.pay(&charge.code, "4111111111111111", "s1").await;
     let p = h
         .tolom
         .complete_challenge(p.id, &ChallengeResponse::otp("000000"))
@@ -152,16 +128,7 @@ async fn wrong_one_time_code_declines_and_the_payer_can_try_again() {
         .unwrap();
     assert_eq!(p.state, PaymentState::Declined);
     assert_eq!(p.decline_reason, Some(DeclineReason::AuthenticationFailed));
-    let p2 = h
-        .tolom
-        .start_payment(start(charge.code.as_str(), &terms, "s2"))
-        .await
-        .unwrap();
-    let p2 = h
-        .tolom
-        .submit_card(p2.id, &card_form("4111111111111111"), "c2")
-        .await
-        .unwrap();
+    let p2 = h.pay(&charge.code, "4111111111111111", "s2").await;
     assert_eq!(p2.state, PaymentState::Succeeded);
 }
 
@@ -201,11 +168,7 @@ async fn expired_paid_and_cancelled_codes_are_refused() {
     let (h, _) = Harness::with_fake();
     let terms = h.terms_id().await;
     let paid = h.charge("passport-2020", "A B").await;
-    let p = h
-        .tolom
-        .start_payment(start(paid.code.as_str(), &terms, "p"))
-        .await
-        .unwrap();
+    let p = h.start(&paid.code, "p").await;
     h.tolom
         .submit_card(p.id, &card_form("4111111111111111"), "pc")
         .await
@@ -295,16 +258,8 @@ async fn idempotency_keys() {
     let terms = h.terms_id().await;
     let a = h.charge("passport-2020", "A B").await;
     let b = h.charge("passport-2020", "C D").await;
-    let p = h
-        .tolom
-        .start_payment(start(a.code.as_str(), &terms, "key-1"))
-        .await
-        .unwrap();
-    let same = h
-        .tolom
-        .start_payment(start(a.code.as_str(), &terms, "key-1"))
-        .await
-        .unwrap();
+    let p = h.start(&a.code, "key-1").await;
+    let same = h.start(&a.code, "key-1").await;
     assert_eq!(p.id, same.id, "same key, same payment");
     assert_eq!(
         h.tolom
@@ -353,17 +308,9 @@ async fn a_second_payment_while_one_is_in_flight_is_refused() {
     acquirer.script([Script::Otp("1".into())]);
     let terms = h.terms_id().await;
     let c = h.charge("passport-2020", "A B").await;
-    let p = h
-        .tolom
-        .start_payment(start(c.code.as_str(), &terms, "k1"))
-        .await
-        .unwrap();
+    let p = h.start(&c.code, "k1").await;
     // A started payment without card details is superseded by a new start.
-    let p2 = h
-        .tolom
-        .start_payment(start(c.code.as_str(), &terms, "k2"))
-        .await
-        .unwrap();
+    let p2 = h.start(&c.code, "k2").await;
     assert_ne!(p.id, p2.id);
     assert_eq!(
         h.tolom.payment(p.id).await.unwrap().state,
@@ -395,13 +342,8 @@ async fn a_second_payment_while_one_is_in_flight_is_refused() {
 #[tokio::test]
 async fn card_errors_come_all_at_once_and_change_nothing() {
     let (h, acquirer) = Harness::with_fake();
-    let terms = h.terms_id().await;
     let c = h.charge("passport-2020", "A B").await;
-    let p = h
-        .tolom
-        .start_payment(start(c.code.as_str(), &terms, "k"))
-        .await
-        .unwrap();
+    let p = h.start(&c.code, "k").await;
     let bad = CardForm {
         holder: "Айбек".into(),
         pan: "4111111111111112".into(),
@@ -446,16 +388,7 @@ async fn unknown_outcome_is_reconciled_without_a_second_charge() {
     acquirer.script([Script::ApproveThenTimeout]);
     let terms = h.terms_id().await;
     let c = h.charge("passport-2020", "A B").await;
-    let p = h
-        .tolom
-        .start_payment(start(c.code.as_str(), &terms, "k"))
-        .await
-        .unwrap();
-    let p = h
-        .tolom
-        .submit_card(p.id, &card_form("4111111111111111"), "c")
-        .await
-        .unwrap();
+    let p = h.pay(&c.code, "4111111111111111", "k").await;
     assert_eq!(p.state, PaymentState::Unknown);
     assert_eq!(
         h.tolom
@@ -489,25 +422,11 @@ async fn unknown_outcome_is_reconciled_without_a_second_charge() {
 async fn technical_error_before_processing_fails_cleanly() {
     let (h, acquirer) = Harness::with_fake();
     acquirer.script([Script::NotSent]);
-    let terms = h.terms_id().await;
     let c = h.charge("passport-2020", "A B").await;
-    let p = h
-        .tolom
-        .start_payment(start(c.code.as_str(), &terms, "k"))
-        .await
-        .unwrap();
-    let p = h
-        .tolom
-        .submit_card(p.id, &card_form("4111111111111111"), "c")
-        .await
-        .unwrap();
+    let p = h.pay(&c.code, "4111111111111111", "k").await;
     assert_eq!(p.state, PaymentState::Failed);
     assert_eq!(p.failure.as_deref(), Some("payment.acquirer_unavailable"));
-    let p2 = h
-        .tolom
-        .start_payment(start(c.code.as_str(), &terms, "k2"))
-        .await
-        .unwrap();
+    let p2 = h.start(&c.code, "k2").await;
     assert_eq!(
         h.tolom
             .submit_card(p2.id, &card_form("4111111111111111"), "c2")
@@ -522,24 +441,10 @@ async fn technical_error_before_processing_fails_cleanly() {
 async fn abandoned_payments_expire_and_abandoned_challenges_ask_the_acquirer() {
     let (h, acquirer) = Harness::with_fake();
     acquirer.script([Script::Otp("1".into())]);
-    let terms = h.terms_id().await;
     let c1 = h.charge("passport-2020", "A B").await;
     let c2 = h.charge("passport-2020", "C D").await;
-    let p1 = h
-        .tolom
-        .start_payment(start(c1.code.as_str(), &terms, "k1"))
-        .await
-        .unwrap();
-    let p2 = h
-        .tolom
-        .start_payment(start(c2.code.as_str(), &terms, "k2"))
-        .await
-        .unwrap();
-    let p2 = h
-        .tolom
-        .submit_card(p2.id, &card_form("4111111111111111"), "c2")
-        .await
-        .unwrap();
+    let p1 = h.start(&c1.code, "k1").await;
+    let p2 = h.pay(&c2.code, "4111111111111111", "k2").await;
     assert_eq!(p2.state, PaymentState::ActionRequired);
     h.clock.advance(Duration::minutes(31));
     let r = h.tolom.expire_stale().await.unwrap();
@@ -553,24 +458,15 @@ async fn abandoned_payments_expire_and_abandoned_challenges_ask_the_acquirer() {
         PaymentState::Expired
     );
     // Both codes can be paid again.
-    let again = h
-        .tolom
-        .start_payment(start(c2.code.as_str(), &terms, "k3"))
-        .await
-        .unwrap();
+    let again = h.start(&c2.code, "k3").await;
     assert_eq!(again.state, PaymentState::Created);
 }
 
 #[tokio::test]
 async fn refunds_full_partial_idempotent_and_bounded() {
     let (h, acquirer) = Harness::with_fake();
-    let terms = h.terms_id().await;
     let c = h.charge("meken-card", "Ivanova Anna").await;
-    let p = h
-        .tolom
-        .start_payment(start(c.code.as_str(), &terms, "k"))
-        .await
-        .unwrap();
+    let p = h.start(&c.code, "k").await;
     h.tolom
         .submit_card(p.id, &card_form("4111111111111111"), "c")
         .await
@@ -637,13 +533,8 @@ async fn refunds_full_partial_idempotent_and_bounded() {
 #[tokio::test]
 async fn outbox_retries_with_back_off_and_ends_in_dead_letters() {
     let (h, _) = Harness::with_fake();
-    let terms = h.terms_id().await;
     let c = h.charge("passport-2020", "A B").await;
-    let p = h
-        .tolom
-        .start_payment(start(c.code.as_str(), &terms, "k"))
-        .await
-        .unwrap();
+    let p = h.start(&c.code, "k").await;
     h.tolom
         .submit_card(p.id, &card_form("4111111111111111"), "c")
         .await
@@ -693,13 +584,8 @@ async fn outbox_retries_with_back_off_and_ends_in_dead_letters() {
 #[tokio::test]
 async fn every_payment_event_is_recorded_without_card_data() {
     let (h, _) = Harness::with_fake();
-    let terms = h.terms_id().await;
     let c = h.charge("passport-2020", "A B").await;
-    let p = h
-        .tolom
-        .start_payment(start(c.code.as_str(), &terms, "k"))
-        .await
-        .unwrap();
+    let p = h.start(&c.code, "k").await;
     h.tolom
         .submit_card(p.id, &card_form("4111111111111111"), "c")
         .await
@@ -805,18 +691,8 @@ async fn a_slow_batch_stops_before_its_lease_runs_out() {
 async fn a_late_approval_is_recovered_not_lost() {
     let (h, acquirer) = Harness::with_fake();
     acquirer.script([Script::LoseRequest]);
-    let terms = h.terms_id().await;
     let c = h.charge("passport-2020", "A B").await;
-    let p = h
-        .tolom
-        .start_payment(start(c.code.as_str(), &terms, "k"))
-        .await
-        .unwrap();
-    let p = h
-        .tolom
-        .submit_card(p.id, &card_form("4111111111111111"), "c")
-        .await
-        .unwrap();
+    let p = h.pay(&c.code, "4111111111111111", "k").await;
     assert_eq!(p.state, PaymentState::Unknown);
     h.clock.advance(Duration::minutes(3));
     h.tolom.reconcile().await.unwrap();
@@ -843,25 +719,11 @@ async fn a_late_approval_is_recovered_not_lost() {
 async fn a_late_approval_of_an_already_paid_code_is_reversed() {
     let (h, acquirer) = Harness::with_fake();
     acquirer.script([Script::LoseRequest, Script::Approve]);
-    let terms = h.terms_id().await;
     let c = h.charge("passport-2020", "A B").await;
-    let p1 = h
-        .tolom
-        .start_payment(start(c.code.as_str(), &terms, "k1"))
-        .await
-        .unwrap();
-    let p1 = h
-        .tolom
-        .submit_card(p1.id, &card_form("4111111111111111"), "c1")
-        .await
-        .unwrap();
+    let p1 = h.pay(&c.code, "4111111111111111", "k1").await;
     h.clock.advance(Duration::minutes(3));
     h.tolom.reconcile().await.unwrap();
-    let p2 = h
-        .tolom
-        .start_payment(start(c.code.as_str(), &terms, "k2"))
-        .await
-        .unwrap();
+    let p2 = h.start(&c.code, "k2").await;
     assert_eq!(
         h.tolom
             .submit_card(p2.id, &card_form("4111111111111111"), "c2")
@@ -902,18 +764,8 @@ async fn an_open_challenge_is_not_expired_while_the_acquirer_keeps_the_order_ope
     let (h, acquirer) = Harness::with_fake();
     acquirer.script([Script::Otp("123456".into())]);
     acquirer.refuse_reverse(true);
-    let terms = h.terms_id().await;
     let c = h.charge("passport-2020", "A B").await;
-    let p = h
-        .tolom
-        .start_payment(start(c.code.as_str(), &terms, "k"))
-        .await
-        .unwrap();
-    let p = h
-        .tolom
-        .submit_card(p.id, &card_form("4111111111111111"), "c")
-        .await
-        .unwrap();
+    let p = h.pay(&c.code, "4111111111111111", "k").await;
     h.clock.advance(Duration::minutes(45));
     let r = h.tolom.expire_stale().await.unwrap();
     assert_eq!(
