@@ -63,7 +63,18 @@ pub fn audit_hash(
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex_lower(&h.finalize())
+}
+
+/// Lower-case hex of bytes, without an allocation per byte.
+pub(crate) fn hex_lower(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out
 }
 
 impl AuditEntry {
@@ -215,10 +226,7 @@ pub struct ApiToken {
 
 /// The SHA-256 hex of a token secret, as stored.
 pub fn hash_token(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex_lower(&Sha256::digest(secret.as_bytes()))
 }
 
 /// Storage for operations.

@@ -646,7 +646,7 @@ pub fn receipt_number(id: Uuid, now: DateTime<Utc>) -> String {
     use sha2::{Digest, Sha256};
     let local = to_bishkek(now);
     let digest = Sha256::digest(id.as_bytes());
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02X}")).collect();
+    let hex = crate::ops::hex_lower(&digest[..8]).to_ascii_uppercase();
     format!(
         "{:04}{:02}{:02}-{hex}",
         local.year(),
