@@ -204,3 +204,123 @@ async fn admin_api_refuses_what_it_must_and_audits_what_it_does() {
     assert!(has("token:audit-1", "admin.payments.list", 200));
     site.tolom().args(["audit", "verify"]).assert().success();
 }
+
+/// A payment made through the portal's API in `tolom serve` is refunded by
+/// an operator through the admin API: partly, idempotently, never above what
+/// was paid, never by an auditor — and each admin action is in the audit log.
+#[tokio::test]
+async fn an_operator_refunds_a_paid_payment_through_the_admin_api() {
+    let site = Site::new();
+    site.tolom().arg("migrate").assert().success();
+    let issuer = token(&site, "agency-passport", "issuer");
+    let operator = token(&site, "ops-1", "operator");
+    let auditor = token(&site, "audit-1", "auditor");
+    let (_server, base) = serve(&site);
+    let admin = format!("{base}/api/v1/admin");
+    let public = format!("{base}/api/v1");
+    let http = reqwest::Client::new();
+
+    // The agency issues a code; the payer pays it through the public API.
+    let r = http
+        .post(format!("{admin}/charges"))
+        .bearer_auth(&issuer)
+        .json(&serde_json::json!({"service": "passport-2020", "payer": "Асанов Айбек", "agency_ref": "R-9"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 201);
+    let code = r.json::<serde_json::Value>().await.expect("json")["code"]
+        .as_str()
+        .expect("code")
+        .to_string();
+    let terms: serde_json::Value = http
+        .get(format!("{public}/terms"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let terms_id = terms["in_force"]["id"]
+        .as_str()
+        .expect("terms id")
+        .to_string();
+    let payment: serde_json::Value = http
+        .post(format!("{public}/payments"))
+        .header("Idempotency-Key", "start-1")
+        .json(&serde_json::json!({"code": code, "accepted_terms": terms_id}))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let id = payment["id"].as_str().expect("payment id").to_string();
+    let paid: serde_json::Value = http
+        .post(format!("{public}/payments/{id}/card"))
+        .header("Idempotency-Key", "card-1")
+        .json(&serde_json::json!({"holder": "AIBEK ASANOV", "pan": "4111111111111111", "expiry": "12/30",
+                                  "cvv": "123", "phone": "+996 555 123 456", "email": "aibek@example.kg"}))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(paid["state"], "succeeded", "{paid}");
+
+    let refund = |token: String, amount: &'static str, key: &'static str| {
+        let http = http.clone();
+        let url = format!("{admin}/payments/{id}/refunds");
+        async move {
+            http.post(url)
+                .bearer_auth(token)
+                .json(&serde_json::json!({"amount": amount, "reason": "service cancelled", "idempotency_key": key}))
+                .send()
+                .await
+                .expect("send")
+        }
+    };
+    // An auditor may not refund.
+    assert_eq!(refund(auditor.clone(), "100.00", "r-1").await.status(), 403);
+    // An operator refunds part of it, and a replay returns the same refund.
+    let r = refund(operator.clone(), "100.00", "r-1").await;
+    assert_eq!(r.status(), 201);
+    let first: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(first["state"], "succeeded", "{first}");
+    let again: serde_json::Value = refund(operator.clone(), "100.00", "r-1")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(again["id"], first["id"], "same key, same refund");
+    // Never above what is left.
+    let r = refund(operator.clone(), "785.01", "r-2").await;
+    assert_eq!(r.status(), 422);
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "refund.exceeds_paid");
+    let p: serde_json::Value = http
+        .get(format!("{admin}/payments/{id}"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert!(p.to_string().contains("partially_refunded"), "{p}");
+
+    // The audit log holds the refund, by whom, and still verifies.
+    let out = site
+        .tolom()
+        .args(["--json", "audit", "list"])
+        .output()
+        .expect("run");
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        log.contains("admin.refund") && log.contains("token:ops-1"),
+        "{log}"
+    );
+    assert!(log.contains("refund.succeeded"), "{log}");
+    site.tolom().args(["audit", "verify"]).assert().success();
+}
