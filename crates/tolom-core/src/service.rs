@@ -77,6 +77,11 @@ pub struct Config {
     /// After how long an `Authorizing` payment is considered stuck and
     /// reconciled (default 2 minutes).
     pub authorizing_stale_after: Duration,
+    /// How long after creation a payment closed as failed or expired is
+    /// still checked for an approval that arrived late (default 2 hours;
+    /// gateways close their own sessions well within it). Each
+    /// `reconcile` round asks the acquirer about these payments.
+    pub late_approval_window: Duration,
     /// The least time a payer has for a challenge (3-D Secure, hosted page)
     /// after sending the card: the session end moves out to at least this
     /// far (default 15 minutes).
@@ -104,6 +109,7 @@ impl Default for Config {
             payment_ttl: Duration::minutes(30),
             authorizing_stale_after: Duration::minutes(2),
             challenge_window: Duration::minutes(15),
+            late_approval_window: Duration::hours(2),
             outbox_lease: Duration::seconds(60),
             terms_refresh: Duration::seconds(5),
             return_url: None,
@@ -930,7 +936,7 @@ impl Tolom {
             Err(_) if order_exists => Settlement::Unknown,
             Err(e) => match e.kind {
                 AcquirerErrorKind::Unknown => Settlement::Unknown,
-                AcquirerErrorKind::NotSent => Settlement::Fail("payment.acquirer_unavailable"),
+                AcquirerErrorKind::NotSent => Settlement::NotSent,
                 AcquirerErrorKind::Rejected => Settlement::Fail("service.unavailable"),
             },
         };
@@ -972,6 +978,12 @@ impl Tolom {
                 next.mark_unknown(now).is_ok()
             }
             Settlement::Fail(code) => next.fail(code, now).is_ok(),
+            Settlement::NotSent => {
+                // The purchase certainly never reached the acquirer: record
+                // that, so that the late-approval sweep never asks about it.
+                next.acquirer = None;
+                next.fail("payment.acquirer_unavailable", now).is_ok()
+            }
             Settlement::Expire => next.expire(now).is_ok(),
         };
         if !moved {
@@ -1488,13 +1500,13 @@ impl Tolom {
                 .into_iter()
                 .filter(|p| now >= p.expires_at),
         );
-        // Payments closed as failed or expired in the last day after they
-        // reached the acquirer: an approval that arrived late is recovered.
+        // Payments closed as failed or expired recently after they reached
+        // the acquirer: an approval that arrived late is recovered.
         let closed = self
             .store
             .list_payments(&PaymentQuery {
                 states: vec![PaymentState::Failed, PaymentState::Expired],
-                created_from: Some(now - Duration::days(1)),
+                created_from: Some(now - self.config.late_approval_window),
                 ..PaymentQuery::default()
             })
             .await?;
@@ -1807,5 +1819,7 @@ enum Settlement {
     Outcome(AcquirerOutcome),
     Unknown,
     Fail(&'static str),
+    /// The purchase was refused before it reached the acquirer.
+    NotSent,
     Expire,
 }

@@ -109,3 +109,24 @@ async fn reconcile_leaves_a_payment_alone_while_the_acquirer_says_pending() {
         PaymentState::Unknown
     );
 }
+
+#[tokio::test]
+async fn a_purchase_that_never_reached_the_acquirer_is_not_asked_about_again() {
+    let mut acquirer = MockAcquirer::new();
+    acquirer.expect_name().return_const("mock".to_string());
+    acquirer.expect_purchase().times(1).returning(|_| {
+        Err(tolom_core::ports::AcquirerError::not_sent(
+            "connection refused",
+        ))
+    });
+    // Neither reconciliation nor the late-approval sweep asks about it.
+    acquirer.expect_status().never();
+    let h = tolom_testkit::fixtures::Harness::with_acquirer(Arc::new(acquirer), Default::default());
+    let charge = h.charge("passport-2020", "A B").await;
+    let p = h.pay(&charge.code, "4111111111111111", "k").await;
+    assert_eq!(p.state, PaymentState::Failed);
+    assert_eq!(p.acquirer, None, "recorded as never sent");
+    h.clock.advance(chrono::Duration::minutes(3));
+    let report = h.tolom.reconcile().await.unwrap();
+    assert_eq!((report.checked, report.recovered), (0, 0));
+}
