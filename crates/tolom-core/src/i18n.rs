@@ -461,6 +461,27 @@ messages! {
         ru: "Недостаточно прав для этого действия.",
         en: "You are not allowed to do this.",
     },
+    // Operator actions
+    "token.exists" => {
+        ky: "Мындай аталыштагы токен мурун эле бар.",
+        ru: "Токен с таким именем уже существует.",
+        en: "A token with this name already exists.",
+    },
+    "token.not_found" => {
+        ky: "Мындай аталыштагы активдүү токен жок.",
+        ru: "Активного токена с таким именем нет.",
+        en: "There is no active token with this name.",
+    },
+    "terms.exists" => {
+        ky: "Келишимдин бул редакциясы мурун эле жарыяланган.",
+        ru: "Эта редакция соглашения уже опубликована.",
+        en: "This edition of the agreement has already been published.",
+    },
+    "outbox.not_dead" => {
+        ky: "Мындай жөнөтүлбөй калган билдирүү жок.",
+        ru: "Такого недоставленного сообщения нет.",
+        en: "There is no undelivered message with this id.",
+    },
     "service.unavailable" => {
         ky: "Кызмат убактылуу иштебей жатат. Бир аздан кийин кайталаңыз.",
         ru: "Сервис временно недоступен. Повторите попытку позже.",

@@ -1,5 +1,6 @@
-//! Events and outbox messages: what storage writes in the same transaction
-//! as the state change they record or announce.
+//! Outbox messages: receipt e-mails and agency notices, written in the same
+//! transaction as the state change they announce and delivered at least
+//! once.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -8,23 +9,6 @@ use uuid::Uuid;
 use crate::card::Email;
 use crate::i18n::Language;
 use crate::money::Money;
-
-/// An append-only record of something that happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Event {
-    /// Id.
-    pub id: Uuid,
-    /// When.
-    pub at: DateTime<Utc>,
-    /// The charge concerned.
-    pub charge_id: Uuid,
-    /// The payment concerned, if any.
-    pub payment_id: Option<Uuid>,
-    /// Stable kind, e.g. `payment.succeeded`.
-    pub kind: String,
-    /// Details (never card data).
-    pub data: serde_json::Value,
-}
 
 /// What a notice to the issuing agency announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

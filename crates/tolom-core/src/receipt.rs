@@ -4,7 +4,6 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -49,78 +48,6 @@ impl Default for Operator {
             phone: "119".into(),
             website: "https://payment.infocom.kg".into(),
         }
-    }
-}
-
-/// Signs and verifies receipts.
-///
-/// Implementations MUST be deterministic for a key (Ed25519 is) and MUST
-/// NOT expose the private key through `Debug`.
-#[cfg_attr(feature = "mock", mockall::automock)]
-pub trait ReceiptSigner: Send + Sync {
-    /// A short id of the key, printed on the receipt for key rotation.
-    fn key_id(&self) -> String;
-    /// Signs `message`.
-    fn sign(&self, message: &[u8]) -> Vec<u8>;
-    /// Checks a signature.
-    fn verify(&self, message: &[u8], signature: &[u8]) -> bool;
-}
-
-/// Ed25519 receipt signatures.
-pub struct Ed25519Signer {
-    key: SigningKey,
-}
-
-impl std::fmt::Debug for Ed25519Signer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Ed25519Signer(key_id={})", self.key_id())
-    }
-}
-
-impl Ed25519Signer {
-    /// A signer from a 32-byte secret seed (keep it secret).
-    pub fn from_seed(seed: [u8; 32]) -> Ed25519Signer {
-        Ed25519Signer {
-            key: SigningKey::from_bytes(&seed),
-        }
-    }
-
-    /// The public key, base64url, for offline verifiers.
-    pub fn public_key(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.key.verifying_key().as_bytes())
-    }
-
-    /// Verifies with only a public key (base64url), as an offline verifier
-    /// would.
-    pub fn verify_with_public_key(public_key: &str, message: &[u8], signature: &[u8]) -> bool {
-        let Ok(bytes) = URL_SAFE_NO_PAD.decode(public_key) else {
-            return false;
-        };
-        let Ok(arr) = <[u8; 32]>::try_from(bytes.as_slice()) else {
-            return false;
-        };
-        let Ok(vk) = VerifyingKey::from_bytes(&arr) else {
-            return false;
-        };
-        let Ok(sig) = Signature::from_slice(signature) else {
-            return false;
-        };
-        vk.verify(message, &sig).is_ok()
-    }
-}
-
-impl ReceiptSigner for Ed25519Signer {
-    fn key_id(&self) -> String {
-        let pk = self.public_key();
-        pk[..8.min(pk.len())].to_string()
-    }
-    fn sign(&self, message: &[u8]) -> Vec<u8> {
-        self.key.sign(message).to_bytes().to_vec()
-    }
-    fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        Signature::from_slice(signature)
-            .map(|s| self.key.verifying_key().verify(message, &s).is_ok())
-            .unwrap_or(false)
     }
 }
 
@@ -179,54 +106,54 @@ pub struct Receipt {
 pub struct NotPaid;
 
 impl Receipt {
-    /// Builds and signs the receipt of a succeeded (possibly since refunded)
-    /// payment.
+    /// Builds the receipt of a succeeded (possibly since refunded) payment,
+    /// not yet signed: its signature is empty until
+    /// [`Receipt::set_signature`] (the receipts use case signs it with the
+    /// key `key_id` names).
     pub fn build(
         payment: &Payment,
         charge: &Charge,
         catalogue: &Catalogue,
         operator: &Operator,
-        signer: &dyn ReceiptSigner,
+        key_id: String,
     ) -> Result<Receipt, NotPaid> {
-        let (Some(number), Some(paid_at)) = (&payment.receipt_number, payment.succeeded_at) else {
+        let p = payment.record();
+        let (Some(number), Some(paid_at)) = (&p.receipt_number, p.succeeded_at) else {
             return Err(NotPaid);
         };
         let service_name = catalogue
-            .service(&payment.service)
+            .service(&p.service)
             .map(|s| s.name.clone())
-            .unwrap_or_else(|| {
-                LocalizedText::new(&payment.service, &payment.service, &payment.service)
-            });
+            .unwrap_or_else(|| LocalizedText::new(&p.service, &p.service, &p.service));
         let tariff_name = charge
             .urgency
             .as_deref()
-            .and_then(|u| catalogue.tariff(&payment.service, u))
+            .and_then(|u| catalogue.tariff(&p.service, u))
             .map(|t| t.name.clone());
-        let mut receipt = Receipt {
+        let receipt = Receipt {
             number: number.clone(),
-            payment_id: payment.id,
-            status: payment.state,
-            service: payment.service.clone(),
+            payment_id: p.id,
+            status: p.state,
+            service: p.service.clone(),
             service_name,
             tariff_name,
             payer: charge.payer.full_name.clone(),
-            code: payment.code.to_string(),
-            amount: payment.amount,
-            fee: payment.fee,
-            total: payment.total,
-            refunded: payment.refunded,
-            masked_pan: payment.card.as_ref().map(|c| c.masked_pan.clone()),
-            brand: payment.card.as_ref().map(|c| c.brand),
-            auth_code: payment.approval.as_ref().map(|a| a.auth_code.clone()),
-            rrn: payment.approval.as_ref().map(|a| a.rrn.clone()),
-            acquirer: payment.acquirer.clone(),
+            code: p.code.to_string(),
+            amount: p.amount,
+            fee: p.fee,
+            total: p.total,
+            refunded: p.refunded,
+            masked_pan: p.card.as_ref().map(|c| c.masked_pan.clone()),
+            brand: p.card.as_ref().map(|c| c.brand),
+            auth_code: p.approval.as_ref().map(|a| a.auth_code.clone()),
+            rrn: p.approval.as_ref().map(|a| a.rrn.clone()),
+            acquirer: p.acquirer.clone(),
             paid_at,
-            terms_edition: payment.terms_edition.clone(),
+            terms_edition: p.terms_edition.clone(),
             operator: operator.clone(),
-            key_id: signer.key_id(),
+            key_id,
             signature: String::new(),
         };
-        receipt.signature = URL_SAFE_NO_PAD.encode(signer.sign(receipt.signed_text().as_bytes()));
         Ok(receipt)
     }
 
@@ -250,12 +177,14 @@ impl Receipt {
         )
     }
 
-    /// Whether the signature is genuine for this receipt.
-    pub fn verify(&self, signer: &dyn ReceiptSigner) -> bool {
-        URL_SAFE_NO_PAD
-            .decode(&self.signature)
-            .map(|sig| signer.verify(self.signed_text().as_bytes(), &sig))
-            .unwrap_or(false)
+    /// Sets the signature over [`Receipt::signed_text`] (base64url).
+    pub fn set_signature(&mut self, signature: &[u8]) {
+        self.signature = URL_SAFE_NO_PAD.encode(signature);
+    }
+
+    /// The signature's bytes, when it is well-formed base64url.
+    pub fn signature_bytes(&self) -> Option<Vec<u8>> {
+        URL_SAFE_NO_PAD.decode(self.signature.trim()).ok()
     }
 
     /// The receipt as JSON.

@@ -1,4 +1,5 @@
-//! Time: the [`Clock`] port and the Asia/Bishkek display zone.
+//! Time: the Asia/Bishkek display zone. "Now" comes from the
+//! [`crate::ports::Clock`] port.
 //!
 //! tolom stores UTC and shows times in Asia/Bishkek, which has been
 //! UTC+06:00 all year since 2005 (no daylight saving), so a fixed offset is
@@ -22,26 +23,6 @@ pub fn format_bishkek(t: DateTime<Utc>) -> String {
     to_bishkek(t)
         .format("%Y-%m-%d %H:%M:%S (UTC+06:00)")
         .to_string()
-}
-
-/// Where the core gets "now" from. The core never calls `Utc::now()` itself.
-///
-/// Implementations MUST be cheap and MUST NOT go backwards by more than the
-/// system clock does.
-#[cfg_attr(feature = "mock", mockall::automock)]
-pub trait Clock: Send + Sync {
-    /// The current instant.
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
 }
 
 #[cfg(test)]

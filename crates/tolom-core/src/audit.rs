@@ -1,18 +1,13 @@
-//! Operations: the tamper-evident audit log, API tokens for the admin API,
-//! and personal-data retention and access requests.
+//! The tamper-evident audit log: entries chained by hashes, and the notes
+//! that operator actions leave in it.
 //!
-//! [`OpsStore`] is a port of its own (not part of [`crate::ports::Store`]):
-//! an embedding program that needs no operator tooling does not implement
-//! it. The testkit's `conformance::ops` suite checks adapters.
+//! Storage keeps the chain ([`crate::ports::OpsStore`]); every event and
+//! every operator action is appended in the same transaction as the change
+//! it records.
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
-
-use crate::payment::Payment;
-use crate::ports::StoreError;
 
 /// The hash that starts the chain (the "previous hash" of entry 1).
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -63,18 +58,7 @@ pub fn audit_hash(
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }
-    hex_lower(&h.finalize())
-}
-
-/// Lower-case hex of bytes, without an allocation per byte.
-pub(crate) fn hex_lower(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 15)]));
-    }
-    out
+    crate::hex::lower(&h.finalize())
 }
 
 impl AuditEntry {
@@ -107,6 +91,55 @@ impl AuditEntry {
         }
     }
 }
+
+/// What an operator action leaves in the audit log: written by the store in
+/// the same transaction as the action, so that an action is never without
+/// its entry, nor an entry without its action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditNote {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who ([`crate::access::Principal::actor`]).
+    pub actor: String,
+    /// What, e.g. `token.created`.
+    pub action: String,
+    /// The object concerned.
+    pub subject: String,
+    /// Details (never a secret, never card data).
+    pub data: serde_json::Value,
+}
+
+impl AuditNote {
+    /// A note.
+    pub fn new(
+        at: DateTime<Utc>,
+        actor: impl Into<String>,
+        action: impl Into<String>,
+        subject: impl Into<String>,
+        data: serde_json::Value,
+    ) -> AuditNote {
+        AuditNote {
+            at,
+            actor: actor.into(),
+            action: action.into(),
+            subject: subject.into(),
+            data,
+        }
+    }
+
+    /// A note by tolom itself (actor `system`).
+    pub fn system(
+        at: DateTime<Utc>,
+        action: impl Into<String>,
+        subject: impl Into<String>,
+        data: serde_json::Value,
+    ) -> AuditNote {
+        AuditNote::new(at, SYSTEM_ACTOR, action, subject, data)
+    }
+}
+
+/// The actor of what tolom does by itself (payments, background jobs).
+pub const SYSTEM_ACTOR: &str = "system";
 
 /// What `verify_chain` found wrong, at the first broken entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -174,124 +207,6 @@ pub fn verify_chain(entries: &[AuditEntry]) -> Result<usize, AuditProblem> {
     Ok(entries.len())
 }
 
-/// A role of an admin API token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Creates and cancels charges.
-    Issuer,
-    /// Refunds, reconciliation, reports.
-    Operator,
-    /// Reads only.
-    Auditor,
-}
-
-impl Role {
-    /// Stable id.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Role::Issuer => "issuer",
-            Role::Operator => "operator",
-            Role::Auditor => "auditor",
-        }
-    }
-
-    /// Parses the stable id.
-    pub fn parse(s: &str) -> Option<Role> {
-        Some(match s {
-            "issuer" => Role::Issuer,
-            "operator" => Role::Operator,
-            "auditor" => Role::Auditor,
-            _ => return None,
-        })
-    }
-}
-
-/// An admin API token as stored: only the SHA-256 of the secret is kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApiToken {
-    /// Id.
-    pub id: Uuid,
-    /// A name for people (`ops-1`, `agency-passport`).
-    pub name: String,
-    /// Role.
-    pub role: Role,
-    /// SHA-256 of the secret, hex.
-    pub secret_hash: String,
-    /// When created.
-    pub created_at: DateTime<Utc>,
-    /// When revoked, if it was.
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
-/// The SHA-256 hex of a token secret, as stored.
-pub fn hash_token(secret: &str) -> String {
-    hex_lower(&Sha256::digest(secret.as_bytes()))
-}
-
-/// Storage for operations.
-///
-/// A store that implements this port MUST also append every event written
-/// through the storage ports ([`crate::ports::EventLog`]) to the audit
-/// chain, in the same transaction (actor `system`, action = event kind,
-/// subject = payment id, or charge id when there is no payment), so that
-/// every charge, payment and refund event is in the tamper-evident log.
-#[cfg_attr(feature = "mock", mockall::automock)]
-#[async_trait]
-pub trait OpsStore: Send + Sync {
-    /// Appends an entry to the audit log, computing `seq`, `prev_hash` and
-    /// `hash` from the current last entry **atomically** (two concurrent
-    /// appends MUST NOT get the same `seq` or link to the same entry).
-    async fn append_audit(
-        &self,
-        at: DateTime<Utc>,
-        actor: &str,
-        action: &str,
-        subject: &str,
-        data: serde_json::Value,
-    ) -> Result<AuditEntry, StoreError>;
-
-    /// The audit log in `seq` order, from `from_seq` on, at most `limit`
-    /// (0 = no limit).
-    async fn audit_entries(
-        &self,
-        from_seq: u64,
-        limit: usize,
-    ) -> Result<Vec<AuditEntry>, StoreError>;
-
-    /// Stores a token. MUST fail with [`StoreError::Invariant`] when the
-    /// name is taken.
-    async fn create_token(&self, token: &ApiToken) -> Result<(), StoreError>;
-
-    /// Every token, oldest first.
-    async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
-
-    /// The unrevoked token with this secret hash.
-    async fn token_by_hash(&self, secret_hash: &str) -> Result<Option<ApiToken>, StoreError>;
-
-    /// Revokes a token by name. MUST fail with [`StoreError::NotFound`]
-    /// when there is no unrevoked token of that name.
-    async fn revoke_token(&self, name: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
-
-    /// Anonymises the personal data of payments last updated before
-    /// `before` that are no longer in flight: contact (phone, e-mail) and
-    /// cardholder name are replaced, in payments and in any outbox message
-    /// that carries them. Returns how many payments were anonymised. MUST
-    /// be idempotent.
-    async fn anonymise_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
-
-    /// Payments whose contact phone or e-mail is one of these (for access
-    /// requests), oldest first.
-    async fn payments_by_contact(
-        &self,
-        phone: Option<String>,
-        email: Option<String>,
-    ) -> Result<Vec<Payment>, StoreError>;
-}
-
-/// The text that replaces anonymised personal data.
-pub const ANONYMISED: &str = "ANONYMISED";
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,6 +271,5 @@ mod tests {
             verify_chain(&inserted),
             Err(AuditProblem::Duplicate { seq: 2 })
         );
-        assert_eq!(hash_token("s3cret").len(), 64);
     }
 }

@@ -1,0 +1,333 @@
+//! Settling a payment from the acquirer's word: applying an answer, asking
+//! for the status, recording late approvals and reversing duplicates. The
+//! paying, challenge and reconciliation use cases share it.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::charge::Charge;
+use crate::events::EventKind;
+use crate::payment::{Approval, Payment, PaymentState};
+use crate::ports::{
+    Acquirer, AcquirerError, AcquirerErrorKind, AcquirerOutcome, ChargeChange, ChargeStore,
+    EventLog, OrderStatus, PaymentQuery, PaymentStore, PaymentUpdate, StoreError,
+};
+
+use super::ctx::Ctx;
+use super::notices;
+
+/// How a payment is to end (or move on).
+pub(crate) enum Settlement {
+    Outcome(AcquirerOutcome),
+    Unknown,
+    Fail(&'static str),
+    /// The purchase was refused before it reached the acquirer.
+    NotSent,
+    Expire,
+}
+
+/// How a payment ends when the acquirer says nothing was charged: an
+/// abandoned challenge expires, anything else failed.
+fn closed(payment: &Payment) -> Settlement {
+    if payment.state() == PaymentState::ActionRequired {
+        Settlement::Expire
+    } else {
+        Settlement::Fail("payment.acquirer_unavailable")
+    }
+}
+
+/// Settles payments. Needs the payment and charge stores, the event log and
+/// the acquirer.
+pub(crate) struct Settler {
+    pub(crate) payments: Arc<dyn PaymentStore>,
+    pub(crate) charges: Arc<dyn ChargeStore>,
+    pub(crate) events: Arc<dyn EventLog>,
+    pub(crate) acquirer: Arc<dyn Acquirer>,
+    pub(crate) ctx: Ctx,
+}
+
+impl Settler {
+    /// Applies the acquirer's answer (or error) to a payment that is
+    /// `Authorizing`, and stores it. On a concurrent change, returns the
+    /// stored payment.
+    pub(crate) async fn apply_result(
+        &self,
+        payment: Payment,
+        charge: &Charge,
+        result: Result<AcquirerOutcome, AcquirerError>,
+        order_exists: bool,
+    ) -> Result<Payment, StoreError> {
+        let now = self.ctx.now();
+        let outcome = match result {
+            Ok(o) => Settlement::Outcome(o),
+            // After a challenge the order exists at the acquirer and the payer
+            // may already have paid there: whatever went wrong with our call,
+            // only the acquirer's status can settle it.
+            Err(_) if order_exists => Settlement::Unknown,
+            Err(e) => match e.kind {
+                AcquirerErrorKind::Unknown => Settlement::Unknown,
+                AcquirerErrorKind::NotSent => Settlement::NotSent,
+                AcquirerErrorKind::Rejected => Settlement::Fail("service.unavailable"),
+            },
+        };
+        self.settle(payment, charge, outcome, now).await
+    }
+
+    pub(crate) async fn settle(
+        &self,
+        payment: Payment,
+        charge: &Charge,
+        settlement: Settlement,
+        now: DateTime<Utc>,
+    ) -> Result<Payment, StoreError> {
+        let id = payment.id();
+        let before = payment.state();
+        let late_approval = match &settlement {
+            Settlement::Outcome(AcquirerOutcome::Approved(a)) => Some(a.clone()),
+            _ => None,
+        };
+        let mut next = payment;
+        let mut charge_change = None;
+        let mut outbox = Vec::new();
+        let moved = match settlement {
+            Settlement::Outcome(AcquirerOutcome::Approved(approval)) => {
+                let ok = next.succeed(approval, now).is_ok();
+                if ok {
+                    charge_change = Some(ChargeChange::MarkPaid);
+                    outbox = notices::success_messages(&self.ctx, &next, charge, now);
+                }
+                ok
+            }
+            Settlement::Outcome(AcquirerOutcome::Declined(reason)) => {
+                next.decline(reason, now).is_ok()
+            }
+            Settlement::Outcome(AcquirerOutcome::ActionRequired(challenge)) => {
+                next.require_action(challenge, now).is_ok()
+            }
+            Settlement::Outcome(AcquirerOutcome::Pending) | Settlement::Unknown => {
+                next.mark_unknown(now).is_ok()
+            }
+            Settlement::Fail(code) => next.fail(code, now).is_ok(),
+            Settlement::NotSent => {
+                // The purchase certainly never reached the acquirer: record
+                // that, so that the late-approval sweep never asks about it.
+                next.fail_not_sent("payment.acquirer_unavailable", now)
+                    .is_ok()
+            }
+            Settlement::Expire => next.expire(now).is_ok(),
+        };
+        if !moved {
+            // The transition does not apply to the payment as it is (e.g. it
+            // was settled meanwhile): report it unchanged.
+            return Ok(next);
+        }
+        let Some(kind) = EventKind::settled_in(next.state()) else {
+            return Ok(next);
+        };
+        let event = self.ctx.event(
+            next.charge_id(),
+            Some(next.id()),
+            kind,
+            json!({
+                "from": before.as_str(),
+                "decline_reason": next.decline_reason().map(|r| crate::i18n::ErrorCode::code(&r)),
+                "failure": next.failure(),
+                "receipt_number": next.receipt_number(),
+            }),
+            now,
+        );
+        let update = PaymentUpdate {
+            payment: next,
+            charge: charge_change,
+            refund: None,
+            events: vec![event],
+            outbox,
+        };
+        match self.payments.update_payment(&update).await {
+            Ok(()) => Ok(update.payment),
+            Err(StoreError::Conflict) => {
+                let current = self
+                    .payments
+                    .payment(id)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                match late_approval {
+                    // Never drop an approval because the payment changed
+                    // meanwhile (e.g. reconciliation closed it).
+                    Some(approval) => self.keep_approval(current, charge, approval).await,
+                    None => Ok(current),
+                }
+            }
+            Err(e @ StoreError::Invariant { .. }) if late_approval.is_some() => {
+                self.duplicate_approval(update.payment, e).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records an approval on a payment that moved on since it was read:
+    /// applied normally while it can still be settled, recovered if it was
+    /// closed as failed or expired.
+    pub(crate) async fn keep_approval(
+        &self,
+        current: Payment,
+        charge: &Charge,
+        approval: Approval,
+    ) -> Result<Payment, StoreError> {
+        let now = self.ctx.now();
+        if matches!(
+            current.state(),
+            PaymentState::Authorizing | PaymentState::Unknown | PaymentState::ActionRequired
+        ) {
+            return Box::pin(self.settle(
+                current,
+                charge,
+                Settlement::Outcome(AcquirerOutcome::Approved(approval)),
+                now,
+            ))
+            .await;
+        }
+        if !matches!(
+            current.state(),
+            PaymentState::Failed | PaymentState::Expired
+        ) {
+            return Ok(current);
+        }
+        let mut next = current.clone();
+        if next.recover_approval(approval, now).is_err() {
+            return Ok(current);
+        }
+        let event = self.ctx.event(
+            next.charge_id(),
+            Some(next.id()),
+            EventKind::PaymentLateApproval,
+            json!({"from": current.state().as_str(), "receipt_number": next.receipt_number()}),
+            now,
+        );
+        let update = PaymentUpdate {
+            outbox: notices::success_messages(&self.ctx, &next, charge, now),
+            payment: next,
+            charge: Some(ChargeChange::MarkPaid),
+            refund: None,
+            events: vec![event],
+        };
+        match self.payments.update_payment(&update).await {
+            Ok(()) => Ok(update.payment),
+            Err(e @ StoreError::Invariant { .. }) => self.duplicate_approval(current, e).await,
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The acquirer approved a payment whose charge another payment has
+    /// already paid (the store refused a second paid payment): the money
+    /// is given back at once by reversing the order, and operators see an
+    /// event either way.
+    async fn duplicate_approval(
+        &self,
+        payment: Payment,
+        refused: StoreError,
+    ) -> Result<Payment, StoreError> {
+        let now = self.ctx.now();
+        // Only a second payment of an already paid charge is a duplicate;
+        // any other refusal of the write is reported as it is (the approval
+        // stays to be recorded by reconciliation).
+        let paid_by_other = self
+            .payments
+            .list_payments(&PaymentQuery {
+                charge_id: Some(payment.charge_id()),
+                states: vec![PaymentState::Succeeded, PaymentState::PartiallyRefunded],
+                ..PaymentQuery::default()
+            })
+            .await?
+            .iter()
+            .any(|p| p.id() != payment.id());
+        if !paid_by_other {
+            return Err(refused);
+        }
+        let reversed = self.acquirer.reverse(&payment.order_number()).await.is_ok();
+        let kind = if reversed {
+            EventKind::PaymentDuplicateReversed
+        } else {
+            EventKind::PaymentDuplicateUnresolved
+        };
+        let event = self.ctx.event(
+            payment.charge_id(),
+            Some(payment.id()),
+            kind,
+            json!({"reason": refused.to_string()}),
+            now,
+        );
+        self.events.append_event(&event).await?;
+        Ok(self
+            .payments
+            .payment(payment.id())
+            .await?
+            .unwrap_or(payment))
+    }
+
+    /// Asks the acquirer about one payment and settles it. With
+    /// `may_expire`, a payment past its session end that the acquirer has
+    /// not charged is expired (or failed, if it reached `Unknown`).
+    pub(crate) async fn settle_from_acquirer(
+        &self,
+        payment: Payment,
+        now: DateTime<Utc>,
+        may_expire: bool,
+    ) -> Result<Payment, StoreError> {
+        let Ok(status) = self.acquirer.status(&payment.order_number()).await else {
+            return Ok(payment);
+        };
+        let charge = self
+            .charges
+            .charge(payment.charge_id())
+            .await?
+            .ok_or(StoreError::ChargeNotFound)?;
+        let settlement = match status {
+            OrderStatus::Approved { approval, .. } => {
+                Settlement::Outcome(AcquirerOutcome::Approved(approval))
+            }
+            OrderStatus::Declined(reason) => Settlement::Outcome(AcquirerOutcome::Declined(reason)),
+            OrderStatus::Reversed => closed(&payment),
+            // A request may still be on its way to the acquirer: "no such
+            // order" is final only once the payment has waited a while.
+            OrderStatus::NotFound
+                if now - payment.updated_at() < self.ctx.config.authorizing_stale_after =>
+            {
+                return Ok(payment);
+            }
+            OrderStatus::NotFound => closed(&payment),
+            OrderStatus::Pending => {
+                if !(may_expire && now >= payment.expires_at()) {
+                    return Ok(payment);
+                }
+                // The session is over but the order is open at the acquirer,
+                // where the payer may still complete it. Cancel it there, and
+                // close the payment only once the acquirer confirms that it
+                // was not paid; otherwise it stays in flight and a later
+                // round settles it (e.g. when the gateway's own session
+                // timeout declines the order).
+                if self
+                    .acquirer
+                    .reverse(&payment.order_number())
+                    .await
+                    .is_err()
+                {
+                    return Ok(payment);
+                }
+                match self.acquirer.status(&payment.order_number()).await {
+                    Ok(OrderStatus::Approved { approval, .. }) => {
+                        Settlement::Outcome(AcquirerOutcome::Approved(approval))
+                    }
+                    Ok(OrderStatus::Declined(reason)) => {
+                        Settlement::Outcome(AcquirerOutcome::Declined(reason))
+                    }
+                    Ok(OrderStatus::Reversed | OrderStatus::NotFound) => closed(&payment),
+                    Ok(OrderStatus::Pending) | Err(_) => return Ok(payment),
+                }
+            }
+        };
+        self.settle(payment, &charge, settlement, now).await
+    }
+}
