@@ -85,7 +85,7 @@ async fn http_5xx_on_register_before_processing_fails_cleanly_and_charges_nothin
         let terms = h.terms_id().await;
         let p2 = h
             .tolom
-            .start_payment(tolom_core::service::StartPayment {
+            .start_payment(tolom_core::usecases::StartPayment {
                 code: charge.code.as_str(),
                 accepted_terms: Some(&terms),
                 idempotency_key: "again",

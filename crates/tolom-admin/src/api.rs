@@ -36,10 +36,11 @@ use serde::Deserialize;
 use serde_json::json;
 use tolom_core::i18n::{message, ErrorCode, Language};
 use tolom_core::money::{Currency, Money};
-use tolom_core::ops::{hash_token, ApiToken, OpsStore, Role};
+use tolom_core::access::{hash_token, ApiToken, Role};
+use tolom_core::ports::OpsStore;
 use tolom_core::payment::PaymentState;
 use tolom_core::ports::{PaymentQuery, StoreError};
-use tolom_core::service::IssueCharge;
+use tolom_core::usecases::IssueCharge;
 use tolom_core::Tolom;
 use uuid::Uuid;
 

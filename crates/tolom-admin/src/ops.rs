@@ -7,7 +7,9 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::RngCore;
 use serde::Serialize;
 use tolom_core::money::{Currency, Money};
-use tolom_core::ops::{hash_token, verify_chain, ApiToken, AuditProblem, OpsStore, Role};
+use tolom_core::access::{hash_token, ApiToken, Role};
+use tolom_core::audit::{verify_chain, AuditProblem};
+use tolom_core::ports::OpsStore;
 use tolom_core::payment::{Payment, PaymentState};
 use tolom_core::ports::{PaymentQuery, Store, StoreError};
 use tolom_core::time::bishkek;
@@ -273,7 +275,7 @@ pub struct SubjectPayment {
     /// Its refunds.
     pub refunds: Vec<tolom_core::payment::Refund>,
     /// Its events.
-    pub events: Vec<tolom_core::outbox::Event>,
+    pub events: Vec<tolom_core::events::Event>,
 }
 
 /// Collects everything held about a phone number and/or an e-mail address

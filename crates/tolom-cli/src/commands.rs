@@ -6,10 +6,10 @@ use std::path::Path;
 use chrono::Duration;
 use serde::Serialize;
 use tolom_core::money::{Currency, Money};
-use tolom_core::ops::Role;
+use tolom_core::access::Role;
 use tolom_core::outbox::OutboxStatus;
 use tolom_core::ports::{PaymentQuery, StoreError};
-use tolom_core::service::IssueCharge;
+use tolom_core::usecases::IssueCharge;
 use tolom_core::terms::TermsEdition;
 use uuid::Uuid;
 
@@ -115,7 +115,7 @@ fn keys(settings: &Settings, k: KeysCommand) -> Result<(), CliError> {
         KeysCommand::Generate { out } => {
             let path = out.unwrap_or_else(|| settings.signing_key_file());
             let seed = compose::generate_key_file(&path)?;
-            let signer = tolom_core::receipt::Ed25519Signer::from_seed(seed);
+            let signer = tolom_core::ports::Ed25519Signer::from_seed(seed);
             println!("wrote {} (mode 0600)", path.display());
             println!("public key: {}", signer.public_key());
             Ok(())
@@ -124,7 +124,7 @@ fn keys(settings: &Settings, k: KeysCommand) -> Result<(), CliError> {
             let seed = compose::signing_seed(settings, KeyPolicy::Required)?;
             println!(
                 "{}",
-                tolom_core::receipt::Ed25519Signer::from_seed(seed).public_key()
+                tolom_core::ports::Ed25519Signer::from_seed(seed).public_key()
             );
             Ok(())
         }
@@ -382,7 +382,7 @@ async fn run_with_store(
             let id = parse_id(&a.payment)?;
             let amount = a.amount.as_deref().map(money).transpose()?;
             let key = a.key.unwrap_or_else(|| {
-                let h = tolom_core::ops::hash_token(&format!(
+                let h = tolom_core::access::hash_token(&format!(
                     "{id}|{}|{}",
                     a.amount.as_deref().unwrap_or("all"),
                     a.reason

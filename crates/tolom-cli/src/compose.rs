@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use rand::RngCore;
 use secrecy::ExposeSecret;
-use tolom_core::ops::OpsStore;
+use tolom_core::ports::OpsStore;
 use tolom_core::ports::{Acquirer, Store};
-use tolom_core::receipt::Ed25519Signer;
+use tolom_core::ports::Ed25519Signer;
 use tolom_core::Tolom;
 
 use crate::config::Settings;

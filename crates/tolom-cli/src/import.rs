@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use tolom_core::errors::IssueError;
 use tolom_core::money::{Currency, Money};
 use tolom_core::ports::StoreError;
-use tolom_core::service::IssueCharge;
+use tolom_core::usecases::IssueCharge;
 use tolom_core::Tolom;
 
 use crate::CliError;

@@ -131,7 +131,7 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> Result<(), CliError> 
 fn spawn_jobs(
     settings: &Settings,
     tolom: Arc<tolom_core::Tolom>,
-    ops: Arc<dyn tolom_core::ops::OpsStore>,
+    ops: Arc<dyn tolom_core::ports::OpsStore>,
 ) {
     let every = Duration::from_secs(settings.file.server.jobs_interval_secs.unwrap_or(10).max(1));
     let worker = format!("{}-{}", hostname(), std::process::id());

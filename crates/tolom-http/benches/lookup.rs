@@ -16,7 +16,7 @@ use std::sync::Arc;
 use axum::routing::get;
 use axum::Router;
 use tolom_acquirer_sandbox::SandboxAcquirer;
-use tolom_core::receipt::Ed25519Signer;
+use tolom_core::ports::Ed25519Signer;
 use tolom_core::Tolom;
 use tolom_http::{demo, router, AppState, PortalConfig};
 use tolom_store_sqlite::{SqliteOptions, SqliteStore};

@@ -23,7 +23,7 @@ use tolom_core::i18n::{ErrorCode, Language};
 use tolom_core::money::Money;
 use tolom_core::payment::{Challenge, ChallengeResponse, Payment};
 use tolom_core::receipt::{status_text, Receipt};
-use tolom_core::service::{ChargeView, StartPayment};
+use tolom_core::usecases::{ChargeView, StartPayment};
 use uuid::Uuid;
 
 use crate::security::{fingerprint, random_key, Begin, Ctx};

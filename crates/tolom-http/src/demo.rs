@@ -4,7 +4,7 @@
 use chrono::Duration;
 use tolom_core::errors::IssueError;
 use tolom_core::ports::StoreError;
-use tolom_core::service::{ChargeView, IssueCharge};
+use tolom_core::usecases::{ChargeView, IssueCharge};
 use tolom_core::Tolom;
 
 /// Demo payers, one per service of the default catalogue.

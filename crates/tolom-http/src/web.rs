@@ -16,7 +16,7 @@ use tolom_core::i18n::{ErrorCode, Language};
 use tolom_core::money::Money;
 use tolom_core::payment::{Challenge, ChallengeResponse, Payment, PaymentState};
 use tolom_core::receipt::status_text;
-use tolom_core::service::{ChargeView, StartPayment};
+use tolom_core::usecases::{ChargeView, StartPayment};
 use tolom_core::time::format_bishkek;
 use uuid::Uuid;
 use zeroize::Zeroize;

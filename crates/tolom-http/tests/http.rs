@@ -428,7 +428,7 @@ async fn documents_show_the_edition_in_force_and_past_editions() {
         .expect("publish seed");
     h.tolom.publish_terms(next).await.expect("publish");
     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    use tolom_core::time::Clock as _;
+    use tolom_core::ports::Clock as _;
     h.clock.advance(chrono::Duration::seconds(10));
     let r = c.get("/documents?lang=en").await;
     assert!(r.body.contains("The new edition."), "{}", r.body);

@@ -85,7 +85,7 @@ use serde::{Deserialize, Serialize};
 use tolom_core::money::Money;
 use tolom_core::outbox::{AgencyEvent, AgencyEventKind, Channel};
 use tolom_core::ports::{Notification, Notifier, NotifyError};
-use tolom_core::time::{Clock, SystemClock};
+use tolom_core::ports::{Clock, SystemClock};
 use uuid::Uuid;
 
 pub use signature::{sign, verify, VerifyError, DEFAULT_TOLERANCE, SIGNATURE_HEADER};

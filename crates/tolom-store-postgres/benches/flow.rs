@@ -48,10 +48,11 @@ use tolom_core::charge::{Charge, ChargeStatus, Payer};
 use tolom_core::code::{CodeFormat, ServiceFamily};
 use tolom_core::i18n::Language;
 use tolom_core::money::Money;
-use tolom_core::outbox::{Channel, Event};
+use tolom_core::events::Event;
+use tolom_core::outbox::Channel;
 use tolom_core::payment::PaymentState;
 use tolom_core::ports::{ChargeStore, Notification, Notifier, NotifyError};
-use tolom_core::service::{StartPayment, Tolom};
+use tolom_core::usecases::{StartPayment, Tolom};
 use tolom_store_postgres::{PgOptions, PostgresStore};
 use uuid::Uuid;
 
@@ -183,7 +184,7 @@ async fn run_flows(db: &common::TestDb, tasks: usize, secs: u64, ping: bool) -> 
         Tolom::builder()
             .store(Arc::new(store.clone()))
             .acquirer(sandbox)
-            .signer(Arc::new(tolom_core::receipt::Ed25519Signer::from_seed(
+            .signer(Arc::new(tolom_core::ports::Ed25519Signer::from_seed(
                 [9; 32],
             )))
             .notifier(Arc::new(NullNotifier(Channel::Email)))

@@ -10,7 +10,8 @@ use tolom_core::charge::{Charge, ChargeStatus, Payer};
 use tolom_core::code::PaymentCode;
 use tolom_core::i18n::{ErrorCode, Language};
 use tolom_core::money::{Currency, Money};
-use tolom_core::outbox::{AgencyEvent, Event, OutboxMessage, OutboxPayload, OutboxStatus};
+use tolom_core::events::Event;
+use tolom_core::outbox::{AgencyEvent, OutboxMessage, OutboxPayload, OutboxStatus};
 use tolom_core::payment::{
     Approval, Challenge, DeclineReason, Payment, PaymentState, Refund, RefundState,
 };

@@ -8,7 +8,8 @@ use sqlx::postgres::{PgRow, Postgres};
 use sqlx::{QueryBuilder, Row};
 use tolom_core::charge::{Charge, ChargeStatus};
 use tolom_core::code::PaymentCode;
-use tolom_core::outbox::{Event, OutboxMessage, OutboxStatus};
+use tolom_core::events::Event;
+use tolom_core::outbox::{OutboxMessage, OutboxStatus};
 use tolom_core::payment::{Payment, PaymentState, Refund, RefundState};
 use tolom_core::ports::{
     ChargeChange, ChargeQuery, ChargeStore, CreateOutcome, EventLog, OutboxStore, PaymentQuery,

@@ -15,7 +15,7 @@ use tolom_acquirer_sandbox::{
 use tolom_core::i18n::Language;
 use tolom_core::payment::{ChallengeResponse, PaymentState};
 use tolom_core::ports::Acquirer;
-use tolom_core::service::StartPayment;
+use tolom_core::usecases::StartPayment;
 use tolom_testkit::clock::ManualClock;
 
 /// A CVV that appears nowhere else in the data (the clock stands on whole

@@ -14,7 +14,8 @@ use tolom_core::charge::{Charge, ChargeStatus, Payer};
 use tolom_core::code::{CodeFormat, ServiceFamily};
 use tolom_core::i18n::Language;
 use tolom_core::money::Money;
-use tolom_core::outbox::{AgencyEvent, AgencyEventKind, Event, OutboxMessage, OutboxPayload};
+use tolom_core::events::Event;
+use tolom_core::outbox::{AgencyEvent, AgencyEventKind, OutboxMessage, OutboxPayload};
 use tolom_core::payment::{Approval, NewPayment, Payment, PaymentState};
 use tolom_core::ports::{
     ChargeChange, ChargeStore, EventLog, OutboxStore, PaymentStore, PaymentUpdate, StoreError,

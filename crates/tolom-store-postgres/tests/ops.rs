@@ -6,7 +6,8 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use tolom_core::ops::{verify_chain, AuditProblem, OpsStore};
+use tolom_core::audit::{verify_chain, AuditProblem};
+use tolom_core::ports::OpsStore;
 use tolom_testkit::conformance::ops;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,8 +14,8 @@ use tolom_core::i18n::Language;
 use tolom_core::outbox::{retry_delay, OutboxStatus};
 use tolom_core::payment::PaymentState;
 use tolom_core::ports::{Acquirer, OutboxStore};
-use tolom_core::service::{StartPayment, Tolom};
-use tolom_core::time::Clock;
+use tolom_core::usecases::{StartPayment, Tolom};
+use tolom_core::ports::Clock;
 use tolom_store_postgres::PostgresStore;
 use tolom_testkit::clock::ManualClock;
 use uuid::Uuid;
@@ -197,9 +197,9 @@ async fn failures_back_off_then_die_visibly_and_can_be_retried() {
     let sandbox: Arc<dyn Acquirer> = Arc::new(SandboxAcquirer::for_tests());
     let clock = Arc::new(ManualClock::fixed());
     // One message per payment: the agency notice.
-    let config = tolom_core::service::Config {
+    let config = tolom_core::usecases::Config {
         receipt_emails: false,
-        ..tolom_core::service::Config::default()
+        ..tolom_core::usecases::Config::default()
     };
     let email = Arc::new(tolom_testkit::notifier::RecordingNotifier::new(
         tolom_core::outbox::Channel::Email,

@@ -10,7 +10,7 @@ use tolom_core::charge::{Charge, ChargeStatus, Payer};
 use tolom_core::code::{CodeFormat, ServiceFamily};
 use tolom_core::i18n::Language;
 use tolom_core::money::Money;
-use tolom_core::outbox::Event;
+use tolom_core::events::Event;
 use tolom_core::payment::{Approval, NewPayment, Payment};
 use tolom_core::ports::{ChargeChange, ChargeStore, PaymentStore, PaymentUpdate, StoreError};
 use tolom_store_postgres::PostgresStore;

@@ -35,8 +35,8 @@ use tolom_core::money::Money;
 use tolom_core::outbox::Channel;
 use tolom_core::payment::PaymentState;
 use tolom_core::ports::{Notification, Notifier, NotifyError};
-use tolom_core::receipt::Ed25519Signer;
-use tolom_core::service::{IssueCharge, StartPayment, Tolom};
+use tolom_core::ports::Ed25519Signer;
+use tolom_core::usecases::{IssueCharge, StartPayment, Tolom};
 use tolom_store_sqlite::{Durability, SqliteOptions, SqliteStore};
 use uuid::Uuid;
 

@@ -7,7 +7,7 @@
 //! [`EventLog`](tolom_core::ports::EventLog),
 //! [`TermsStore`](tolom_core::ports::TermsStore)), so a [`SqliteStore`] is a
 //! [`tolom_core::ports::Store`]; and the operations port
-//! [`OpsStore`](tolom_core::ops::OpsStore) (hash-chained audit log that
+//! [`OpsStore`](tolom_core::ports::OpsStore) (hash-chained audit log that
 //! every event also goes into, admin tokens, retention, access requests).
 //!
 //! - **The schema enforces the invariants**, not only the Rust code: one

@@ -13,7 +13,9 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Sqlite, Transaction};
 use tolom_core::card::Phone;
-use tolom_core::ops::{ApiToken, AuditEntry, OpsStore, Role, ANONYMISED};
+use tolom_core::access::{ApiToken, Role, ANONYMISED};
+use tolom_core::audit::AuditEntry;
+use tolom_core::ports::OpsStore;
 use tolom_core::payment::Payment;
 use tolom_core::ports::{PaymentStore, StoreError};
 

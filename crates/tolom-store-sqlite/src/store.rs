@@ -17,7 +17,8 @@ use sqlx::{ConnectOptions, Sqlite, Transaction};
 use tolom_core::charge::{Charge, ChargeStatus, Payer};
 use tolom_core::code::PaymentCode;
 use tolom_core::i18n::{ErrorCode, Language};
-use tolom_core::outbox::{Event, OutboxMessage, OutboxPayload, OutboxStatus};
+use tolom_core::events::Event;
+use tolom_core::outbox::{OutboxMessage, OutboxPayload, OutboxStatus};
 use tolom_core::payment::{DeclineReason, Payment, PaymentState, Refund, RefundState};
 use tolom_core::ports::{
     ChargeChange, ChargeQuery, ChargeStore, CreateOutcome, EventLog, OutboxStore, PaymentQuery,

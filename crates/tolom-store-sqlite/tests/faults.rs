@@ -294,7 +294,7 @@ async fn a_stale_writer_loses_and_nothing_of_its_update_is_written() {
         payment: pay.clone(),
         charge: None,
         refund: None,
-        events: vec![tolom_core::outbox::Event {
+        events: vec![tolom_core::events::Event {
             id: Uuid::new_v4(),
             at: pay.updated_at,
             charge_id: pay.charge_id,

@@ -5,7 +5,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use tolom_core::ops::{verify_chain, AuditProblem, OpsStore};
+use tolom_core::audit::{verify_chain, AuditProblem};
+use tolom_core::ports::OpsStore;
 use tolom_store_sqlite::{SqliteOptions, SqliteStore};
 use tolom_testkit::conformance::ops;
 

@@ -11,7 +11,7 @@ use common::{card, World};
 use tolom_acquirer_sandbox::VISA_APPROVE;
 use tolom_core::outbox::{retry_delay, OutboxStatus};
 use tolom_core::ports::{OutboxStore, Store};
-use tolom_core::time::Clock;
+use tolom_core::ports::Clock;
 use uuid::Uuid;
 
 /// Pays `n` charges; each success enqueues a receipt e-mail and an agency

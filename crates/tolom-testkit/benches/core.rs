@@ -18,7 +18,7 @@ use tolom_acquirer_sandbox::SandboxAcquirer;
 use tolom_core::card::{BrandTable, CardForm};
 use tolom_core::code::{CodeFormat, ServiceFamily};
 use tolom_core::i18n::Language;
-use tolom_core::service::{Config, StartPayment};
+use tolom_core::usecases::{Config, StartPayment};
 use tolom_testkit::fixtures::{card_form, Harness};
 use uuid::Uuid;
 
@@ -80,9 +80,10 @@ fn flow(c: &mut Criterion) {
         b.iter(|| {
             for _ in 0..3 {
                 counter += 1;
-                let mut p = sample.clone();
-                p.id = Uuid::from_u128(counter % 4096);
-                map.lock().map(|mut m| m.insert(p.id, p)).ok();
+                let mut r = sample.record().clone();
+                r.id = Uuid::from_u128(counter % 4096);
+                let p = tolom_core::payment::Payment::restore_unchecked(r);
+                map.lock().map(|mut m| m.insert(p.id(), p)).ok();
             }
         })
     });
@@ -115,7 +116,7 @@ fn flow(c: &mut Criterion) {
                         .await
                         .unwrap_or_else(|e| panic!("{e}"));
                     h.tolom
-                        .submit_card(p.id, &form, &key)
+                        .submit_card(p.id(), &form, &key)
                         .await
                         .unwrap_or_else(|e| panic!("{e}"))
                 })
@@ -159,7 +160,7 @@ fn flow_loop(n: usize) {
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
             h.tolom
-                .submit_card(p.id, &form, &key)
+                .submit_card(p.id(), &form, &key)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
         });

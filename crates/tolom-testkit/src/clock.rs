@@ -3,7 +3,7 @@
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use tolom_core::time::Clock;
+use tolom_core::ports::Clock;
 
 /// A clock that stands still until told to move.
 #[derive(Debug)]

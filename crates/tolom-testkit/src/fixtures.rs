@@ -3,17 +3,17 @@
 use std::sync::Arc;
 
 use chrono::Duration;
+use tolom_core::access::Principal;
 use tolom_core::card::CardForm;
 use tolom_core::charge::Charge;
 use tolom_core::code::PaymentCode;
 use tolom_core::i18n::Language;
 use tolom_core::outbox::Channel;
 use tolom_core::payment::Payment;
-use tolom_core::ports::Acquirer;
-use tolom_core::receipt::Ed25519Signer;
-use tolom_core::service::StartPayment;
-use tolom_core::service::{Config, IssueCharge, Tolom};
-use tolom_core::time::Clock;
+use tolom_core::ports::Clock;
+use tolom_core::ports::{Acquirer, Ed25519Signer, IdGenerator, OpsStore, RandomIds, Store};
+use tolom_core::usecases::StartPayment;
+use tolom_core::usecases::{Config, IssueCharge, Operator, Tolom};
 
 use crate::clock::ManualClock;
 use crate::fake::FakeAcquirer;
@@ -26,12 +26,15 @@ pub fn test_signer() -> Ed25519Signer {
     Ed25519Signer::from_seed([7u8; 32])
 }
 
-/// A [`Tolom`] on in-memory adapters, with handles to each of them.
-pub struct Harness {
-    /// The use cases.
+/// A [`Tolom`] on a store (in memory by default, or any adapter), a manual
+/// clock, two recording notifiers and a given acquirer, with handles to
+/// each: the flow harness every adapter's tests share instead of repeating
+/// the payment steps.
+pub struct Harness<S: ?Sized = InMemoryStore> {
+    /// The use cases (with the operator's, over the same store).
     pub tolom: Tolom,
     /// The store.
-    pub store: Arc<InMemoryStore>,
+    pub store: Arc<S>,
     /// The clock.
     pub clock: Arc<ManualClock>,
     /// The e-mail notifier.
@@ -40,7 +43,7 @@ pub struct Harness {
     pub webhook: Arc<RecordingNotifier>,
 }
 
-impl Harness {
+impl Harness<InMemoryStore> {
     /// A harness with a [`FakeAcquirer`]; returns the acquirer too.
     pub fn with_fake() -> (Harness, Arc<FakeAcquirer>) {
         let acquirer = Arc::new(FakeAcquirer::new());
@@ -50,17 +53,39 @@ impl Harness {
         )
     }
 
-    /// A harness with any acquirer and configuration.
+    /// A harness on a fresh in-memory store with sequential ids, any
+    /// acquirer and configuration.
     pub fn with_acquirer(acquirer: Arc<dyn Acquirer>, config: Config) -> Harness {
-        let store = Arc::new(InMemoryStore::new());
+        Harness::build(
+            Arc::new(InMemoryStore::new()),
+            acquirer,
+            config,
+            Arc::new(SequentialIds::new()),
+        )
+    }
+}
+
+impl<S: Store + OpsStore + 'static> Harness<S> {
+    /// A harness on any store (an adapter under test), with random ids (a
+    /// durable store may be shared by several tests).
+    pub fn on(store: Arc<S>, acquirer: Arc<dyn Acquirer>, config: Config) -> Harness<S> {
+        Harness::build(store, acquirer, config, Arc::new(RandomIds))
+    }
+
+    fn build(
+        store: Arc<S>,
+        acquirer: Arc<dyn Acquirer>,
+        config: Config,
+        ids: Arc<dyn IdGenerator>,
+    ) -> Harness<S> {
         let clock = Arc::new(ManualClock::fixed());
         let email = Arc::new(RecordingNotifier::new(Channel::Email));
         let webhook = Arc::new(RecordingNotifier::new(Channel::Webhook));
         let tolom = Tolom::builder()
-            .store(store.clone())
+            .store_with_ops(store.clone())
             .acquirer(acquirer)
             .clock(clock.clone())
-            .ids(Arc::new(SequentialIds::new()))
+            .ids(ids)
             .signer(Arc::new(test_signer()))
             .notifier(email.clone())
             .notifier(webhook.clone())
@@ -74,6 +99,20 @@ impl Harness {
             email,
             webhook,
         }
+    }
+}
+
+impl<S: ?Sized> Harness<S> {
+    /// The operator's use case and a local principal (`cli:test`) to act as.
+    pub fn operator(&self) -> (&Operator, Principal) {
+        (
+            self.tolom
+                .operator()
+                .unwrap_or_else(|e| panic!("harness operator: {e}")),
+            Principal::Local {
+                user: "test".into(),
+            },
+        )
     }
 
     /// Issues a charge of `service` (first tariff) to `payer`, valid for 30
@@ -120,7 +159,7 @@ impl Harness {
     pub async fn pay(&self, code: &PaymentCode, pan: &str, key: &str) -> Payment {
         let p = self.start(code, &format!("{key}-start")).await;
         self.tolom
-            .submit_card(p.id, &card_form(pan), &format!("{key}-card"))
+            .submit_card(p.id(), &card_form(pan), &format!("{key}-card"))
             .await
             .unwrap_or_else(|e| panic!("submit_card: {e}"))
     }

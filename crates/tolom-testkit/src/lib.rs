@@ -11,7 +11,10 @@
 //! - [`fake::FakeAcquirer`]: a scriptable acquirer for rule tests.
 //! - [`fixtures`]: a ready [`tolom_core::Tolom`] and demo data.
 //! - [`conformance`]: the suites any adapter runs to prove it keeps the
-//!   contracts of its port (`storage`, `acquirer`, `notifier`).
+//!   contracts of its port (`storage`, `ops`, `acquirer`, `notifier`), with
+//!   macros that make one named test per case.
+//! - [`external`]: the one rule for tests that need PostgreSQL, an SMTP
+//!   server or Chromium: skip loudly on a laptop, fail in CI.
 //! - with feature `mock`: the `mockall` mocks of every port, re-exported in
 //!   [`mocks`].
 #![forbid(unsafe_code)]
@@ -19,6 +22,7 @@
 
 pub mod clock;
 pub mod conformance;
+pub mod external;
 pub mod fake;
 pub mod fixtures;
 pub mod ids;
@@ -29,9 +33,7 @@ pub mod notifier;
 #[cfg(feature = "mock")]
 pub mod mocks {
     pub use tolom_core::ports::{
-        MockAcquirer, MockChargeStore, MockEventLog, MockIdGenerator, MockNotifier,
-        MockOutboxStore, MockPaymentStore, MockTermsStore,
+        MockAcquirer, MockChargeStore, MockClock, MockEventLog, MockIdGenerator, MockNotifier,
+        MockOpsStore, MockOutboxStore, MockPaymentStore, MockReceiptSigner, MockTermsStore,
     };
-    pub use tolom_core::receipt::MockReceiptSigner;
-    pub use tolom_core::time::MockClock;
 }

@@ -9,13 +9,16 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use tolom_core::access::{ApiToken, ANONYMISED};
+use tolom_core::audit::{AuditEntry, AuditNote};
 use tolom_core::card::{Email, Phone};
 use tolom_core::charge::{Charge, ChargeStatus};
 use tolom_core::code::PaymentCode;
-use tolom_core::ops::{ApiToken, AuditEntry, OpsStore, ANONYMISED};
+use tolom_core::events::Event;
 use tolom_core::outbox::OutboxPayload;
-use tolom_core::outbox::{Event, OutboxMessage, OutboxStatus};
+use tolom_core::outbox::{OutboxMessage, OutboxStatus};
 use tolom_core::payment::{Payment, Refund, RefundState};
+use tolom_core::ports::OpsStore;
 use tolom_core::ports::*;
 use tolom_core::terms::TermsEdition;
 use uuid::Uuid;
@@ -27,14 +30,28 @@ fn record(s: &mut State, events: &[Event]) {
         let entry = AuditEntry::next(
             s.audit.last(),
             e.at,
-            "system",
-            &e.kind,
+            &e.actor,
+            e.kind.as_str(),
             &subject,
             e.data.clone(),
         );
         s.audit.push(entry);
         s.events.push(e.clone());
     }
+}
+
+/// Appends an operator's note to the audit chain.
+fn note(s: &mut State, note: &AuditNote) -> AuditEntry {
+    let entry = AuditEntry::next(
+        s.audit.last(),
+        note.at,
+        &note.actor,
+        &note.action,
+        &note.subject,
+        note.data.clone(),
+    );
+    s.audit.push(entry.clone());
+    entry
 }
 
 #[derive(Default)]
@@ -138,10 +155,16 @@ impl ChargeStore for InMemoryStore {
             return Err(StoreError::Conflict);
         }
         if from == ChargeStatus::Paid && to != ChargeStatus::Paid && paid {
-            return Err(StoreError::Invariant("charge has a paid payment".into()));
+            return Err(StoreError::invariant(
+                InvariantKind::PaidWithoutPayment,
+                "charge has a paid payment",
+            ));
         }
         if to == ChargeStatus::Paid && !paid {
-            return Err(StoreError::Invariant("charge has no paid payment".into()));
+            return Err(StoreError::invariant(
+                InvariantKind::PaidWithoutPayment,
+                "charge has no paid payment",
+            ));
         }
         charge.status = to;
         record(&mut s, std::slice::from_ref(event));
@@ -166,14 +189,15 @@ impl ChargeStore for InMemoryStore {
 }
 
 fn check_immutable(old: &Payment, new: &Payment) -> Result<(), StoreError> {
-    if old.amount != new.amount
-        || old.fee != new.fee
-        || old.total != new.total
-        || old.charge_id != new.charge_id
-        || old.code != new.code
+    if old.amount() != new.amount()
+        || old.fee() != new.fee()
+        || old.total() != new.total()
+        || old.charge_id() != new.charge_id()
+        || old.code() != new.code()
     {
-        return Err(StoreError::Invariant(
-            "amounts and charge are fixed after creation".into(),
+        return Err(StoreError::invariant(
+            InvariantKind::ImmutableField,
+            "amounts and charge are fixed after creation",
         ));
     }
     Ok(())
@@ -189,30 +213,34 @@ impl PaymentStore for InMemoryStore {
         let mut s = self.lock()?;
         if let Some(existing) = s
             .by_start_key
-            .get(&payment.start_key)
+            .get(payment.start_key())
             .and_then(|id| s.payments.get(id))
         {
             return Ok(CreateOutcome::Existing(Box::new(existing.clone())));
         }
         let charge = s
             .charges
-            .get(&payment.charge_id)
+            .get(&payment.charge_id())
             .ok_or(StoreError::ChargeNotFound)?;
         if charge.status != ChargeStatus::Unpaid {
             return Err(StoreError::ChargeNotPayable(charge.status));
         }
-        if let Some(other) = s.in_flight.get(&payment.charge_id) {
+        if let Some(other) = s.in_flight.get(&payment.charge_id()) {
             return Err(StoreError::InFlight { payment_id: *other });
         }
-        if s.payments.contains_key(&payment.id) {
-            return Err(StoreError::Invariant("duplicate payment id".into()));
+        if s.payments.contains_key(&payment.id()) {
+            return Err(StoreError::invariant(
+                InvariantKind::Constraint,
+                "duplicate payment id",
+            ));
         }
-        if payment.state.is_in_flight() {
-            s.in_flight.insert(payment.charge_id, payment.id);
+        if payment.state().is_in_flight() {
+            s.in_flight.insert(payment.charge_id(), payment.id());
         }
-        s.by_start_key.insert(payment.start_key.clone(), payment.id);
-        s.payments.insert(payment.id, payment.clone());
-        s.payment_order.push(payment.id);
+        s.by_start_key
+            .insert(payment.start_key().to_string(), payment.id());
+        s.payments.insert(payment.id(), payment.clone());
+        s.payment_order.push(payment.id());
         record(&mut s, events);
         Ok(CreateOutcome::Created)
     }
@@ -232,42 +260,57 @@ impl PaymentStore for InMemoryStore {
     async fn update_payment(&self, u: &PaymentUpdate) -> Result<(), StoreError> {
         let mut s = self.lock()?;
         let new = &u.payment;
-        let old = s.payments.get(&new.id).ok_or(StoreError::NotFound)?;
-        if old.version + 1 != new.version {
+        let old = s.payments.get(&new.id()).ok_or(StoreError::NotFound)?;
+        if old.version() + 1 != new.version() {
             return Err(StoreError::Conflict);
         }
         check_immutable(old, new)?;
         // Check every rule before writing anything.
-        if new.state.is_in_flight() {
-            if let Some(other) = s.in_flight.get(&new.charge_id) {
-                if *other != new.id {
-                    return Err(StoreError::Invariant("another payment is in flight".into()));
+        if new.state().is_in_flight() {
+            if let Some(other) = s.in_flight.get(&new.charge_id()) {
+                if *other != new.id() {
+                    return Err(StoreError::invariant(
+                        InvariantKind::SecondInFlight,
+                        "another payment is in flight",
+                    ));
                 }
             }
         }
-        if new.state.is_paid() {
-            if let Some(other) = s.paid.get(&new.charge_id) {
-                if *other != new.id {
-                    return Err(StoreError::Invariant(
-                        "charge already has a paid payment".into(),
+        if new.state().is_paid() {
+            if let Some(other) = s.paid.get(&new.charge_id()) {
+                if *other != new.id() {
+                    return Err(StoreError::invariant(
+                        InvariantKind::SecondPaidPayment,
+                        "charge already has a paid payment",
                     ));
                 }
             }
         }
         let committed = new
-            .refunded
-            .checked_add(new.refund_pending)
-            .map_err(|_| StoreError::Invariant("refund amounts".into()))?;
-        if committed > new.total {
-            return Err(StoreError::Invariant("refunds exceed the payment".into()));
+            .refunded()
+            .checked_add(new.refund_pending())
+            .map_err(|_| {
+                StoreError::invariant(InvariantKind::RefundsExceedTotal, "refund amounts")
+            })?;
+        if committed > new.total() {
+            return Err(StoreError::invariant(
+                InvariantKind::RefundsExceedTotal,
+                "refunds exceed the payment",
+            ));
         }
         if let Some(r) = &u.refund {
-            if r.payment_id != new.id {
-                return Err(StoreError::Invariant("refund of another payment".into()));
+            if r.payment_id != new.id() {
+                return Err(StoreError::invariant(
+                    InvariantKind::Constraint,
+                    "refund of another payment",
+                ));
             }
             if let Some(existing) = s.refunds.get(&r.id) {
                 if existing.amount != r.amount || existing.payment_id != r.payment_id {
-                    return Err(StoreError::Invariant("refund amount is fixed".into()));
+                    return Err(StoreError::invariant(
+                        InvariantKind::ImmutableField,
+                        "refund amount is fixed",
+                    ));
                 }
             } else if s
                 .refunds
@@ -279,25 +322,30 @@ impl PaymentStore for InMemoryStore {
         }
         let charge = s
             .charges
-            .get(&new.charge_id)
+            .get(&new.charge_id())
             .ok_or(StoreError::ChargeNotFound)?;
         let charge_status = match u.charge {
             None => charge.status,
             Some(ChargeChange::MarkPaid) => {
                 if charge.status == ChargeStatus::Paid {
-                    return Err(StoreError::Invariant("charge already paid".into()));
+                    return Err(StoreError::invariant(
+                        InvariantKind::ChargeAlreadyPaid,
+                        "charge already paid",
+                    ));
                 }
-                if !new.state.is_paid() {
-                    return Err(StoreError::Invariant(
-                        "MarkPaid without a paid payment".into(),
+                if !new.state().is_paid() {
+                    return Err(StoreError::invariant(
+                        InvariantKind::PaidWithoutPayment,
+                        "MarkPaid without a paid payment",
                     ));
                 }
                 ChargeStatus::Paid
             }
             Some(ChargeChange::Reopen) => {
-                if charge.status != ChargeStatus::Paid || new.state.is_paid() {
-                    return Err(StoreError::Invariant(
-                        "only a fully refunded payment reopens its charge".into(),
+                if charge.status != ChargeStatus::Paid || new.state().is_paid() {
+                    return Err(StoreError::invariant(
+                        InvariantKind::PaidWithoutPayment,
+                        "only a fully refunded payment reopens its charge",
                     ));
                 }
                 ChargeStatus::Unpaid
@@ -305,20 +353,20 @@ impl PaymentStore for InMemoryStore {
         };
         // Write.
         let new = new.clone();
-        if new.state.is_in_flight() {
-            s.in_flight.insert(new.charge_id, new.id);
-        } else if s.in_flight.get(&new.charge_id) == Some(&new.id) {
-            s.in_flight.remove(&new.charge_id);
+        if new.state().is_in_flight() {
+            s.in_flight.insert(new.charge_id(), new.id());
+        } else if s.in_flight.get(&new.charge_id()) == Some(&new.id()) {
+            s.in_flight.remove(&new.charge_id());
         }
-        if new.state.is_paid() {
-            s.paid.insert(new.charge_id, new.id);
-        } else if s.paid.get(&new.charge_id) == Some(&new.id) {
-            s.paid.remove(&new.charge_id);
+        if new.state().is_paid() {
+            s.paid.insert(new.charge_id(), new.id());
+        } else if s.paid.get(&new.charge_id()) == Some(&new.id()) {
+            s.paid.remove(&new.charge_id());
         }
-        if let Some(number) = &new.receipt_number {
-            s.by_receipt.insert(number.clone(), new.id);
+        if let Some(number) = new.receipt_number() {
+            s.by_receipt.insert(number.to_string(), new.id());
         }
-        if let Some(c) = s.charges.get_mut(&new.charge_id) {
+        if let Some(c) = s.charges.get_mut(&new.charge_id()) {
             c.status = charge_status;
         }
         if let Some(r) = &u.refund {
@@ -333,7 +381,7 @@ impl PaymentStore for InMemoryStore {
             s.outbox_index.insert(m.id, i);
             s.outbox.push(m.clone());
         }
-        s.payments.insert(new.id, new);
+        s.payments.insert(new.id(), new);
         Ok(())
     }
 
@@ -343,15 +391,15 @@ impl PaymentStore for InMemoryStore {
             .payment_order
             .iter()
             .filter_map(|id| s.payments.get(id))
-            .filter(|p| q.states.is_empty() || q.states.contains(&p.state))
-            .filter(|p| q.service.as_ref().is_none_or(|sv| &p.service == sv))
-            .filter(|p| q.charge_id.is_none_or(|c| p.charge_id == c))
-            .filter(|p| q.created_from.is_none_or(|t| p.created_at >= t))
-            .filter(|p| q.created_to.is_none_or(|t| p.created_at < t))
-            .filter(|p| q.updated_before.is_none_or(|t| p.updated_at < t))
+            .filter(|p| q.states.is_empty() || q.states.contains(&p.state()))
+            .filter(|p| q.service.as_ref().is_none_or(|sv| p.service() == sv))
+            .filter(|p| q.charge_id.is_none_or(|c| p.charge_id() == c))
+            .filter(|p| q.created_from.is_none_or(|t| p.created_at() >= t))
+            .filter(|p| q.created_to.is_none_or(|t| p.created_at() < t))
+            .filter(|p| q.updated_before.is_none_or(|t| p.updated_at() < t))
             .cloned()
             .collect();
-        out.sort_by_key(|p| (p.created_at, p.id));
+        out.sort_by_key(|p| (p.created_at(), p.id()));
         if q.limit > 0 {
             out.truncate(q.limit);
         }
@@ -482,7 +530,12 @@ impl OutboxStore for InMemoryStore {
         })
     }
 
-    async fn outbox_retry(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn outbox_retry(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        audit: &AuditNote,
+    ) -> Result<(), StoreError> {
         let mut s = self.lock()?;
         let i = *s.outbox_index.get(&id).ok_or(StoreError::NotFound)?;
         let m = &mut s.outbox[i];
@@ -492,6 +545,7 @@ impl OutboxStore for InMemoryStore {
         m.status = OutboxStatus::Pending;
         m.next_attempt_at = now;
         m.lease_until = None;
+        note(&mut s, audit);
         Ok(())
     }
 }
@@ -515,15 +569,20 @@ impl EventLog for InMemoryStore {
 
 #[async_trait]
 impl TermsStore for InMemoryStore {
-    async fn publish_terms(&self, edition: &TermsEdition) -> Result<(), StoreError> {
+    async fn publish_terms(
+        &self,
+        edition: &TermsEdition,
+        audit: &AuditNote,
+    ) -> Result<(), StoreError> {
         let mut s = self.lock()?;
         if s.terms.iter().any(|e| e.id == edition.id) {
-            return Err(StoreError::Invariant(format!(
-                "edition {} exists",
-                edition.id
-            )));
+            return Err(StoreError::invariant(
+                InvariantKind::DuplicateEdition,
+                format!("edition {} exists", edition.id),
+            ));
         }
         s.terms.push(edition.clone());
+        note(&mut s, audit);
         Ok(())
     }
 
@@ -537,18 +596,9 @@ impl TermsStore for InMemoryStore {
 
 #[async_trait]
 impl OpsStore for InMemoryStore {
-    async fn append_audit(
-        &self,
-        at: DateTime<Utc>,
-        actor: &str,
-        action: &str,
-        subject: &str,
-        data: serde_json::Value,
-    ) -> Result<AuditEntry, StoreError> {
+    async fn append_audit(&self, audit: &AuditNote) -> Result<AuditEntry, StoreError> {
         let mut s = self.lock()?;
-        let entry = AuditEntry::next(s.audit.last(), at, actor, action, subject, data);
-        s.audit.push(entry.clone());
-        Ok(entry)
+        Ok(note(&mut s, audit))
     }
 
     async fn audit_entries(
@@ -565,15 +615,16 @@ impl OpsStore for InMemoryStore {
         })
     }
 
-    async fn create_token(&self, token: &ApiToken) -> Result<(), StoreError> {
+    async fn create_token(&self, token: &ApiToken, audit: &AuditNote) -> Result<(), StoreError> {
         let mut s = self.lock()?;
         if s.tokens.iter().any(|t| t.name == token.name) {
-            return Err(StoreError::Invariant(format!(
-                "token {} exists",
-                token.name
-            )));
+            return Err(StoreError::invariant(
+                InvariantKind::DuplicateToken,
+                format!("token {} exists", token.name),
+            ));
         }
         s.tokens.push(token.clone());
+        note(&mut s, audit);
         Ok(())
     }
 
@@ -589,7 +640,12 @@ impl OpsStore for InMemoryStore {
             .cloned())
     }
 
-    async fn revoke_token(&self, name: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn revoke_token(
+        &self,
+        name: &str,
+        at: DateTime<Utc>,
+        audit: &AuditNote,
+    ) -> Result<(), StoreError> {
         let mut s = self.lock()?;
         let t = s
             .tokens
@@ -597,24 +653,29 @@ impl OpsStore for InMemoryStore {
             .find(|t| t.name == name && t.revoked_at.is_none())
             .ok_or(StoreError::NotFound)?;
         t.revoked_at = Some(at);
+        note(&mut s, audit);
         Ok(())
     }
 
-    async fn anonymise_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn anonymise_before(
+        &self,
+        before: DateTime<Utc>,
+        audit: &AuditNote,
+    ) -> Result<u64, StoreError> {
         let mut s = self.lock()?;
-        let mut done = 0;
         let mut ids = Vec::new();
         for p in s.payments.values_mut() {
             let has_data =
-                p.contact.is_some() || p.card.as_ref().is_some_and(|c| c.holder != ANONYMISED);
-            if p.updated_at < before && !p.state.is_in_flight() && has_data {
-                p.contact = None;
-                if let Some(card) = p.card.as_mut() {
+                p.contact().is_some() || p.card().is_some_and(|c| c.holder != ANONYMISED);
+            if p.updated_at() < before && !p.state().is_in_flight() && has_data {
+                let mut r = p.record().clone();
+                r.contact = None;
+                if let Some(card) = r.card.as_mut() {
                     card.holder = ANONYMISED.to_string();
                 }
-                p.version += 1;
-                ids.push(p.id);
-                done += 1;
+                r.version += 1;
+                *p = Payment::restore(r).map_err(|e| StoreError::Broken(e.to_string()))?;
+                ids.push(p.id());
             }
         }
         for m in s.outbox.iter_mut() {
@@ -625,6 +686,12 @@ impl OpsStore for InMemoryStore {
                 }
             }
         }
+        let done = ids.len() as u64;
+        let mut audit = audit.clone();
+        if let Some(data) = audit.data.as_object_mut() {
+            data.insert("anonymised".into(), done.into());
+        }
+        note(&mut s, &audit);
         Ok(done)
     }
 
@@ -640,7 +707,7 @@ impl OpsStore for InMemoryStore {
             .iter()
             .filter_map(|id| s.payments.get(id))
             .filter(|p| {
-                p.contact.as_ref().is_some_and(|c| {
+                p.contact().as_ref().is_some_and(|c| {
                     phone.as_ref().is_some_and(|ph| &c.phone == ph)
                         || email
                             .as_ref()

@@ -11,8 +11,8 @@ use tolom_core::outbox::OutboxStatus;
 use tolom_core::payment::{Challenge, ChallengeResponse, DeclineReason, PaymentState};
 use tolom_core::ports::*;
 use tolom_core::ports::{Notification, Notifier, NotifyError};
-use tolom_core::service::StartPayment;
 use tolom_core::terms::TermsEdition;
+use tolom_core::usecases::StartPayment;
 use tolom_testkit::fake::Script;
 use tolom_testkit::fixtures::{card_form, Harness};
 
@@ -36,28 +36,32 @@ async fn pays_a_code_end_to_end_with_receipt_email_and_agency_notice() {
     assert_eq!(view.not_payable, None);
     let terms = h.terms_id().await;
     let p = h.start(&charge.code, "start-1").await;
-    assert_eq!(p.state, PaymentState::Created);
+    assert_eq!(p.state(), PaymentState::Created);
     assert_eq!(
-        p.terms_edition, terms,
+        p.terms_edition(),
+        terms,
         "the payment records the edition accepted"
     );
     let p = h
         .tolom
-        .submit_card(p.id, &card_form("4111 1111 1111 1111"), "card-1")
+        .submit_card(p.id(), &card_form("4111 1111 1111 1111"), "card-1")
         .await
         .unwrap();
-    assert_eq!(p.state, PaymentState::Succeeded);
+    assert_eq!(p.state(), PaymentState::Succeeded);
     assert_eq!(acquirer.charges(), 1);
     let view = h.tolom.look_up(charge.code.as_str()).await.unwrap();
     assert_eq!(view.status, ChargeStatus::Paid);
     assert_eq!(view.not_payable, Some("charge.already_paid"));
-    let receipt = h.tolom.receipt(p.id).await.unwrap();
+    let receipt = h.tolom.receipt(p.id()).await.unwrap();
     assert_eq!(receipt.total, Money::som(885));
     assert_eq!(
         receipt.masked_pan.as_ref().map(|m| m.as_str()),
         Some("411111******1111")
     );
-    assert!(receipt.verify(h.tolom.signer().as_ref()));
+    assert!(tolom_core::ports::receipt_signature_ok(
+        &receipt,
+        h.tolom.signer().as_ref()
+    ));
     let text = receipt.to_text(Language::Ru);
     assert!(
         text.contains("Квитанция №") && text.contains("885.00 KGS") && text.contains("(UTC+06:00)"),
@@ -96,22 +100,22 @@ async fn three_d_secure_one_time_code() {
     acquirer.script([Script::Otp("123456".into())]);
     let charge = h.charge("meken-card", "Ivanova Anna").await;
     let p = h.pay(&charge.code, "5555555555554444", "s").await;
-    assert_eq!(p.state, PaymentState::ActionRequired);
-    assert!(matches!(p.challenge, Some(Challenge::Otp { .. })));
+    assert_eq!(p.state(), PaymentState::ActionRequired);
+    assert!(matches!(p.challenge(), Some(Challenge::Otp { .. })));
     let p = h
         .tolom
-        .complete_challenge(p.id, &ChallengeResponse::otp("123456"))
+        .complete_challenge(p.id(), &ChallengeResponse::otp("123456"))
         .await
         .unwrap();
-    assert_eq!(p.state, PaymentState::Succeeded);
-    assert_eq!(p.total, Money::som(11_315));
+    assert_eq!(p.state(), PaymentState::Succeeded);
+    assert_eq!(p.total(), Money::som(11_315));
     // Again: idempotent.
     let again = h
         .tolom
-        .complete_challenge(p.id, &ChallengeResponse::otp("123456"))
+        .complete_challenge(p.id(), &ChallengeResponse::otp("123456"))
         .await
         .unwrap();
-    assert_eq!(again.state, PaymentState::Succeeded);
+    assert_eq!(again.state(), PaymentState::Succeeded);
     assert_eq!(acquirer.charges(), 1);
 }
 
@@ -123,13 +127,16 @@ async fn wrong_one_time_code_declines_and_the_payer_can_try_again() {
     let p = h.pay(&charge.code, "4111111111111111", "s1").await;
     let p = h
         .tolom
-        .complete_challenge(p.id, &ChallengeResponse::otp("000000"))
+        .complete_challenge(p.id(), &ChallengeResponse::otp("000000"))
         .await
         .unwrap();
-    assert_eq!(p.state, PaymentState::Declined);
-    assert_eq!(p.decline_reason, Some(DeclineReason::AuthenticationFailed));
+    assert_eq!(p.state(), PaymentState::Declined);
+    assert_eq!(
+        p.decline_reason(),
+        Some(DeclineReason::AuthenticationFailed)
+    );
     let p2 = h.pay(&charge.code, "4111111111111111", "s2").await;
-    assert_eq!(p2.state, PaymentState::Succeeded);
+    assert_eq!(p2.state(), PaymentState::Succeeded);
 }
 
 #[tokio::test]
@@ -170,7 +177,7 @@ async fn expired_paid_and_cancelled_codes_are_refused() {
     let paid = h.charge("passport-2020", "A B").await;
     let p = h.start(&paid.code, "p").await;
     h.tolom
-        .submit_card(p.id, &card_form("4111111111111111"), "pc")
+        .submit_card(p.id(), &card_form("4111111111111111"), "pc")
         .await
         .unwrap();
     let err = h
@@ -185,8 +192,8 @@ async fn expired_paid_and_cancelled_codes_are_refused() {
             .start_payment(start(paid.code.as_str(), &terms, "p"))
             .await
             .unwrap()
-            .id,
-        p.id
+            .id(),
+        p.id()
     );
 
     let cancelled = h.charge("passport-2020", "C D").await;
@@ -235,7 +242,7 @@ async fn terms_must_be_accepted_and_current() {
     let old = h.terms_id().await;
     let mut next = TermsEdition::seed_edition();
     next.id = "2026-11-25".into();
-    next.effective_at = tolom_core::time::Clock::now(h.clock.as_ref());
+    next.effective_at = tolom_core::ports::Clock::now(h.clock.as_ref());
     next.published_at = next.effective_at;
     h.tolom.publish_terms(next).await.unwrap();
     let err = h
@@ -249,7 +256,7 @@ async fn terms_must_be_accepted_and_current() {
         .start_payment(start(charge.code.as_str(), "2026-11-25", "k"))
         .await
         .unwrap();
-    assert_eq!(p.terms_edition, "2026-11-25");
+    assert_eq!(p.terms_edition(), "2026-11-25");
 }
 
 #[tokio::test]
@@ -260,7 +267,7 @@ async fn idempotency_keys() {
     let b = h.charge("passport-2020", "C D").await;
     let p = h.start(&a.code, "key-1").await;
     let same = h.start(&a.code, "key-1").await;
-    assert_eq!(p.id, same.id, "same key, same payment");
+    assert_eq!(p.id(), same.id(), "same key, same payment");
     assert_eq!(
         h.tolom
             .start_payment(start(b.code.as_str(), &terms, "key-1"))
@@ -279,12 +286,12 @@ async fn idempotency_keys() {
     );
     let paid = h
         .tolom
-        .submit_card(p.id, &card_form("4111111111111111"), "card-1")
+        .submit_card(p.id(), &card_form("4111111111111111"), "card-1")
         .await
         .unwrap();
     let replay = h
         .tolom
-        .submit_card(p.id, &card_form("4111111111111111"), "card-1")
+        .submit_card(p.id(), &card_form("4111111111111111"), "card-1")
         .await
         .unwrap();
     assert_eq!(paid, replay, "same key: same result");
@@ -295,7 +302,7 @@ async fn idempotency_keys() {
     );
     let other = h
         .tolom
-        .submit_card(p.id, &card_form("4111111111111111"), "card-2")
+        .submit_card(p.id(), &card_form("4111111111111111"), "card-2")
         .await
         .unwrap_err();
     assert_eq!(other.code(), "payment.already_submitted");
@@ -311,14 +318,14 @@ async fn a_second_payment_while_one_is_in_flight_is_refused() {
     let p = h.start(&c.code, "k1").await;
     // A started payment without card details is superseded by a new start.
     let p2 = h.start(&c.code, "k2").await;
-    assert_ne!(p.id, p2.id);
+    assert_ne!(p.id(), p2.id());
     assert_eq!(
-        h.tolom.payment(p.id).await.unwrap().state,
+        h.tolom.payment(p.id()).await.unwrap().state(),
         PaymentState::Expired
     );
     assert_eq!(
         h.tolom
-            .submit_card(p.id, &card_form("4111111111111111"), "x")
+            .submit_card(p.id(), &card_form("4111111111111111"), "x")
             .await
             .unwrap_err()
             .code(),
@@ -327,10 +334,10 @@ async fn a_second_payment_while_one_is_in_flight_is_refused() {
     // One in 3-D Secure blocks others.
     let p2 = h
         .tolom
-        .submit_card(p2.id, &card_form("4111111111111111"), "c2")
+        .submit_card(p2.id(), &card_form("4111111111111111"), "c2")
         .await
         .unwrap();
-    assert_eq!(p2.state, PaymentState::ActionRequired);
+    assert_eq!(p2.state(), PaymentState::ActionRequired);
     let err = h
         .tolom
         .start_payment(start(c.code.as_str(), &terms, "k3"))
@@ -352,12 +359,12 @@ async fn card_errors_come_all_at_once_and_change_nothing() {
         phone: "x".into(),
         email: "y".into(),
     };
-    let err = h.tolom.submit_card(p.id, &bad, "c").await.unwrap_err();
+    let err = h.tolom.submit_card(p.id(), &bad, "c").await.unwrap_err();
     let SubmitCardError::Invalid(errors) = err else {
         panic!("expected field errors")
     };
     assert_eq!(errors.0.len(), 6);
-    assert_eq!(h.tolom.payment(p.id).await.unwrap(), p, "nothing written");
+    assert_eq!(h.tolom.payment(p.id()).await.unwrap(), p, "nothing written");
     assert_eq!(acquirer.purchase_calls(), 0);
     for (pan, code) in [
         ("4111111111111", "card.pan_luhn"),
@@ -366,7 +373,7 @@ async fn card_errors_come_all_at_once_and_change_nothing() {
     ] {
         let err = h
             .tolom
-            .submit_card(p.id, &card_form(pan), "c")
+            .submit_card(p.id(), &card_form(pan), "c")
             .await
             .unwrap_err();
         assert_eq!(err.code(), code, "{pan}");
@@ -374,10 +381,10 @@ async fn card_errors_come_all_at_once_and_change_nothing() {
     // Then the corrected form goes through.
     assert_eq!(
         h.tolom
-            .submit_card(p.id, &card_form("4111111111111111"), "c")
+            .submit_card(p.id(), &card_form("4111111111111111"), "c")
             .await
             .unwrap()
-            .state,
+            .state(),
         PaymentState::Succeeded
     );
 }
@@ -389,7 +396,7 @@ async fn unknown_outcome_is_reconciled_without_a_second_charge() {
     let terms = h.terms_id().await;
     let c = h.charge("passport-2020", "A B").await;
     let p = h.pay(&c.code, "4111111111111111", "k").await;
-    assert_eq!(p.state, PaymentState::Unknown);
+    assert_eq!(p.state(), PaymentState::Unknown);
     assert_eq!(
         h.tolom
             .start_payment(start(c.code.as_str(), &terms, "k2"))
@@ -408,7 +415,7 @@ async fn unknown_outcome_is_reconciled_without_a_second_charge() {
     let r = h.tolom.reconcile().await.unwrap();
     assert_eq!((r.checked, r.succeeded), (1, 1));
     assert_eq!(
-        h.tolom.payment(p.id).await.unwrap().state,
+        h.tolom.payment(p.id()).await.unwrap().state(),
         PaymentState::Succeeded
     );
     assert_eq!(acquirer.charges(), 1);
@@ -424,15 +431,15 @@ async fn technical_error_before_processing_fails_cleanly() {
     acquirer.script([Script::NotSent]);
     let c = h.charge("passport-2020", "A B").await;
     let p = h.pay(&c.code, "4111111111111111", "k").await;
-    assert_eq!(p.state, PaymentState::Failed);
-    assert_eq!(p.failure.as_deref(), Some("payment.acquirer_unavailable"));
+    assert_eq!(p.state(), PaymentState::Failed);
+    assert_eq!(p.failure(), Some("payment.acquirer_unavailable"));
     let p2 = h.start(&c.code, "k2").await;
     assert_eq!(
         h.tolom
-            .submit_card(p2.id, &card_form("4111111111111111"), "c2")
+            .submit_card(p2.id(), &card_form("4111111111111111"), "c2")
             .await
             .unwrap()
-            .state,
+            .state(),
         PaymentState::Succeeded
     );
 }
@@ -445,21 +452,21 @@ async fn abandoned_payments_expire_and_abandoned_challenges_ask_the_acquirer() {
     let c2 = h.charge("passport-2020", "C D").await;
     let p1 = h.start(&c1.code, "k1").await;
     let p2 = h.pay(&c2.code, "4111111111111111", "k2").await;
-    assert_eq!(p2.state, PaymentState::ActionRequired);
+    assert_eq!(p2.state(), PaymentState::ActionRequired);
     h.clock.advance(Duration::minutes(31));
     let r = h.tolom.expire_stale().await.unwrap();
     assert_eq!(r.payments_expired, 2, "{r:?}");
     assert_eq!(
-        h.tolom.payment(p1.id).await.unwrap().state,
+        h.tolom.payment(p1.id()).await.unwrap().state(),
         PaymentState::Expired
     );
     assert_eq!(
-        h.tolom.payment(p2.id).await.unwrap().state,
+        h.tolom.payment(p2.id()).await.unwrap().state(),
         PaymentState::Expired
     );
     // Both codes can be paid again.
     let again = h.start(&c2.code, "k3").await;
-    assert_eq!(again.state, PaymentState::Created);
+    assert_eq!(again.state(), PaymentState::Created);
 }
 
 #[tokio::test]
@@ -468,49 +475,59 @@ async fn refunds_full_partial_idempotent_and_bounded() {
     let c = h.charge("meken-card", "Ivanova Anna").await;
     let p = h.start(&c.code, "k").await;
     h.tolom
-        .submit_card(p.id, &card_form("4111111111111111"), "c")
+        .submit_card(p.id(), &card_form("4111111111111111"), "c")
         .await
         .unwrap();
     let r1 = h
         .tolom
-        .refund(p.id, Some(Money::som(1_315)), "production cancelled", "r1")
+        .refund(
+            p.id(),
+            Some(Money::som(1_315)),
+            "production cancelled",
+            "r1",
+        )
         .await
         .unwrap();
     assert_eq!(r1.state, tolom_core::payment::RefundState::Succeeded);
     let again = h
         .tolom
-        .refund(p.id, Some(Money::som(1_315)), "production cancelled", "r1")
+        .refund(
+            p.id(),
+            Some(Money::som(1_315)),
+            "production cancelled",
+            "r1",
+        )
         .await
         .unwrap();
     assert_eq!(again.id, r1.id, "same key, same refund");
     let over = h
         .tolom
-        .refund(p.id, Some(Money::som(10_001)), "x", "r2")
+        .refund(p.id(), Some(Money::som(10_001)), "x", "r2")
         .await
         .unwrap_err();
     assert_eq!(over.code(), "refund.exceeds_paid");
     let zero = h
         .tolom
-        .refund(p.id, Some(Money::som(0)), "x", "r3")
+        .refund(p.id(), Some(Money::som(0)), "x", "r3")
         .await
         .unwrap_err();
     assert_eq!(zero.code(), "refund.amount_invalid");
     assert_eq!(
-        h.tolom.payment(p.id).await.unwrap().state,
+        h.tolom.payment(p.id()).await.unwrap().state(),
         PaymentState::PartiallyRefunded
     );
     let rest = h
         .tolom
-        .refund(p.id, None, "service cancelled", "r4")
+        .refund(p.id(), None, "service cancelled", "r4")
         .await
         .unwrap();
     assert_eq!(rest.amount, Money::som(10_000));
-    let paid = h.tolom.payment(p.id).await.unwrap();
-    assert_eq!(paid.state, PaymentState::Refunded);
-    assert_eq!(paid.refunded, Money::som(11_315));
+    let paid = h.tolom.payment(p.id()).await.unwrap();
+    assert_eq!(paid.state(), PaymentState::Refunded);
+    assert_eq!(paid.refunded(), Money::som(11_315));
     assert_eq!(
         h.tolom
-            .refund(p.id, None, "x", "r5")
+            .refund(p.id(), None, "x", "r5")
             .await
             .unwrap_err()
             .code(),
@@ -536,7 +553,7 @@ async fn outbox_retries_with_back_off_and_ends_in_dead_letters() {
     let c = h.charge("passport-2020", "A B").await;
     let p = h.start(&c.code, "k").await;
     h.tolom
-        .submit_card(p.id, &card_form("4111111111111111"), "c")
+        .submit_card(p.id(), &card_form("4111111111111111"), "c")
         .await
         .unwrap();
     h.email.fail_next(100, true);
@@ -569,8 +586,9 @@ async fn outbox_retries_with_back_off_and_ends_in_dead_letters() {
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].attempts, 6);
     h.email.fail_next(0, true);
-    h.store
-        .outbox_retry(dead[0].id, tolom_core::time::Clock::now(h.clock.as_ref()))
+    let (operator, me) = h.operator();
+    operator
+        .retry_outbox(&me, &[dead[0].id], false)
         .await
         .unwrap();
     assert_eq!(
@@ -587,16 +605,16 @@ async fn every_payment_event_is_recorded_without_card_data() {
     let c = h.charge("passport-2020", "A B").await;
     let p = h.start(&c.code, "k").await;
     h.tolom
-        .submit_card(p.id, &card_form("4111111111111111"), "c")
+        .submit_card(p.id(), &card_form("4111111111111111"), "c")
         .await
         .unwrap();
     let kinds: Vec<String> = h
         .store
-        .events_of(p.id)
+        .events_of(p.id())
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| e.kind.as_str().to_string())
         .collect();
     assert_eq!(
         kinds,
@@ -658,13 +676,13 @@ async fn a_slow_batch_stops_before_its_lease_runs_out() {
     let terms = tolom.terms_in_force().await.unwrap().id;
     for i in 0..2 {
         let charge = tolom
-            .issue_charge(tolom_core::service::IssueCharge {
+            .issue_charge(tolom_core::usecases::IssueCharge {
                 service: "passport-2020".into(),
                 urgency: None,
                 amount: None,
                 payer: "A B".into(),
                 code: None,
-                expires_at: tolom_core::time::Clock::now(clock.as_ref()) + Duration::days(1),
+                expires_at: tolom_core::ports::Clock::now(clock.as_ref()) + Duration::days(1),
                 agency_ref: None,
             })
             .await
@@ -674,7 +692,7 @@ async fn a_slow_batch_stops_before_its_lease_runs_out() {
             .await
             .unwrap();
         tolom
-            .submit_card(p.id, &card_form("4111111111111111"), &format!("c{i}"))
+            .submit_card(p.id(), &card_form("4111111111111111"), &format!("c{i}"))
             .await
             .unwrap();
     }
@@ -693,21 +711,21 @@ async fn a_late_approval_is_recovered_not_lost() {
     acquirer.script([Script::LoseRequest]);
     let c = h.charge("passport-2020", "A B").await;
     let p = h.pay(&c.code, "4111111111111111", "k").await;
-    assert_eq!(p.state, PaymentState::Unknown);
+    assert_eq!(p.state(), PaymentState::Unknown);
     h.clock.advance(Duration::minutes(3));
     h.tolom.reconcile().await.unwrap();
     assert_eq!(
-        h.tolom.payment(p.id).await.unwrap().state,
+        h.tolom.payment(p.id()).await.unwrap().state(),
         PaymentState::Failed,
         "the acquirer had no such order"
     );
     // The request reaches the bank after all and is approved.
-    acquirer.approve_late(&p.order_number(), p.total);
+    acquirer.approve_late(&p.order_number(), p.total());
     let r = h.tolom.reconcile().await.unwrap();
     assert_eq!(r.recovered, 1, "{r:?}");
-    let p = h.tolom.payment(p.id).await.unwrap();
-    assert_eq!(p.state, PaymentState::Succeeded);
-    assert!(p.receipt_number.is_some());
+    let p = h.tolom.payment(p.id()).await.unwrap();
+    assert_eq!(p.state(), PaymentState::Succeeded);
+    assert!(p.receipt_number().is_some());
     assert_eq!(
         h.tolom.look_up(c.code.as_str()).await.unwrap().status,
         ChargeStatus::Paid
@@ -726,13 +744,13 @@ async fn a_late_approval_of_an_already_paid_code_is_reversed() {
     let p2 = h.start(&c.code, "k2").await;
     assert_eq!(
         h.tolom
-            .submit_card(p2.id, &card_form("4111111111111111"), "c2")
+            .submit_card(p2.id(), &card_form("4111111111111111"), "c2")
             .await
             .unwrap()
-            .state,
+            .state(),
         PaymentState::Succeeded
     );
-    acquirer.approve_late(&p1.order_number(), p1.total);
+    acquirer.approve_late(&p1.order_number(), p1.total());
     assert_eq!(acquirer.charges(), 2, "the bank charged twice");
     let r = h.tolom.reconcile().await.unwrap();
     assert_eq!(r.recovered, 0);
@@ -743,18 +761,18 @@ async fn a_late_approval_of_an_already_paid_code_is_reversed() {
     );
     let kinds: Vec<String> = h
         .store
-        .events_of(p1.id)
+        .events_of(p1.id())
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| e.kind.as_str().to_string())
         .collect();
     assert!(
         kinds.contains(&"payment.duplicate_reversed".to_string()),
         "{kinds:?}"
     );
     assert_eq!(
-        h.tolom.payment(p1.id).await.unwrap().state,
+        h.tolom.payment(p1.id()).await.unwrap().state(),
         PaymentState::Failed
     );
 }
@@ -773,15 +791,15 @@ async fn an_open_challenge_is_not_expired_while_the_acquirer_keeps_the_order_ope
         "the order is still open at the acquirer: {r:?}"
     );
     assert_eq!(
-        h.tolom.payment(p.id).await.unwrap().state,
+        h.tolom.payment(p.id()).await.unwrap().state(),
         PaymentState::ActionRequired
     );
     // The payer finishes late: the payment is recorded, not lost.
     let p = h
         .tolom
-        .complete_challenge(p.id, &ChallengeResponse::otp("123456"))
+        .complete_challenge(p.id(), &ChallengeResponse::otp("123456"))
         .await
         .unwrap();
-    assert_eq!(p.state, PaymentState::Succeeded);
+    assert_eq!(p.state(), PaymentState::Succeeded);
     assert_eq!(acquirer.charges(), 1);
 }

@@ -8,8 +8,9 @@ use tolom_core::charge::{Charge, ChargeStatus};
 use tolom_core::i18n::Language;
 use tolom_core::money::Money;
 use tolom_core::payment::{ChallengeResponse, DeclineReason, PaymentState, RefundState};
+use tolom_core::ports::ChargeStore;
 use tolom_core::ports::PaymentStore;
-use tolom_core::service::StartPayment;
+use tolom_core::usecases::StartPayment;
 use tolom_testkit::fake::Script;
 use tolom_testkit::fixtures::{card_form, Harness};
 use uuid::Uuid;
@@ -48,44 +49,48 @@ async fn check(h: &Harness, charges: &[Charge], charged: u32, settled: bool) {
     let mut ever_paid = 0;
     let mut unsure = 0;
     for c in charges {
-        let mine: Vec<_> = payments.iter().filter(|p| p.charge_id == c.id).collect();
-        let paid = mine.iter().filter(|p| p.state.is_paid()).count();
-        let in_flight = mine.iter().filter(|p| p.state.is_in_flight()).count();
+        let mine: Vec<_> = payments.iter().filter(|p| p.charge_id() == c.id).collect();
+        let paid = mine.iter().filter(|p| p.state().is_paid()).count();
+        let in_flight = mine.iter().filter(|p| p.state().is_in_flight()).count();
         assert!(paid <= 1, "two paid payments for one charge: {mine:?}");
         assert!(
             in_flight <= 1,
             "two payments in flight for one charge: {mine:?}"
         );
-        let stored = h.tolom.store().charge(c.id).await.unwrap().unwrap();
+        let stored = h.store.charge(c.id).await.unwrap().unwrap();
         assert_eq!(
             stored.status == ChargeStatus::Paid,
             paid == 1,
             "charge Paid ⇔ a paid payment: {stored:?} {mine:?}"
         );
         for p in &mine {
-            assert_eq!(p.amount, c.amount, "amount fixed after creation");
-            assert_eq!(p.total, p.amount.checked_add(p.fee).unwrap());
-            let committed = p.refunded.checked_add(p.refund_pending).unwrap();
-            assert!(committed <= p.total, "refunds exceed what was paid: {p:?}");
-            let refunds = h.store.refunds_of(p.id).await.unwrap();
+            assert_eq!(p.amount(), c.amount, "amount fixed after creation");
+            assert_eq!(p.total(), p.amount().checked_add(p.fee()).unwrap());
+            let committed = p.refunded().checked_add(p.refund_pending()).unwrap();
+            assert!(
+                committed <= p.total(),
+                "refunds exceed what was paid: {p:?}"
+            );
+            let refunds = h.store.refunds_of(p.id()).await.unwrap();
             let done = refunds
                 .iter()
                 .filter(|r| r.state == RefundState::Succeeded)
-                .try_fold(Money::zero(p.total.currency()), |a, r| {
+                .try_fold(Money::zero(p.total().currency()), |a, r| {
                     a.checked_add(r.amount)
                 })
                 .unwrap();
             assert_eq!(
-                done, p.refunded,
+                done,
+                p.refunded(),
                 "refund records add up to the payment's refunded amount"
             );
             if matches!(
-                p.state,
+                p.state(),
                 PaymentState::Succeeded | PaymentState::PartiallyRefunded | PaymentState::Refunded
             ) {
                 ever_paid += 1;
             }
-            if matches!(p.state, PaymentState::Unknown | PaymentState::Authorizing) {
+            if matches!(p.state(), PaymentState::Unknown | PaymentState::Authorizing) {
                 unsure += 1;
             }
         }
@@ -126,7 +131,7 @@ proptest! {
                         if let Ok(p) = h.tolom.start_payment(StartPayment {
                             code: &code, accepted_terms: Some(&terms), idempotency_key: &key, language: Language::Ru,
                         }).await {
-                            if !slots.contains(&p.id) { slots.push(p.id); }
+                            if !slots.contains(&p.id()) { slots.push(p.id()); }
                         }
                     }
                     Cmd::Submit { slot, script, key } => {

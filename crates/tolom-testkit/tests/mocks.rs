@@ -6,9 +6,9 @@ use std::sync::Arc;
 use chrono::{Duration, TimeZone, Utc};
 use tolom_core::i18n::Language;
 use tolom_core::payment::{DeclineReason, PaymentState};
+use tolom_core::ports::MockClock;
 use tolom_core::ports::{AcquirerOutcome, MockAcquirer, OrderStatus};
-use tolom_core::service::{IssueCharge, StartPayment};
-use tolom_core::time::MockClock;
+use tolom_core::usecases::{IssueCharge, StartPayment};
 use tolom_core::Tolom;
 use tolom_testkit::fixtures::{card_form, test_signer};
 use tolom_testkit::memory::InMemoryStore;
@@ -57,17 +57,17 @@ async fn a_decline_calls_the_acquirer_once_with_the_payment_as_order_number() {
         .await
         .unwrap();
     let p = tolom
-        .submit_card(p.id, &card_form("4111111111111111"), "c")
+        .submit_card(p.id(), &card_form("4111111111111111"), "c")
         .await
         .unwrap();
-    assert_eq!(p.state, PaymentState::Declined);
-    assert_eq!(p.decline_reason, Some(DeclineReason::InsufficientFunds));
+    assert_eq!(p.state(), PaymentState::Declined);
+    assert_eq!(p.decline_reason(), Some(DeclineReason::InsufficientFunds));
     // A replay does not reach the acquirer again (times(1) above).
     let again = tolom
-        .submit_card(p.id, &card_form("4111111111111111"), "c")
+        .submit_card(p.id(), &card_form("4111111111111111"), "c")
         .await
         .unwrap();
-    assert_eq!(again.state, PaymentState::Declined);
+    assert_eq!(again.state(), PaymentState::Declined);
 }
 
 #[tokio::test]
@@ -97,15 +97,15 @@ async fn reconcile_leaves_a_payment_alone_while_the_acquirer_says_pending() {
         .unwrap();
     let p = h
         .tolom
-        .submit_card(p.id, &card_form("4111111111111111"), "c")
+        .submit_card(p.id(), &card_form("4111111111111111"), "c")
         .await
         .unwrap();
-    assert_eq!(p.state, PaymentState::Unknown);
+    assert_eq!(p.state(), PaymentState::Unknown);
     h.clock.advance(chrono::Duration::minutes(3));
     let report = h.tolom.reconcile().await.unwrap();
     assert_eq!((report.checked, report.unsettled), (1, 1));
     assert_eq!(
-        h.tolom.payment(p.id).await.unwrap().state,
+        h.tolom.payment(p.id()).await.unwrap().state(),
         PaymentState::Unknown
     );
 }
@@ -124,8 +124,8 @@ async fn a_purchase_that_never_reached_the_acquirer_is_not_asked_about_again() {
     let h = tolom_testkit::fixtures::Harness::with_acquirer(Arc::new(acquirer), Default::default());
     let charge = h.charge("passport-2020", "A B").await;
     let p = h.pay(&charge.code, "4111111111111111", "k").await;
-    assert_eq!(p.state, PaymentState::Failed);
-    assert_eq!(p.acquirer, None, "recorded as never sent");
+    assert_eq!(p.state(), PaymentState::Failed);
+    assert_eq!(p.acquirer(), None, "recorded as never sent");
     h.clock.advance(chrono::Duration::minutes(3));
     let report = h.tolom.reconcile().await.unwrap();
     assert_eq!((report.checked, report.recovered), (0, 0));

@@ -12,8 +12,8 @@ use tolom_acquirer_sandbox::{SandboxAcquirer, THREE_DS_OTP};
 use tolom_core::card::CardForm;
 use tolom_core::i18n::Language;
 use tolom_core::payment::{ChallengeResponse, PaymentState};
-use tolom_core::receipt::Ed25519Signer;
-use tolom_core::service::{IssueCharge, StartPayment};
+use tolom_core::ports::Ed25519Signer;
+use tolom_core::usecases::{IssueCharge, StartPayment};
 use tolom_core::Tolom;
 use tolom_testkit::memory::InMemoryStore;
 

@@ -205,9 +205,9 @@ pub fn harness(
 ) -> tolom_testkit::fixtures::Harness {
     tolom_testkit::fixtures::Harness::with_acquirer(
         acquirer,
-        tolom_core::service::Config {
+        tolom_core::usecases::Config {
             return_url: Some(RETURN_URL.to_string()),
-            ..tolom_core::service::Config::default()
+            ..tolom_core::usecases::Config::default()
         },
     )
 }
@@ -222,7 +222,7 @@ pub async fn started(
     let key = format!("start-{}", charge.id.simple());
     let payment = h
         .tolom
-        .start_payment(tolom_core::service::StartPayment {
+        .start_payment(tolom_core::usecases::StartPayment {
             code: charge.code.as_str(),
             accepted_terms: Some(&terms),
             idempotency_key: &key,

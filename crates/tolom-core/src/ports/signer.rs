@@ -75,3 +75,17 @@ impl ReceiptSigner for Ed25519Signer {
             .unwrap_or(false)
     }
 }
+
+/// Signs a receipt built by [`crate::receipt::Receipt::build`] with
+/// `signer` (its `key_id` must be the signer's).
+pub fn sign_receipt(receipt: &mut crate::receipt::Receipt, signer: &dyn ReceiptSigner) {
+    let signature = signer.sign(receipt.signed_text().as_bytes());
+    receipt.set_signature(&signature);
+}
+
+/// Whether a receipt's signature is genuine for `signer`'s key.
+pub fn receipt_signature_ok(receipt: &crate::receipt::Receipt, signer: &dyn ReceiptSigner) -> bool {
+    receipt
+        .signature_bytes()
+        .is_some_and(|sig| signer.verify(receipt.signed_text().as_bytes(), &sig))
+}

@@ -285,9 +285,9 @@ impl Tolom {
         self.acquirer.name()
     }
 
-    /// The receipt signer's key id.
-    pub fn signing_key_id(&self) -> String {
-        self.receipts.signer.key_id()
+    /// The receipt signer (for its key id and public key).
+    pub fn signer(&self) -> &Arc<dyn ReceiptSigner> {
+        &self.receipts.signer
     }
 
     /// The operator's actions; needs an operations store

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::errors::QueryError;
 use crate::payment::Payment;
-use crate::ports::{ChargeStore, PaymentStore, ReceiptSigner};
+use crate::ports::{receipt_signature_ok, sign_receipt, ChargeStore, PaymentStore, ReceiptSigner};
 use crate::receipt::Receipt;
 
 use super::ctx::Ctx;
@@ -47,8 +47,7 @@ impl Receipts {
             self.signer.key_id(),
         )
         .map_err(|_| QueryError::NoReceipt)?;
-        let signature = self.signer.sign(receipt.signed_text().as_bytes());
-        receipt.set_signature(&signature);
+        sign_receipt(&mut receipt, self.signer.as_ref());
         Ok(receipt)
     }
 
@@ -64,9 +63,7 @@ impl Receipts {
         };
         let mut receipt = self.receipt_of(&payment).await?;
         receipt.signature = signature.trim().to_string();
-        let genuine = receipt
-            .signature_bytes()
-            .is_some_and(|sig| self.signer.verify(receipt.signed_text().as_bytes(), &sig));
+        let genuine = receipt_signature_ok(&receipt, self.signer.as_ref());
         Ok(genuine.then_some(receipt))
     }
 }

@@ -18,7 +18,7 @@ use clap::Parser;
 use rand::RngCore;
 use tolom_acquirer_sandbox::{test_cards, Environment, SandboxAcquirer, SandboxConfig};
 use tolom_core::ports::Store;
-use tolom_core::receipt::Ed25519Signer;
+use tolom_core::ports::Ed25519Signer;
 use tolom_core::Tolom;
 use tolom_http::{demo, router, AppState, PortalConfig};
 

@@ -10,7 +10,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use tolom_acquirer_sandbox::SandboxAcquirer;
-use tolom_core::service::Config;
+use tolom_core::usecases::Config;
 use tolom_http::{router, AppState, PortalConfig};
 use tolom_testkit::fixtures::Harness;
 use tower::ServiceExt;

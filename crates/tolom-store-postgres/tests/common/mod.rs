@@ -237,7 +237,7 @@ impl Drop for SchemaGuard {
 /// notifiers.
 pub struct Portal {
     /// The use cases.
-    pub tolom: tolom_core::service::Tolom,
+    pub tolom: tolom_core::usecases::Tolom,
     /// E-mails delivered.
     pub email: std::sync::Arc<tolom_testkit::notifier::RecordingNotifier>,
     /// Agency notices delivered.
@@ -249,14 +249,14 @@ pub struct Portal {
 pub fn portal(
     store: PostgresStore,
     acquirer: std::sync::Arc<dyn tolom_core::ports::Acquirer>,
-    clock: std::sync::Arc<dyn tolom_core::time::Clock>,
+    clock: std::sync::Arc<dyn tolom_core::ports::Clock>,
 ) -> Portal {
     use std::sync::Arc;
     use tolom_core::outbox::Channel;
     use tolom_testkit::notifier::RecordingNotifier;
     let email = Arc::new(RecordingNotifier::new(Channel::Email));
     let webhook = Arc::new(RecordingNotifier::new(Channel::Webhook));
-    let tolom = tolom_core::service::Tolom::builder()
+    let tolom = tolom_core::usecases::Tolom::builder()
         .store(Arc::new(store))
         .acquirer(acquirer)
         .clock(clock)
@@ -274,7 +274,7 @@ pub fn portal(
 
 /// Issues a charge of `service` (its first tariff), valid for 30 days.
 pub async fn issue(
-    tolom: &tolom_core::service::Tolom,
+    tolom: &tolom_core::usecases::Tolom,
     service: &str,
     payer: &str,
 ) -> tolom_core::charge::Charge {
@@ -285,7 +285,7 @@ pub async fn issue(
         .next()
         .map(|t| t.urgency.clone());
     tolom
-        .issue_charge(tolom_core::service::IssueCharge {
+        .issue_charge(tolom_core::usecases::IssueCharge {
             service: service.into(),
             urgency,
             amount: None,

@@ -18,8 +18,8 @@ use tolom_core::payment::ChallengeResponse;
 use tolom_core::ports::{
     Acquirer, AcquirerError, AcquirerOutcome, OrderStatus, PurchaseRequest, RefundOutcome,
 };
-use tolom_core::service::{IssueCharge, StartPayment, Tolom};
-use tolom_core::time::Clock;
+use tolom_core::usecases::{IssueCharge, StartPayment, Tolom};
+use tolom_core::ports::Clock;
 use tolom_store_sqlite::{SqliteOptions, SqliteStore};
 use tolom_testkit::clock::ManualClock;
 use tolom_testkit::fixtures::test_signer;

@@ -1,6 +1,8 @@
 //! The notifier conformance suite.
 
-use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
 
 use chrono::{TimeZone, Utc};
 use tolom_core::card::{CardBrand, CardSummary, Contact, Email, MaskedPan, Phone};
@@ -63,7 +65,7 @@ pub fn sample(channel: Channel) -> Notification {
         phone: Phone::from_stored("+996555123456"),
         email: Email::from_stored("aibek@example.kg"),
     };
-    let _ = p.authorize("s".into(), Some(card), Some(contact), "sandbox", now);
+    let _ = p.authorize("s".into(), Some(card), Some(contact), "sandbox", now, now);
     let _ = p.succeed(
         Approval {
             auth_code: "654321".into(),
@@ -73,15 +75,16 @@ pub fn sample(channel: Channel) -> Notification {
     );
     match channel {
         Channel::Email => {
-            let signer = tolom_core::receipt::Ed25519Signer::from_seed([7u8; 32]);
-            let receipt = Receipt::build(
+            let signer = tolom_core::ports::Ed25519Signer::from_seed([7u8; 32]);
+            let mut receipt = Receipt::build(
                 &p,
                 &charge,
                 &Catalogue::kyrgyz_default(),
                 &Operator::default(),
-                &signer,
+                tolom_core::ports::ReceiptSigner::key_id(&signer),
             )
             .unwrap_or_else(|e| panic!("{e}"));
+            tolom_core::ports::sign_receipt(&mut receipt, &signer);
             Notification::ReceiptEmail {
                 to: Email::from_stored("aibek@example.kg"),
                 language: Language::Ru,
@@ -92,27 +95,49 @@ pub fn sample(channel: Channel) -> Notification {
             event_id: Uuid::from_u128(0xe1),
             kind: AgencyEventKind::PaymentSucceeded,
             occurred_at: now,
-            code: p.code.to_string(),
+            code: p.code().to_string(),
             agency_ref: charge.agency_ref.clone(),
-            service: p.service.clone(),
-            payment_id: p.id,
-            receipt_number: p.receipt_number.clone(),
-            amount: p.amount,
-            refunded: p.refunded,
+            service: p.service().clone(),
+            payment_id: p.id(),
+            receipt_number: p.receipt_number().map(str::to_string),
+            amount: p.amount(),
+            refunded: p.refunded(),
         }),
     }
 }
 
-/// Runs the notifier cases. `received(message_id)` returns the raw texts
-/// the receiver got for that message (e-mail source, HTTP body), so the
-/// suite can check content and redelivery. `unreachable` is the same
-/// notifier pointed at a receiver that is down: its errors MUST be
-/// transient.
-pub async fn run<R, Fut>(notifier: &dyn Notifier, received: R, unreachable: Option<&dyn Notifier>)
-where
-    R: Fn(Uuid) -> Fut,
-    Fut: Future<Output = Vec<String>>,
-{
+/// A notifier under test, as a case of the suite gets it.
+pub struct NotifierUnderTest {
+    /// The notifier, pointed at a working receiver.
+    pub notifier: Arc<dyn Notifier>,
+    /// The raw texts the receiver got for a message id (e-mail source, HTTP
+    /// body), so the suite can check content and redelivery.
+    pub received: Received,
+    /// The same notifier pointed at a receiver that is down, when the
+    /// adapter can make one: its errors MUST be temporary.
+    pub unreachable: Option<Arc<dyn Notifier>>,
+    /// Anything that must live as long as the case (a server).
+    pub guard: Option<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+/// What a receiver got for a message id.
+pub type Received = Box<dyn Fn(Uuid) -> BoxFuture<'static, Vec<String>> + Send + Sync>;
+
+/// The cases, by name, in the order [`run`] runs them.
+pub const CASES: [&str; 2] = ["delivers_at_least_once", "unreachable_is_temporary"];
+
+/// Runs every case on one notifier. Prefer
+/// [`crate::notifier_conformance`], which makes one named test per case.
+pub async fn run(n: &NotifierUnderTest) {
+    delivers_at_least_once(n).await;
+    unreachable_is_temporary(n).await;
+}
+
+/// A delivery reaches the receiver with the receipt's facts and no card
+/// number, and a redelivery of the same message is accepted.
+pub async fn delivers_at_least_once(n: &NotifierUnderTest) {
+    let notifier = n.notifier.as_ref();
+    let received = &n.received;
     let notification = sample(notifier.channel());
     let id = Uuid::new_v4();
     notifier
@@ -149,13 +174,20 @@ where
         .await
         .unwrap_or_else(|e| panic!("redelivery of the same message MUST be accepted: {e}"));
     assert!(!received(id).await.is_empty());
-    if let Some(down) = unreachable {
-        match down.deliver(Uuid::new_v4(), &notification).await {
-            Err(e) => assert!(
-                e.transient,
-                "an unreachable receiver is a transient failure: {e}"
-            ),
-            Ok(()) => panic!("delivery to an unreachable receiver MUST fail"),
-        }
+}
+
+/// A receiver that is down is a temporary failure (retried later), never a
+/// permanent one and never a success.
+pub async fn unreachable_is_temporary(n: &NotifierUnderTest) {
+    let Some(down) = &n.unreachable else {
+        return;
+    };
+    let notification = sample(n.notifier.channel());
+    match down.deliver(Uuid::new_v4(), &notification).await {
+        Err(e) => assert!(
+            e.is_temporary(),
+            "an unreachable receiver is a temporary failure: {e}"
+        ),
+        Ok(()) => panic!("delivery to an unreachable receiver MUST fail"),
     }
 }
