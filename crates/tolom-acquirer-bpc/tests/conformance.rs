@@ -1,53 +1,100 @@
-//! The testkit's acquirer conformance suite, for the BPC client against the
-//! emulator and for the sandbox acquirer.
+//! The testkit's acquirer conformance suite, one named test per case, for
+//! the BPC client against the emulator and for the sandbox acquirer.
 
 mod common;
 
+use std::sync::Arc;
+
+use futures::FutureExt;
 use tolom_acquirer_sandbox::{
     SandboxAcquirer, DECLINE_INSUFFICIENT_FUNDS, THREE_DS_OTP, VISA_APPROVE,
 };
 use tolom_core::payment::{ChallengeResponse, DeclineReason};
-use tolom_testkit::conformance::acquirer::{run, TestCards};
+use tolom_testkit::conformance::acquirer::{run, AcquirerUnderTest, TestCards};
 
-#[tokio::test]
-async fn bpc_client_against_the_emulator_passes_the_conformance_suite() {
-    let emu = common::emulator().await;
-    let client = common::client(&emu);
-    let cards = TestCards {
+fn bpc_cards() -> TestCards {
+    TestCards {
         approve: "4111111111111111".into(),
         decline: ("4000000000001166".into(), DeclineReason::InsufficientFunds),
         challenge: "4000000000003063".into(),
-    };
-    run(&client, &cards, |challenge, _order| {
-        common::solve_3ds(challenge, common::OTP)
+    }
+}
+
+/// The BPC client against a fresh emulator over real HTTP; challenges are
+/// solved by walking the emulator's ACS page.
+async fn bpc(_case: &'static str) -> Option<AcquirerUnderTest> {
+    let emu = common::emulator().await;
+    let client = common::client(&emu);
+    Some(AcquirerUnderTest {
+        acquirer: Arc::new(client),
+        cards: bpc_cards(),
+        solve: Box::new(|challenge, _order| common::solve_3ds(challenge, common::OTP).boxed()),
+        guard: Some(Box::new(emu)),
     })
-    .await;
-    // Exactly one charge per approved order, whatever the suite repeated.
+}
+
+tolom_testkit::acquirer_conformance!(bpc_emulator, bpc);
+
+/// The sandbox acquirer with its documented test cards.
+async fn sandbox(_case: &'static str) -> Option<AcquirerUnderTest> {
+    Some(AcquirerUnderTest {
+        acquirer: Arc::new(SandboxAcquirer::for_tests()),
+        cards: TestCards {
+            approve: VISA_APPROVE.into(),
+            decline: (
+                DECLINE_INSUFFICIENT_FUNDS.into(),
+                DeclineReason::InsufficientFunds,
+            ),
+            challenge: THREE_DS_OTP.into(),
+        },
+        solve: Box::new(|_challenge, _order| async { ChallengeResponse::otp("123456") }.boxed()),
+        guard: None,
+    })
+}
+
+tolom_testkit::acquirer_conformance!(sandbox_acquirer, sandbox);
+
+/// The whole suite on one emulator charges each approved order exactly once,
+/// whatever the suite repeated.
+#[tokio::test]
+async fn the_emulator_charges_each_approved_order_once() {
+    let emu = common::emulator().await;
+    let under_test = AcquirerUnderTest {
+        acquirer: Arc::new(common::client(&emu)),
+        cards: bpc_cards(),
+        solve: Box::new(|challenge, _order| common::solve_3ds(challenge, common::OTP).boxed()),
+        guard: None,
+    };
+    run(&under_test).await;
     for order in emu.orders() {
         assert!(order.approvals <= 1, "{order:?}");
     }
     assert_eq!(
         emu.orders().iter().map(|o| o.approvals).sum::<u32>(),
-        2,
-        "the approve card and the challenge card were each charged once"
+        3,
+        "the approve card (twice: approval and refunds cases) and the challenge card were each charged once"
     );
     emu.shutdown().await;
 }
 
+/// The whole suite on one sandbox: three charges (two approvals, one
+/// challenge).
 #[tokio::test]
-async fn sandbox_passes_the_conformance_suite() {
-    let sandbox = SandboxAcquirer::for_tests();
-    let cards = TestCards {
-        approve: VISA_APPROVE.into(),
-        decline: (
-            DECLINE_INSUFFICIENT_FUNDS.into(),
-            DeclineReason::InsufficientFunds,
-        ),
-        challenge: THREE_DS_OTP.into(),
+async fn the_sandbox_charges_each_approved_order_once() {
+    let sandbox = Arc::new(SandboxAcquirer::for_tests());
+    let under_test = AcquirerUnderTest {
+        acquirer: sandbox.clone(),
+        cards: TestCards {
+            approve: VISA_APPROVE.into(),
+            decline: (
+                DECLINE_INSUFFICIENT_FUNDS.into(),
+                DeclineReason::InsufficientFunds,
+            ),
+            challenge: THREE_DS_OTP.into(),
+        },
+        solve: Box::new(|_challenge, _order| async { ChallengeResponse::otp("123456") }.boxed()),
+        guard: None,
     };
-    run(&sandbox, &cards, |_challenge, _order| async {
-        ChallengeResponse::otp("123456")
-    })
-    .await;
-    assert_eq!(sandbox.total_charges(), 2);
+    run(&under_test).await;
+    assert_eq!(sandbox.total_charges(), 3);
 }

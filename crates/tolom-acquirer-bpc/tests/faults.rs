@@ -37,16 +37,16 @@ async fn connection_dropped_after_approval_ends_succeeded_after_reconciliation()
     emu.inject(Fault::drop_after_processing(Endpoint::PaymentOrder).times(1));
     let p = common::submit(&h, &p, "4111111111111111").await;
     assert_eq!(
-        p.state,
+        p.state(),
         PaymentState::Unknown,
         "the answer was lost: outcome unknown"
     );
     assert_eq!(common::approvals(&emu, &p), 1, "the bank did charge");
     let report = h.tolom.reconcile().await.unwrap();
     assert_eq!((report.checked, report.succeeded), (1, 1), "{report:?}");
-    let p = h.tolom.payment(p.id).await.unwrap();
-    assert_eq!(p.state, PaymentState::Succeeded);
-    assert!(p.receipt_number.is_some());
+    let p = h.tolom.payment(p.id()).await.unwrap();
+    assert_eq!(p.state(), PaymentState::Succeeded);
+    assert!(p.receipt_number().is_some());
     assert_eq!(common::approvals(&emu, &p), 1, "exactly one charge");
     assert_eq!(emu.orders().len(), 1, "never registered again");
 }
@@ -57,13 +57,13 @@ async fn the_approve_then_drop_card_is_reconciled_to_one_charge() {
     let h = common::harness(Arc::new(common::client(&emu)));
     let (_, p) = common::started(&h, "A B").await;
     let p = common::submit(&h, &p, "4000000000009995").await;
-    assert_eq!(p.state, PaymentState::Unknown);
+    assert_eq!(p.state(), PaymentState::Unknown);
     let report = h.tolom.reconcile().await.unwrap();
     assert_eq!(report.succeeded, 1, "{report:?}");
     let again = h.tolom.reconcile().await.unwrap();
     assert_eq!(again.checked, 0, "settled once");
-    let p = h.tolom.payment(p.id).await.unwrap();
-    assert_eq!(p.state, PaymentState::Succeeded);
+    let p = h.tolom.payment(p.id()).await.unwrap();
+    assert_eq!(p.state(), PaymentState::Succeeded);
     assert_eq!(common::approvals(&emu, &p), 1);
 }
 
@@ -74,8 +74,8 @@ async fn http_5xx_on_register_before_processing_fails_cleanly_and_charges_nothin
     let (charge, p) = common::started(&h, "A B").await;
     emu.inject(Fault::http_status(Endpoint::Register, 503).times(1));
     let p = common::submit(&h, &p, "4111111111111111").await;
-    assert_eq!(p.state, PaymentState::Failed, "{p:?}");
-    assert_eq!(p.failure.as_deref(), Some("payment.acquirer_unavailable"));
+    assert_eq!(p.state(), PaymentState::Failed, "{p:?}");
+    assert_eq!(p.failure().as_deref(), Some("payment.acquirer_unavailable"));
     assert!(
         emu.orders().is_empty(),
         "nothing registered, nothing charged"
@@ -96,7 +96,7 @@ async fn http_5xx_on_register_before_processing_fails_cleanly_and_charges_nothin
         (charge, p2)
     };
     let p2 = common::submit(&h, &p2, "4111111111111111").await;
-    assert_eq!(p2.state, PaymentState::Succeeded);
+    assert_eq!(p2.state(), PaymentState::Succeeded);
     assert_eq!(emu.orders().iter().map(|o| o.approvals).sum::<u32>(), 1);
 }
 
@@ -111,7 +111,7 @@ async fn a_lost_register_answer_is_looked_up_and_the_order_continued() {
         let (_, p) = common::started(&h, "A B").await;
         emu.inject(fault);
         let p = common::submit(&h, &p, "4111111111111111").await;
-        assert_eq!(p.state, PaymentState::Succeeded, "{fault:?}");
+        assert_eq!(p.state(), PaymentState::Succeeded, "{fault:?}");
         assert_eq!(emu.orders().len(), 1, "one order: {fault:?}");
         assert_eq!(common::approvals(&emu, &p), 1);
     }
@@ -124,10 +124,10 @@ async fn malformed_json_after_payment_is_unknown_then_reconciled() {
     let (_, p) = common::started(&h, "A B").await;
     emu.inject(Fault::malformed_json(Endpoint::PaymentOrder).times(1));
     let p = common::submit(&h, &p, "4111111111111111").await;
-    assert_eq!(p.state, PaymentState::Unknown);
+    assert_eq!(p.state(), PaymentState::Unknown);
     h.tolom.reconcile().await.unwrap();
-    let p = h.tolom.payment(p.id).await.unwrap();
-    assert_eq!(p.state, PaymentState::Succeeded);
+    let p = h.tolom.payment(p.id()).await.unwrap();
+    assert_eq!(p.state(), PaymentState::Succeeded);
     assert_eq!(common::approvals(&emu, &p), 1);
 }
 
@@ -137,19 +137,19 @@ async fn a_slow_answer_beyond_the_timeout_is_unknown_then_reconciled_with_one_ch
     let h = common::harness(Arc::new(common::client(&emu))); // 1 s timeout
     let (_, p) = common::started(&h, "A B").await;
     let p = common::submit(&h, &p, "4000000000008880").await;
-    assert_eq!(p.state, PaymentState::Unknown);
+    assert_eq!(p.state(), PaymentState::Unknown);
     // Reconciling while the bank is still processing settles nothing.
     let early = h.tolom.reconcile().await.unwrap();
     assert_eq!(early.unsettled, 1, "{early:?}");
     assert_eq!(
-        h.tolom.payment(p.id).await.unwrap().state,
+        h.tolom.payment(p.id()).await.unwrap().state(),
         PaymentState::Unknown
     );
     wait_for_approval(&emu, &p.order_number()).await;
     let report = h.tolom.reconcile().await.unwrap();
     assert_eq!(report.succeeded, 1, "{report:?}");
-    let p = h.tolom.payment(p.id).await.unwrap();
-    assert_eq!(p.state, PaymentState::Succeeded);
+    let p = h.tolom.payment(p.id()).await.unwrap();
+    assert_eq!(p.state(), PaymentState::Succeeded);
     assert_eq!(common::approvals(&emu, &p), 1);
     assert_eq!(emu.orders().len(), 1);
 }
@@ -257,8 +257,8 @@ async fn an_unreachable_gateway_is_not_sent_and_fails_the_payment() {
     let h = common::harness(Arc::new(client));
     let (_, p) = common::started(&h, "A B").await;
     let p = common::submit(&h, &p, "4111111111111111").await;
-    assert_eq!(p.state, PaymentState::Failed);
-    assert_eq!(p.failure.as_deref(), Some("payment.acquirer_unavailable"));
+    assert_eq!(p.state(), PaymentState::Failed);
+    assert_eq!(p.failure().as_deref(), Some("payment.acquirer_unavailable"));
 }
 
 #[tokio::test]
@@ -275,7 +275,7 @@ async fn wrong_credentials_are_rejected_not_unknown() {
     let h = common::harness(Arc::new(client));
     let (_, p) = common::started(&h, "A B").await;
     let p = common::submit(&h, &p, "4111111111111111").await;
-    assert_eq!(p.state, PaymentState::Failed);
+    assert_eq!(p.state(), PaymentState::Failed);
     assert!(emu.orders().is_empty());
 }
 
@@ -285,12 +285,12 @@ async fn a_lost_status_after_3ds_never_fails_a_payment_that_succeeded() {
     let h = common::harness(Arc::new(common::client(&emu)));
     let (_, p) = common::started(&h, "A B").await;
     let p = common::submit(&h, &p, "4000000000003063").await;
-    let response = common::solve_3ds(p.challenge.clone().unwrap(), common::OTP).await;
+    let response = common::solve_3ds(p.challenge().cloned().unwrap(), common::OTP).await;
     // The gateway is down when the payer comes back.
     emu.inject(Fault::http_status(Endpoint::GetOrderStatusExtended, 502).always());
-    let p = h.tolom.complete_challenge(p.id, &response).await.unwrap();
+    let p = h.tolom.complete_challenge(p.id(), &response).await.unwrap();
     assert_eq!(
-        p.state,
+        p.state(),
         PaymentState::Unknown,
         "not Failed: it may have been paid"
     );
@@ -299,8 +299,8 @@ async fn a_lost_status_after_3ds_never_fails_a_payment_that_succeeded() {
     emu.clear_faults();
     let report = h.tolom.reconcile().await.unwrap();
     assert_eq!(report.succeeded, 1, "{report:?}");
-    let p = h.tolom.payment(p.id).await.unwrap();
-    assert_eq!(p.state, PaymentState::Succeeded);
+    let p = h.tolom.payment(p.id()).await.unwrap();
+    assert_eq!(p.state(), PaymentState::Succeeded);
     assert_eq!(common::approvals(&emu, &p), 1);
 }
 
@@ -313,23 +313,23 @@ async fn a_refund_whose_answer_was_lost_is_settled_once_by_reconciliation() {
     emu.inject(Fault::drop_after_processing(Endpoint::Refund).times(1));
     let r = h
         .tolom
-        .refund(p.id, Some(Money::som(100)), "partly", "lost-1")
+        .refund(p.id(), Some(Money::som(100)), "partly", "lost-1")
         .await
         .unwrap();
     assert_eq!(r.state, RefundState::Pending, "outcome unknown");
     h.clock.advance(chrono::Duration::minutes(3));
     let report = h.tolom.reconcile().await.unwrap();
     assert_eq!(report.refunds_settled, 1, "{report:?}");
-    let p = h.tolom.payment(p.id).await.unwrap();
-    assert_eq!(p.state, PaymentState::PartiallyRefunded);
-    assert_eq!(p.refunded, Money::som(100));
+    let p = h.tolom.payment(p.id()).await.unwrap();
+    assert_eq!(p.state(), PaymentState::PartiallyRefunded);
+    assert_eq!(p.refunded(), Money::som(100));
     assert_eq!(
         emu.order(&p.order_number()).unwrap().refunded_amount,
         10_000
     );
     // The status agrees.
     assert!(matches!(
-        h.tolom.acquirer().status(&p.order_number()).await.unwrap(),
+        common::client(&emu).status(&p.order_number()).await.unwrap(),
         OrderStatus::Approved { refunded, .. } if refunded == Money::som(100)
     ));
 }
@@ -341,7 +341,7 @@ async fn a_dropped_3ds_answer_is_unknown_and_an_abandoned_one_expires() {
     let (_, p) = common::started(&h, "A B").await;
     emu.inject(Fault::drop_after_processing(Endpoint::PaymentOrder).times(1));
     let p = common::submit(&h, &p, "4000000000003063").await;
-    assert_eq!(p.state, PaymentState::Unknown);
+    assert_eq!(p.state(), PaymentState::Unknown);
     let report = h.tolom.reconcile().await.unwrap();
     assert_eq!(report.unsettled, 1, "3-D Secure pending at the gateway");
     // The payer never saw the ACS. After our session ends, the order is
@@ -351,7 +351,7 @@ async fn a_dropped_3ds_answer_is_unknown_and_an_abandoned_one_expires() {
     // order (see docs/acquirers.md) — and nothing is charged meanwhile.
     h.clock.advance(chrono::Duration::minutes(31));
     h.tolom.reconcile().await.unwrap();
-    let p = h.tolom.payment(p.id).await.unwrap();
-    assert_eq!(p.state, PaymentState::Unknown, "{p:?}");
+    let p = h.tolom.payment(p.id()).await.unwrap();
+    assert_eq!(p.state(), PaymentState::Unknown, "{p:?}");
     assert_eq!(common::approvals(&emu, &p), 0);
 }

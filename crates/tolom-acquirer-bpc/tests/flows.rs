@@ -20,8 +20,8 @@ async fn a_full_payment_with_a_3ds_step_ends_with_a_receipt() {
     let h = common::harness(acquirer.clone());
     let (charge, p) = common::started(&h, "Асанов Айбек Маратович").await;
     let p = common::submit(&h, &p, "4000 0000 0000 3063").await;
-    assert_eq!(p.state, PaymentState::ActionRequired);
-    let challenge = p.challenge.clone().expect("a challenge is stored");
+    assert_eq!(p.state(), PaymentState::ActionRequired);
+    let challenge = p.challenge().cloned().expect("a challenge is stored");
     let Challenge::Redirect {
         url,
         method,
@@ -48,14 +48,17 @@ async fn a_full_payment_with_a_3ds_step_ends_with_a_receipt() {
 
     // The payer's browser: ACS, one-time code, back through finish3ds.do.
     let response = common::solve_3ds(challenge, common::OTP).await;
-    let p = h.tolom.complete_challenge(p.id, &response).await.unwrap();
-    assert_eq!(p.state, PaymentState::Succeeded, "{p:?}");
+    let p = h.tolom.complete_challenge(p.id(), &response).await.unwrap();
+    assert_eq!(p.state(), PaymentState::Succeeded, "{p:?}");
     assert_eq!(common::approvals(&emu, &p), 1);
 
-    let receipt = h.tolom.receipt(p.id).await.unwrap();
+    let receipt = h.tolom.receipt(p.id()).await.unwrap();
     assert_eq!(receipt.total, Money::som(885));
-    assert!(tolom_core::ports::receipt_signature_ok(&receipt, h.tolom.signer().as_ref()));
-    let approval = p.approval.clone().expect("approval recorded");
+    assert!(tolom_core::ports::receipt_signature_ok(
+        &receipt,
+        h.tolom.signer().as_ref()
+    ));
+    let approval = p.approval().cloned().expect("approval recorded");
     assert_eq!(approval.auth_code.len(), 6);
     assert_eq!(approval.rrn.len(), 12);
     assert_eq!(
@@ -72,10 +75,10 @@ async fn a_full_payment_with_a_3ds_step_ends_with_a_receipt() {
     // The payer reloads the return page: nothing changes, no second charge.
     let again = h
         .tolom
-        .complete_challenge(p.id, &ChallengeResponse::default())
+        .complete_challenge(p.id(), &ChallengeResponse::default())
         .await
         .unwrap();
-    assert_eq!(again.state, PaymentState::Succeeded);
+    assert_eq!(again.state(), PaymentState::Succeeded);
     assert_eq!(common::approvals(&emu, &p), 1);
     emu.shutdown().await;
 }
@@ -86,10 +89,13 @@ async fn a_wrong_one_time_code_declines_with_authentication_failed() {
     let h = common::harness(Arc::new(common::client(&emu)));
     let (_, p) = common::started(&h, "A B").await;
     let p = common::submit(&h, &p, "4000000000003063").await;
-    let response = common::solve_3ds(p.challenge.clone().unwrap(), "000000").await;
-    let p = h.tolom.complete_challenge(p.id, &response).await.unwrap();
-    assert_eq!(p.state, PaymentState::Declined);
-    assert_eq!(p.decline_reason, Some(DeclineReason::AuthenticationFailed));
+    let response = common::solve_3ds(p.challenge().cloned().unwrap(), "000000").await;
+    let p = h.tolom.complete_challenge(p.id(), &response).await.unwrap();
+    assert_eq!(p.state(), PaymentState::Declined);
+    assert_eq!(
+        p.decline_reason(),
+        Some(DeclineReason::AuthenticationFailed)
+    );
     assert_eq!(common::approvals(&emu, &p), 0);
 }
 
@@ -102,7 +108,7 @@ async fn the_portal_may_use_its_own_term_url_and_forward_pares() {
     ));
     let (_, p) = common::started(&h, "A B").await;
     let p = common::submit(&h, &p, "4000000000003063").await;
-    let challenge = p.challenge.clone().unwrap();
+    let challenge = p.challenge().cloned().unwrap();
     let Challenge::Redirect { fields, .. } = &challenge else {
         panic!("{challenge:?}")
     };
@@ -117,8 +123,8 @@ async fn the_portal_may_use_its_own_term_url_and_forward_pares() {
         fields: result.fields.into_iter().collect(),
     };
     assert!(response.fields.contains_key("PaRes"));
-    let p = h.tolom.complete_challenge(p.id, &response).await.unwrap();
-    assert_eq!(p.state, PaymentState::Succeeded, "{p:?}");
+    let p = h.tolom.complete_challenge(p.id(), &response).await.unwrap();
+    assert_eq!(p.state(), PaymentState::Succeeded, "{p:?}");
     assert_eq!(common::approvals(&emu, &p), 1);
 }
 
@@ -127,10 +133,10 @@ async fn the_hosted_page_flow_takes_no_card_data() {
     let emu = common::emulator().await;
     let h = common::harness(Arc::new(common::client(&emu)));
     let (_, p) = common::started(&h, "A B").await;
-    let p = h.tolom.submit_hosted(p.id, "hosted-1").await.unwrap();
-    assert_eq!(p.state, PaymentState::ActionRequired);
-    assert!(p.card.is_none());
-    let challenge = p.challenge.clone().unwrap();
+    let p = h.tolom.submit_hosted(p.id(), "hosted-1").await.unwrap();
+    assert_eq!(p.state(), PaymentState::ActionRequired);
+    assert!(p.card().is_none());
+    let challenge = p.challenge().cloned().unwrap();
     let Challenge::Redirect { url, method, .. } = &challenge else {
         panic!("{challenge:?}")
     };
@@ -140,31 +146,30 @@ async fn the_hosted_page_flow_takes_no_card_data() {
         "{url}"
     );
     assert_eq!(
-        h.tolom.acquirer().status(&p.order_number()).await.unwrap(),
+        common::client(&emu)
+            .status(&p.order_number())
+            .await
+            .unwrap(),
         OrderStatus::Pending
     );
     // The payer leaves the page and comes back before paying: still to do.
     let back = h
         .tolom
-        .complete_challenge(p.id, &ChallengeResponse::default())
+        .complete_challenge(p.id(), &ChallengeResponse::default())
         .await
         .unwrap();
-    assert_eq!(back.state, PaymentState::ActionRequired);
-    assert_eq!(
-        back.challenge,
-        Some(challenge.clone()),
-        "sent to the page again"
-    );
+    assert_eq!(back.state(), PaymentState::ActionRequired);
+    assert_eq!(back.challenge(), Some(&challenge), "sent to the page again");
     assert_eq!(
         common::pay_on_hosted_page(&challenge, "4111111111111111").await,
         303
     );
     let p = h
         .tolom
-        .complete_challenge(p.id, &ChallengeResponse::default())
+        .complete_challenge(p.id(), &ChallengeResponse::default())
         .await
         .unwrap();
-    assert_eq!(p.state, PaymentState::Succeeded);
+    assert_eq!(p.state(), PaymentState::Succeeded);
     assert_eq!(common::approvals(&emu, &p), 1);
     // Only the hosted page saw the card: no paymentorder.do from tolom.
     assert!(emu
@@ -188,8 +193,8 @@ async fn every_decline_card_of_the_emulator_maps_to_its_reason() {
     for (i, (pan, reason)) in cases.into_iter().enumerate() {
         let (charge, p) = common::started(&h, &format!("Payer {i}")).await;
         let p = common::submit(&h, &p, pan).await;
-        assert_eq!(p.state, PaymentState::Declined, "{pan}");
-        assert_eq!(p.decline_reason, Some(reason), "{pan}");
+        assert_eq!(p.state(), PaymentState::Declined, "{pan}");
+        assert_eq!(p.decline_reason(), Some(reason), "{pan}");
         assert_eq!(
             h.tolom.look_up(charge.code.as_str()).await.unwrap().status,
             ChargeStatus::Unpaid,
@@ -205,16 +210,16 @@ async fn refunds_partial_full_never_above_what_was_paid_and_idempotent() {
     let h = common::harness(Arc::new(common::client(&emu)));
     let (charge, p) = common::started(&h, "A B").await;
     let p = common::submit(&h, &p, "4111111111111111").await;
-    assert_eq!(p.state, PaymentState::Succeeded);
+    assert_eq!(p.state(), PaymentState::Succeeded);
     let r1 = h
         .tolom
-        .refund(p.id, Some(Money::som(300)), "partly cancelled", "r1")
+        .refund(p.id(), Some(Money::som(300)), "partly cancelled", "r1")
         .await
         .unwrap();
     assert_eq!(r1.state, RefundState::Succeeded);
     let same = h
         .tolom
-        .refund(p.id, Some(Money::som(300)), "partly cancelled", "r1")
+        .refund(p.id(), Some(Money::som(300)), "partly cancelled", "r1")
         .await
         .unwrap();
     assert_eq!(same.id, r1.id, "same key, same refund");
@@ -225,15 +230,19 @@ async fn refunds_partial_full_never_above_what_was_paid_and_idempotent() {
     );
     let over = h
         .tolom
-        .refund(p.id, Some(Money::som(586)), "too much", "r2")
+        .refund(p.id(), Some(Money::som(586)), "too much", "r2")
         .await
         .unwrap_err();
     assert_eq!(over.code(), "refund.exceeds_paid");
-    let rest = h.tolom.refund(p.id, None, "cancelled", "r3").await.unwrap();
+    let rest = h
+        .tolom
+        .refund(p.id(), None, "cancelled", "r3")
+        .await
+        .unwrap();
     assert_eq!(rest.state, RefundState::Succeeded);
     assert_eq!(rest.amount, Money::som(585));
-    let paid = h.tolom.payment(p.id).await.unwrap();
-    assert_eq!(paid.state, PaymentState::Refunded);
+    let paid = h.tolom.payment(p.id()).await.unwrap();
+    assert_eq!(paid.state(), PaymentState::Refunded);
     let order = emu.order(&p.order_number()).unwrap();
     assert_eq!((order.refunded_amount, order.approvals), (88_500, 1));
     assert_eq!(order.status, EmuStatus::Refunded);
@@ -264,7 +273,7 @@ async fn an_abandoned_3ds_stays_open_until_the_gateway_closes_it() {
     let h = common::harness(Arc::new(client));
     let (charge, p) = common::started(&h, "A B").await;
     let p = common::submit(&h, &p, "4000000000003063").await;
-    assert_eq!(p.state, PaymentState::ActionRequired);
+    assert_eq!(p.state(), PaymentState::ActionRequired);
     h.clock.advance(Duration::minutes(31));
     // Our session is over, but the order is open at the gateway, which
     // refuses to reverse an order in 3-D Secure: the payer could still pay,
@@ -273,7 +282,7 @@ async fn an_abandoned_3ds_stays_open_until_the_gateway_closes_it() {
     if emu.order(&p.order_number()).map(|o| o.status) == Some(EmuStatus::AcsStarted) {
         assert_eq!(report.payments_expired, 0, "{report:?}");
         assert_eq!(
-            h.tolom.payment(p.id).await.unwrap().state,
+            h.tolom.payment(p.id()).await.unwrap().state(),
             PaymentState::ActionRequired
         );
     }
@@ -289,8 +298,8 @@ async fn an_abandoned_3ds_stays_open_until_the_gateway_closes_it() {
             .any(|e| e.endpoint.name() == "getOrderStatusExtended.do"),
         "the gateway was asked before closing the payment"
     );
-    let p = h.tolom.payment(p.id).await.unwrap();
-    assert_eq!(p.state, PaymentState::Declined);
+    let p = h.tolom.payment(p.id()).await.unwrap();
+    assert_eq!(p.state(), PaymentState::Declined);
     assert_eq!(common::approvals(&emu, &p), 0);
     assert_eq!(
         h.tolom.look_up(charge.code.as_str()).await.unwrap().status,
@@ -306,7 +315,7 @@ async fn a_payer_who_finished_3ds_just_before_expiry_is_not_expired() {
     let p = common::submit(&h, &p, "4000000000003063").await;
     // The browser completes 3-D Secure at the gateway, but the payer never
     // comes back to the portal.
-    common::solve_3ds(p.challenge.clone().unwrap(), common::OTP).await;
+    common::solve_3ds(p.challenge().cloned().unwrap(), common::OTP).await;
     h.clock.advance(Duration::minutes(31));
     let report = h.tolom.expire_stale().await.unwrap();
     assert_eq!(
@@ -314,8 +323,8 @@ async fn a_payer_who_finished_3ds_just_before_expiry_is_not_expired() {
         (0, 1),
         "{report:?}"
     );
-    let p = h.tolom.payment(p.id).await.unwrap();
-    assert_eq!(p.state, PaymentState::Succeeded);
+    let p = h.tolom.payment(p.id()).await.unwrap();
+    assert_eq!(p.state(), PaymentState::Succeeded);
     assert_eq!(common::approvals(&emu, &p), 1);
     assert_eq!(
         h.tolom.look_up(charge.code.as_str()).await.unwrap().status,

@@ -106,40 +106,40 @@ async fn logs_errors_and_debug_output_carry_no_card_data_or_credentials() {
     let (_, p) = common::started(&h, "A B").await;
     let paid = h
         .tolom
-        .submit_card(p.id, &form(PANS[0]), "c1")
+        .submit_card(p.id(), &form(PANS[0]), "c1")
         .await
         .unwrap();
-    assert_eq!(paid.state, PaymentState::Succeeded);
+    assert_eq!(paid.state(), PaymentState::Succeeded);
     h.tolom
-        .refund(paid.id, Some(Money::som(5)), "r", "r1")
+        .refund(paid.id(), Some(Money::som(5)), "r", "r1")
         .await
         .unwrap();
     // 3-D Secure.
     let (_, p) = common::started(&h, "C D").await;
     let p = h
         .tolom
-        .submit_card(p.id, &form(PANS[1]), "c2")
+        .submit_card(p.id(), &form(PANS[1]), "c2")
         .await
         .unwrap();
-    let response = common::solve_3ds(p.challenge.clone().unwrap(), common::OTP).await;
-    let p = h.tolom.complete_challenge(p.id, &response).await.unwrap();
-    assert_eq!(p.state, PaymentState::Succeeded);
+    let response = common::solve_3ds(p.challenge().cloned().unwrap(), common::OTP).await;
+    let p = h.tolom.complete_challenge(p.id(), &response).await.unwrap();
+    assert_eq!(p.state(), PaymentState::Succeeded);
     // Declined.
     let (_, p) = common::started(&h, "E F").await;
     let p = h
         .tolom
-        .submit_card(p.id, &form(PANS[2]), "c3")
+        .submit_card(p.id(), &form(PANS[2]), "c3")
         .await
         .unwrap();
-    assert_eq!(p.state, PaymentState::Declined);
+    assert_eq!(p.state(), PaymentState::Declined);
     // Dropped after approval, then reconciled.
     let (_, p) = common::started(&h, "G H").await;
     let p = h
         .tolom
-        .submit_card(p.id, &form(PANS[3]), "c4")
+        .submit_card(p.id(), &form(PANS[3]), "c4")
         .await
         .unwrap();
-    assert_eq!(p.state, PaymentState::Unknown);
+    assert_eq!(p.state(), PaymentState::Unknown);
     h.tolom.reconcile().await.unwrap();
     // Faults on the way.
     emu.inject(Fault::malformed_json(Endpoint::GetOrderStatusExtended).times(1));

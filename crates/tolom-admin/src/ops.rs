@@ -84,17 +84,17 @@ pub async fn report(
         .await?;
     let mut rows: BTreeMap<(NaiveDate, String), ReportRow> = BTreeMap::new();
     for p in payments {
-        let Some(at) = p.succeeded_at else { continue };
+        let Some(at) = p.succeeded_at() else { continue };
         if at < start || at >= end {
             continue;
         }
         let day = at.with_timezone(&tz).date_naive();
-        let zero = Money::zero(p.total.currency());
+        let zero = Money::zero(p.total().currency());
         let row = rows
-            .entry((day, p.service.to_string()))
+            .entry((day, p.service().to_string()))
             .or_insert_with(|| ReportRow {
                 day,
-                service: p.service.to_string(),
+                service: p.service().to_string(),
                 payments: 0,
                 amount: zero,
                 fee: zero,
@@ -103,10 +103,10 @@ pub async fn report(
                 net: zero,
             });
         row.payments += 1;
-        row.amount = add(row.amount, p.amount);
-        row.fee = add(row.fee, p.fee);
-        row.total = add(row.total, p.total);
-        row.refunded = add(row.refunded, p.refunded);
+        row.amount = add(row.amount, p.amount());
+        row.fee = add(row.fee, p.fee());
+        row.total = add(row.total, p.total());
+        row.refunded = add(row.refunded, p.refunded());
         row.net = row.total.checked_sub(row.refunded).unwrap_or(row.total);
     }
     Ok(rows.into_values().collect())
@@ -294,9 +294,9 @@ pub async fn subject_export(
     let mut out = Vec::with_capacity(payments.len());
     for p in payments {
         out.push(SubjectPayment {
-            charge: store.charge(p.charge_id).await?,
-            refunds: store.refunds_of(p.id).await?,
-            events: store.events_of(p.id).await?,
+            charge: store.charge(p.charge_id()).await?,
+            refunds: store.refunds_of(p.id()).await?,
+            events: store.events_of(p.id()).await?,
             payment: p,
         });
     }

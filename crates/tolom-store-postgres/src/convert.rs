@@ -112,8 +112,8 @@ impl PaymentParams {
     /// The parameters of a payment; refuses mixed currencies and amounts
     /// that do not fit.
     pub(crate) fn new(p: &Payment) -> Result<PaymentParams, StoreError> {
-        let currency = p.total.currency();
-        for m in [p.amount, p.fee, p.refunded, p.refund_pending] {
+        let currency = p.total().currency();
+        for m in [p.amount(), p.fee(), p.refunded(), p.refund_pending()] {
             if m.currency() != currency {
                 return Err(StoreError::Invariant(
                     "a payment's amounts share one currency".into(),
@@ -121,36 +121,36 @@ impl PaymentParams {
             }
         }
         Ok(PaymentParams {
-            id: p.id,
-            charge_id: p.charge_id,
-            code: p.code.as_str().to_string(),
-            service: p.service.clone(),
+            id: p.id(),
+            charge_id: p.charge_id(),
+            code: p.code().as_str().to_string(),
+            service: p.service().clone(),
             currency: currency.code(),
-            amount: minor(p.amount)?,
-            fee: minor(p.fee)?,
-            total: minor(p.total)?,
-            state: p.state.as_str(),
-            version: i64::try_from(p.version)
+            amount: minor(p.amount())?,
+            fee: minor(p.fee())?,
+            total: minor(p.total())?,
+            state: p.state().as_str(),
+            version: i64::try_from(p.version())
                 .map_err(|_| StoreError::Invariant("version overflow".into()))?,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
-            expires_at: p.expires_at,
-            terms_edition: p.terms_edition.clone(),
-            language: p.language.tag(),
-            start_key: p.start_key.clone(),
-            submit_key: p.submit_key.clone(),
-            card: p.card.clone().map(Json),
-            contact: p.contact.clone().map(Json),
-            acquirer: p.acquirer.clone(),
-            acquirer_ref: p.acquirer_ref.clone(),
-            approval: p.approval.clone().map(Json),
-            decline_reason: p.decline_reason.map(|r| r.code()),
-            failure: p.failure.clone(),
-            challenge: p.challenge.clone().map(Json),
-            refunded: minor(p.refunded)?,
-            refund_pending: minor(p.refund_pending)?,
-            succeeded_at: p.succeeded_at,
-            receipt_number: p.receipt_number.clone(),
+            created_at: p.created_at(),
+            updated_at: p.updated_at(),
+            expires_at: p.expires_at(),
+            terms_edition: p.terms_edition().clone(),
+            language: p.language().tag(),
+            start_key: p.start_key().clone(),
+            submit_key: p.submit_key().map(str::to_string),
+            card: p.card().cloned().map(Json),
+            contact: p.contact().cloned().map(Json),
+            acquirer: p.acquirer().map(str::to_string),
+            acquirer_ref: p.acquirer_ref().map(str::to_string),
+            approval: p.approval().cloned().map(Json),
+            decline_reason: p.decline_reason().map(|r| r.code()),
+            failure: p.failure().map(str::to_string),
+            challenge: p.challenge().cloned().map(Json),
+            refunded: minor(p.refunded())?,
+            refund_pending: minor(p.refund_pending())?,
+            succeeded_at: p.succeeded_at(),
+            receipt_number: p.receipt_number().map(str::to_string),
         })
     }
 

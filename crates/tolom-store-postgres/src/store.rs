@@ -163,7 +163,7 @@ impl PostgresStore {
         e: &sqlx::Error,
     ) -> Result<CreateOutcome, Failure> {
         if let Some(existing) = self
-            .payment_where("start_key = $1", &payment.start_key)
+            .payment_where("start_key = $1", &payment.start_key())
             .await?
         {
             return Ok(CreateOutcome::Existing(Box::new(existing)));
@@ -172,7 +172,7 @@ impl PostgresStore {
             "SELECT (SELECT status FROM charges WHERE id = $1) AS status, \
              (SELECT id FROM payments WHERE charge_id = $1 AND state IN {IN_FLIGHT_SQL}) AS in_flight"
         ))
-        .bind(payment.charge_id)
+        .bind(payment.charge_id())
         .fetch_one(self.pool())
         .await?;
         let status: Option<String> = row.try_get("status")?;
@@ -191,7 +191,7 @@ impl PostgresStore {
         }
         if error::is_unique(e, constraint::PAYMENT_PKEY) {
             return Err(
-                StoreError::Invariant(format!("payment {} already exists", payment.id)).into(),
+                StoreError::Invariant(format!("payment {} already exists", payment.id())).into(),
             );
         }
         if error::is_any_unique(e) || error::is_check(e, constraint::PAYMENT_CHARGE_PAYABLE) {
@@ -469,10 +469,10 @@ impl PaymentStore for PostgresStore {
     async fn update_payment(&self, update: &PaymentUpdate) -> Result<(), StoreError> {
         let p = &update.payment;
         if let Some(r) = &update.refund {
-            if r.payment_id != p.id {
+            if r.payment_id != p.id() {
                 return Err(StoreError::Invariant("a refund of another payment".into()));
             }
-            if r.amount.currency() != p.total.currency() {
+            if r.amount.currency() != p.total().currency() {
                 return Err(StoreError::Invariant("a refund in another currency".into()));
             }
         }

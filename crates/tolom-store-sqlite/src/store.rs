@@ -357,38 +357,38 @@ type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArgume
 
 impl PaymentRecord {
     fn encode(p: &Payment) -> Result<PaymentRecord, StoreError> {
-        let currency = same_currency(&[p.amount, p.fee, p.total, p.refunded, p.refund_pending])?;
+        let currency = same_currency(&[p.amount(), p.fee(), p.total(), p.refunded(), p.refund_pending()])?;
         Ok(PaymentRecord {
-            id: id(p.id),
-            charge_id: id(p.charge_id),
-            code: p.code.as_str().to_string(),
-            service: p.service.clone(),
+            id: id(p.id()),
+            charge_id: id(p.charge_id()),
+            code: p.code().as_str().to_string(),
+            service: p.service().clone(),
             currency: currency.code(),
-            amount: minor(p.amount)?,
-            fee: minor(p.fee)?,
-            total: minor(p.total)?,
-            state: p.state.as_str(),
-            version: i64::try_from(p.version)
+            amount: minor(p.amount())?,
+            fee: minor(p.fee())?,
+            total: minor(p.total())?,
+            state: p.state().as_str(),
+            version: i64::try_from(p.version())
                 .map_err(|_| StoreError::Invariant("version out of range".into()))?,
-            created_at: ts(p.created_at),
-            updated_at: ts(p.updated_at),
-            expires_at: ts(p.expires_at),
-            terms_edition: p.terms_edition.clone(),
-            language: p.language.tag(),
-            start_key: p.start_key.clone(),
-            submit_key: p.submit_key.clone(),
-            card: opt_json(&p.card)?,
-            contact: opt_json(&p.contact)?,
-            acquirer: p.acquirer.clone(),
-            acquirer_ref: p.acquirer_ref.clone(),
-            approval: opt_json(&p.approval)?,
-            decline_reason: p.decline_reason.map(|r| r.code()),
-            failure: p.failure.clone(),
-            challenge: opt_json(&p.challenge)?,
-            refunded: minor(p.refunded)?,
-            refund_pending: minor(p.refund_pending)?,
-            succeeded_at: p.succeeded_at.map(ts),
-            receipt_number: p.receipt_number.clone(),
+            created_at: ts(p.created_at()),
+            updated_at: ts(p.updated_at()),
+            expires_at: ts(p.expires_at()),
+            terms_edition: p.terms_edition().clone(),
+            language: p.language().tag(),
+            start_key: p.start_key().clone(),
+            submit_key: p.submit_key().map(str::to_string),
+            card: opt_json(&p.card())?,
+            contact: opt_json(&p.contact())?,
+            acquirer: p.acquirer().map(str::to_string),
+            acquirer_ref: p.acquirer_ref().map(str::to_string),
+            approval: opt_json(&p.approval())?,
+            decline_reason: p.decline_reason().map(|r| r.code()),
+            failure: p.failure().map(str::to_string),
+            challenge: opt_json(&p.challenge())?,
+            refunded: minor(p.refunded())?,
+            refund_pending: minor(p.refund_pending())?,
+            succeeded_at: p.succeeded_at().map(ts),
+            receipt_number: p.receipt_number().map(str::to_string),
         })
     }
 
@@ -828,7 +828,7 @@ impl PaymentStore for SqliteStore {
         let record = PaymentRecord::encode(payment)?;
         let charge_id = record.charge_id.clone();
         let mut tx = self.write().await?;
-        if let Some(existing) = payment_by_start_key(&mut tx, &payment.start_key).await? {
+        if let Some(existing) = payment_by_start_key(&mut tx, &payment.start_key()).await? {
             return Ok(CreateOutcome::Existing(Box::new(existing)));
         }
         let status = sqlx::query_scalar::<_, String>("SELECT status FROM charges WHERE id = ?1")
@@ -857,7 +857,7 @@ impl PaymentStore for SqliteStore {
                     }
                 }
                 Some(cols) if cols == "payments.start_key" => {
-                    return match payment_by_start_key(&mut tx, &payment.start_key).await? {
+                    return match payment_by_start_key(&mut tx, &payment.start_key()).await? {
                         Some(p) => Ok(CreateOutcome::Existing(Box::new(p))),
                         None => Err(StoreError::Conflict),
                     }
@@ -905,24 +905,24 @@ impl PaymentStore for SqliteStore {
     async fn update_payment(&self, u: &PaymentUpdate) -> Result<(), StoreError> {
         let new = &u.payment;
         let expected = new
-            .version
+            .version()
             .checked_sub(1)
             .and_then(|v| i64::try_from(v).ok());
         let record = PaymentRecord::encode(new)?;
         let payment_id = record.id.clone();
         let charge_id = record.charge_id.clone();
         if let Some(r) = &u.refund {
-            if r.payment_id != new.id {
+            if r.payment_id != new.id() {
                 return Err(StoreError::Invariant("refund of another payment".into()));
             }
         }
         match u.charge {
-            Some(ChargeChange::MarkPaid) if !new.state.is_paid() => {
+            Some(ChargeChange::MarkPaid) if !new.state().is_paid() => {
                 return Err(StoreError::Invariant(
                     "MarkPaid without a paid payment".into(),
                 ))
             }
-            Some(ChargeChange::Reopen) if new.state.is_paid() => {
+            Some(ChargeChange::Reopen) if new.state().is_paid() => {
                 return Err(StoreError::Invariant(
                     "only a fully refunded payment reopens its charge".into(),
                 ))
@@ -944,7 +944,7 @@ impl PaymentStore for SqliteStore {
             Err(e) => {
                 return Err(match unique_violation(&e) {
                     Some(cols) if cols == "payments.charge_id" => StoreError::Invariant(
-                        if new.state.is_paid() {
+                        if new.state().is_paid() {
                             "charge already has a paid payment"
                         } else {
                             "another payment of the charge is in flight"

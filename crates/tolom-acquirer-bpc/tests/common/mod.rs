@@ -241,9 +241,9 @@ pub async fn submit(
 ) -> tolom_core::payment::Payment {
     h.tolom
         .submit_card(
-            payment.id,
+            payment.id(),
             &tolom_testkit::fixtures::card_form(pan),
-            &format!("card-{}", payment.id.simple()),
+            &format!("card-{}", payment.id().simple()),
         )
         .await
         .unwrap_or_else(|e| panic!("submit_card: {e:?}"))

@@ -15,7 +15,8 @@
 //! tolom_testkit::ops_conformance!(store);       // ops_conformance::audit_chain, ...
 //! ```
 //!
-//! A maker returns `None` to skip (after [`crate::external::missing`], which
+//! `storage_conformance!(my_module, store)` names the module, for a test
+//! file that runs a suite on two adapters. A maker returns `None` to skip (after [`crate::external::missing`], which
 //! fails in CI). The calling crate needs `tokio` (macros, multi-threaded
 //! runtime) among its dev-dependencies. The acquirer and notifier makers
 //! get the case's name, for adapters that script their behaviour per case.
@@ -34,7 +35,10 @@ pub mod storage;
 #[macro_export]
 macro_rules! storage_conformance {
     ($make:ident) => {
-        mod storage_conformance {
+        $crate::storage_conformance!(storage_conformance, $make);
+    };
+    ($module:ident, $make:ident) => {
+        mod $module {
             $crate::__conformance_case!(storage, $make, charges);
             $crate::__conformance_case!(storage, $make, charge_status);
             $crate::__conformance_case!(storage, $make, create_payment_rules);
@@ -58,7 +62,10 @@ macro_rules! storage_conformance {
 #[macro_export]
 macro_rules! ops_conformance {
     ($make:ident) => {
-        mod ops_conformance {
+        $crate::ops_conformance!(ops_conformance, $make);
+    };
+    ($module:ident, $make:ident) => {
+        mod $module {
             $crate::__conformance_case!(ops_arc, $make, audit_chain);
             $crate::__conformance_case!(ops_arc, $make, tokens);
             $crate::__conformance_case!(ops_arc, $make, retention);
@@ -73,7 +80,10 @@ macro_rules! ops_conformance {
 #[macro_export]
 macro_rules! acquirer_conformance {
     ($make:ident) => {
-        mod acquirer_conformance {
+        $crate::acquirer_conformance!(acquirer_conformance, $make);
+    };
+    ($module:ident, $make:ident) => {
+        mod $module {
             $crate::__conformance_case!(acquirer, $make, approval_is_idempotent);
             $crate::__conformance_case!(acquirer, $make, refunds_never_exceed_the_payment);
             $crate::__conformance_case!(acquirer, $make, decline);
@@ -90,7 +100,10 @@ macro_rules! acquirer_conformance {
 #[macro_export]
 macro_rules! notifier_conformance {
     ($make:ident) => {
-        mod notifier_conformance {
+        $crate::notifier_conformance!(notifier_conformance, $make);
+    };
+    ($module:ident, $make:ident) => {
+        mod $module {
             $crate::__conformance_case!(notifier, $make, delivers_at_least_once);
             $crate::__conformance_case!(notifier, $make, unreachable_is_temporary);
         }
