@@ -131,7 +131,7 @@ pub fn charge_json(view: &ChargeView, lang: Language) -> Value {
 
 /// A payment as JSON (no contact details, no idempotency keys).
 pub fn payment_json(p: &Payment, lang: Language) -> Value {
-    let challenge = p.challenge.as_ref().map(|c| match c {
+    let challenge = p.challenge().as_ref().map(|c| match c {
         Challenge::Otp { hint } => json!({"kind": "otp", "hint": hint}),
         Challenge::Redirect {
             url,
@@ -139,39 +139,39 @@ pub fn payment_json(p: &Payment, lang: Language) -> Value {
             fields,
         } => json!({"kind": "redirect", "url": url, "method": method, "fields": fields}),
     });
-    let decline = p.decline_reason.map(|r| {
+    let decline = p.decline_reason().map(|r| {
         let c = r.code();
         json!({"code": c, "message": error_message(c, lang)})
     });
     let failure = p
-        .failure
+        .failure()
         .as_deref()
         .map(|c| json!({"code": c, "message": error_message(c, lang)}));
-    let base = format!("/api/v1/payments/{}", p.id);
+    let base = format!("/api/v1/payments/{}", p.id());
     json!({
-        "id": p.id,
-        "state": p.state.as_str(),
-        "state_text": status_text(p.state, lang),
-        "code": p.code.as_str(),
-        "service": p.service,
-        "amount": amount(p.amount),
-        "fee": amount(p.fee),
-        "total": amount(p.total),
-        "currency": p.total.currency().to_string(),
-        "created_at": p.created_at,
-        "expires_at": p.expires_at,
-        "terms_edition": p.terms_edition,
-        "card": p.card.as_ref().map(|c| json!({"masked_pan": c.masked_pan.as_str(), "brand": c.brand.name()})),
+        "id": p.id(),
+        "state": p.state().as_str(),
+        "state_text": status_text(p.state(), lang),
+        "code": p.code().as_str(),
+        "service": p.service(),
+        "amount": amount(p.amount()),
+        "fee": amount(p.fee()),
+        "total": amount(p.total()),
+        "currency": p.total().currency().to_string(),
+        "created_at": p.created_at(),
+        "expires_at": p.expires_at(),
+        "terms_edition": p.terms_edition(),
+        "card": p.card().as_ref().map(|c| json!({"masked_pan": c.masked_pan.as_str(), "brand": c.brand.name()})),
         "challenge": challenge,
         "decline": decline,
         "failure": failure,
-        "receipt_number": p.receipt_number,
+        "receipt_number": p.receipt_number(),
         "links": {
             "self": base,
             "card": format!("{base}/card"),
             "challenge": format!("{base}/challenge"),
             "receipt": format!("{base}/receipt"),
-            "receipt_page": format!("/payments/{}/receipt", p.id),
+            "receipt_page": format!("/payments/{}/receipt", p.id()),
         },
     })
 }

@@ -45,7 +45,6 @@ use rand::RngCore;
 use tolom_core::Tolom;
 
 pub mod api;
-pub mod demo;
 pub mod html;
 pub mod openapi;
 pub mod pdf;

@@ -102,13 +102,13 @@ fn parse_id(id: &str) -> Option<Uuid> {
 
 /// Where a payment in this state continues.
 pub(crate) fn next_url(p: &Payment) -> String {
-    match p.state {
-        PaymentState::Created => format!("/payments/{}/card", p.id),
-        PaymentState::ActionRequired => format!("/payments/{}/confirm", p.id),
+    match p.state() {
+        PaymentState::Created => format!("/payments/{}/card", p.id()),
+        PaymentState::ActionRequired => format!("/payments/{}/confirm", p.id()),
         PaymentState::Succeeded | PaymentState::PartiallyRefunded | PaymentState::Refunded => {
-            format!("/payments/{}/receipt", p.id)
+            format!("/payments/{}/receipt", p.id())
         }
-        _ => format!("/payments/{}", p.id),
+        _ => format!("/payments/{}", p.id()),
     }
 }
 
@@ -431,13 +431,13 @@ fn summary_html(lang: Language, p: &Payment) -> String {
     format!(
         "<dl class=\"facts\"><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd></dl>",
         esc(t("charge.code", lang)),
-        esc(&p.code.grouped()),
+        esc(&p.code().grouped()),
         esc(t("charge.amount", lang)),
-        esc(&money(p.amount)),
+        esc(&money(p.amount())),
         esc(t("charge.fee", lang)),
-        esc(&money(p.fee)),
+        esc(&money(p.fee())),
         esc(t("charge.total", lang)),
-        esc(&money(p.total)),
+        esc(&money(p.total())),
     )
 }
 
@@ -475,7 +475,7 @@ fn card_form_html(
         b,
         "<p>{}</p><form method=\"post\" action=\"/payments/{}/card\" autocomplete=\"on\" novalidate>{}{}",
         esc(t("card.intro", lang)),
-        p.id,
+        p.id(),
         hidden("csrf", &ctx.csrf),
         hidden("key", &random_key()),
     );
@@ -554,7 +554,7 @@ fn card_form_html(
         b,
         "<button type=\"submit\">{} {}</button><p class=\"hint\">{}</p></form>",
         esc(t("card.submit", lang)),
-        esc(&money(p.total)),
+        esc(&money(p.total())),
         esc(t("card.security", lang)),
     );
     b
@@ -570,7 +570,7 @@ pub(crate) async fn card_page(
         Ok(p) => p,
         Err(r) => return r,
     };
-    if p.state != PaymentState::Created {
+    if p.state() != PaymentState::Created {
         return see_other(&next_url(&p));
     }
     let body = card_form_html(&ctx, &p, &CardValues::default(), None);
@@ -579,7 +579,7 @@ pub(crate) async fn card_page(
         &ctx,
         StatusCode::OK,
         t("card.heading", ctx.lang),
-        &format!("/payments/{}/card", p.id),
+        &format!("/payments/{}/card", p.id()),
         "",
         body,
     )
@@ -639,7 +639,7 @@ pub(crate) async fn card_submit(
         phone: post.phone.clone(),
         email: post.email.clone(),
     };
-    let result = state.tolom.submit_card(p.id, &card, &post.key).await;
+    let result = state.tolom.submit_card(p.id(), &card, &post.key).await;
     drop(card);
     match result {
         Ok(p) => see_other(&next_url(&p)),
@@ -661,7 +661,7 @@ pub(crate) async fn card_submit(
                 body,
             )
         }
-        Err(SubmitCardError::AlreadySubmitted) => match state.tolom.payment(p.id).await {
+        Err(SubmitCardError::AlreadySubmitted) => match state.tolom.payment(p.id()).await {
             Ok(now) => see_other(&next_url(&now)),
             Err(e) => error_page(&state, &ctx, e.code(), &here),
         },
@@ -677,7 +677,7 @@ pub(crate) async fn card_submit(
 fn confirm_html(ctx: &Ctx, p: &Payment, error: Option<&str>) -> (String, Option<String>) {
     let lang = ctx.lang;
     let mut b = String::new();
-    match &p.challenge {
+    match &p.challenge() {
         Some(Challenge::Redirect {
             url,
             method,
@@ -715,7 +715,7 @@ fn confirm_html(ctx: &Ctx, p: &Payment, error: Option<&str>) -> (String, Option<
                 b.push_str(&error_summary(lang, &[("otp", e)]));
             }
             b.push_str(&summary_html(lang, p));
-            let hint = match &p.challenge {
+            let hint = match &p.challenge() {
                 Some(Challenge::Otp { hint: Some(h) }) if lang == Language::En => h.clone(),
                 _ => t("confirm.intro", lang).to_string(),
             };
@@ -723,7 +723,7 @@ fn confirm_html(ctx: &Ctx, p: &Payment, error: Option<&str>) -> (String, Option<
                 b,
                 "<p>{}</p><form method=\"post\" action=\"/payments/{}/confirm\" novalidate>{}{}<button type=\"submit\">{}</button></form>",
                 esc(t("confirm.intro", lang)),
-                p.id,
+                p.id(),
                 hidden("csrf", &ctx.csrf),
                 Field {
                     name: "otp",
@@ -761,7 +761,7 @@ fn confirm_response(
         ctx,
         status,
         title,
-        &format!("/payments/{}/confirm", p.id),
+        &format!("/payments/{}/confirm", p.id()),
         "",
         body,
     );
@@ -788,7 +788,7 @@ pub(crate) async fn confirm_page(
         Ok(p) => p,
         Err(r) => return r,
     };
-    if p.state != PaymentState::ActionRequired {
+    if p.state() != PaymentState::ActionRequired {
         return see_other(&next_url(&p));
     }
     confirm_response(&state, &ctx, &p, None, StatusCode::OK)
@@ -820,7 +820,7 @@ pub(crate) async fn confirm_submit(
         Ok(p) => p,
         Err(r) => return r,
     };
-    if form.otp.trim().is_empty() && p.state == PaymentState::ActionRequired {
+    if form.otp.trim().is_empty() && p.state() == PaymentState::ActionRequired {
         let msg = error_message("request.invalid", ctx.lang);
         return confirm_response(
             &state,
@@ -833,7 +833,7 @@ pub(crate) async fn confirm_submit(
     continue_challenge(
         &state,
         &ctx,
-        p.id,
+        p.id(),
         ChallengeResponse::otp(form.otp.trim()),
         &here,
     )
@@ -914,20 +914,20 @@ pub(crate) async fn status_page(
         Err(r) => return r,
     };
     let mut b = String::new();
-    let ok = p.state.is_paid();
-    let in_flight = matches!(p.state, PaymentState::Authorizing | PaymentState::Unknown);
+    let ok = p.state().is_paid();
+    let in_flight = matches!(p.state(), PaymentState::Authorizing | PaymentState::Unknown);
     let _ = write!(
         b,
         "<div class=\"{}\" role=\"status\"><p><strong>{}:</strong> <span data-state=\"{}\">{}</span></p>",
         if ok { "ok" } else if in_flight { "" } else { "bad" },
         esc(t("charge.status", lang)),
-        p.state.as_str(),
-        esc(status_text(p.state, lang)),
+        p.state().as_str(),
+        esc(status_text(p.state(), lang)),
     );
-    let reason = p.decline_reason.map(|r| r.code()).or(p
-        .failure
-        .as_deref()
-        .filter(|c| tolom_core::i18n::lookup(c).is_some()));
+    let reason = p
+        .decline_reason()
+        .map(|r| r.code())
+        .or(p.failure().filter(|c| tolom_core::i18n::lookup(c).is_some()));
     if let Some(code) = reason {
         let _ = write!(
             b,
@@ -937,7 +937,7 @@ pub(crate) async fn status_page(
             esc(error_message(code, lang))
         );
     }
-    if p.state == PaymentState::Unknown {
+    if p.state() == PaymentState::Unknown {
         let _ = write!(
             b,
             "<p>{}</p>",
@@ -949,12 +949,12 @@ pub(crate) async fn status_page(
     }
     b.push_str("</div>");
     b.push_str(&summary_html(lang, &p));
-    match p.state {
+    match p.state() {
         s if s.is_paid() => {
             let _ = write!(
                 b,
                 "<p><a class=\"button\" href=\"/payments/{}/receipt\">{}</a></p>",
-                p.id,
+                p.id(),
                 esc(t("status.receipt", lang))
             );
         }
@@ -970,7 +970,7 @@ pub(crate) async fn status_page(
             let _ = write!(
                 b,
                 "<p><a class=\"button\" href=\"/pay/{}/terms\">{}</a></p>",
-                esc(p.code.as_str()),
+                esc(p.code().as_str()),
                 esc(t("status.try_again", lang))
             );
         }
@@ -986,7 +986,7 @@ pub(crate) async fn status_page(
         &ctx,
         StatusCode::OK,
         t("status.heading", lang),
-        &format!("/payments/{}", p.id),
+        &format!("/payments/{}", p.id()),
         head,
         b,
     )

@@ -92,6 +92,16 @@ impl PaymentState {
     pub fn parse(s: &str) -> Option<PaymentState> {
         Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
+
+    /// Parses a comma-separated list of ids (`succeeded,refunded`); the
+    /// error names the first unknown one.
+    pub fn parse_list(s: &str) -> Result<Vec<PaymentState>, String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| PaymentState::parse(s).ok_or_else(|| format!("unknown payment status {s:?}")))
+            .collect()
+    }
 }
 
 impl fmt::Display for PaymentState {

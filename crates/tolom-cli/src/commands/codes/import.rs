@@ -5,10 +5,12 @@ use std::path::Path;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use tolom_core::access::Principal;
 use tolom_core::errors::IssueError;
 use tolom_core::money::{Currency, Money};
 use tolom_core::ports::StoreError;
-use tolom_core::usecases::IssueCharge;
+use tolom_core::time::parse_when;
+use tolom_core::usecases::{IssueCharge, Operator, OperatorError};
 use tolom_core::Tolom;
 
 use crate::CliError;
@@ -64,6 +66,7 @@ fn col<'a>(headers: &csv::StringRecord, rec: &'a csv::StringRecord, name: &str) 
 /// Imports `path`; `progress` is told after each row.
 pub async fn import(
     tolom: &Tolom,
+    who: &Principal,
     path: &Path,
     valid_days: u32,
     progress: &dyn Fn(u64, u64),
@@ -107,7 +110,7 @@ pub async fn import(
             }
         };
         let line = rec.position().map(|p| p.line()).unwrap_or(report.rows + 1);
-        match import_row(tolom, &headers, &rec, now, valid_days).await {
+        match import_row(tolom, who, &headers, &rec, now, valid_days).await {
             Ok(true) => report.issued += 1,
             Ok(false) => report.already_issued += 1,
             Err(reason) => report.bad.push(BadRow { line, reason }),
@@ -119,6 +122,7 @@ pub async fn import(
 
 async fn import_row(
     tolom: &Tolom,
+    who: &Principal,
     headers: &csv::StringRecord,
     rec: &csv::StringRecord,
     now: DateTime<Utc>,
@@ -142,12 +146,13 @@ async fn import_row(
         .map(|a| Money::parse(a, Currency::KGS).map_err(|e| format!("amount {a:?}: {e}")))
         .transpose()?;
     let expires_at = match col(headers, rec, "expires_at") {
-        Some(v) => tolom_admin::api::parse_when(v, true)
+        Some(v) => parse_when(v, true)
             .ok_or_else(|| format!("expires_at {v:?} is not a date or RFC 3339 instant"))?,
         None => now + Duration::days(i64::from(valid_days)),
     };
-    match tolom
-        .issue_charge(IssueCharge {
+    let operator: &Operator = tolom.operator().map_err(|e| e.to_string())?;
+    match operator
+        .issue(who, IssueCharge {
             service: service.to_string(),
             urgency: col(headers, rec, "urgency").map(str::to_string),
             amount,
@@ -159,8 +164,10 @@ async fn import_row(
         .await
     {
         Ok(_) => Ok(true),
-        Err(IssueError::Store(StoreError::DuplicateCode)) => Ok(false),
-        Err(IssueError::Store(e)) => Err(format!("storage: {e}")),
+        Err(OperatorError::Issue(IssueError::Store(StoreError::DuplicateCode))) => Ok(false),
+        Err(OperatorError::Issue(IssueError::Store(e)) | OperatorError::Store(e)) => {
+            Err(format!("storage: {e}"))
+        }
         Err(e) => Err(format!("{} ({})", e, tolom_core::i18n::ErrorCode::code(&e))),
     }
 }

@@ -1,0 +1,145 @@
+//! The one composition root: which store, acquirer, signer and notifiers a
+//! command runs with, from the [`Settings`] and the [`Mode`].
+//!
+//! Production is the default. Test adapters are reachable only when asked
+//! for explicitly: the sandbox acquirer runs in [`Mode::Demo`] (`tolom
+//! demo`, `tolom serve --demo`) or when the configuration says
+//! `acquirer.kind = "sandbox"` together with `acquirer.environment =
+//! "development"` or `"test"`; anything else that names it is refused with
+//! an error saying so. The testkit's in-memory store is not part of the
+//! binary at all.
+
+use std::sync::Arc;
+
+use tolom_core::ports::{Acquirer, Ed25519Signer, Notifier, OpsStore, Store};
+use tolom_core::Tolom;
+
+use crate::config::Settings;
+use crate::CliError;
+
+mod acquirer;
+pub mod keys;
+mod notifiers;
+mod store;
+
+pub use acquirer::Unconfigured;
+pub use keys::KeyPolicy;
+
+/// How the program runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Real payers: every adapter from the configuration, no test adapter
+    /// unless the configuration asks for a development environment.
+    Production,
+    /// The README's first command: SQLite under the data directory, the
+    /// sandbox acquirer, demo codes, notifications to a local log.
+    Demo,
+}
+
+/// Whether a command needs the acquirer (and so refuses to run without a
+/// configured one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// It calls the acquirer (serve, refund, reconcile, expire).
+    Acquirer,
+    /// It never does (codes, reports, tokens, ...): without an
+    /// `[acquirer]` section it runs with [`Unconfigured`].
+    NoAcquirer,
+}
+
+/// A composed program.
+pub struct Composed {
+    /// The use cases, the operator's among them.
+    pub tolom: Arc<Tolom>,
+    /// `sqlite` or `postgres`.
+    pub store_kind: &'static str,
+    /// What pays: `sandbox (demo)`, `bpc https://...`, `none`.
+    pub acquirer_note: String,
+}
+
+/// Opens (and migrates) the database named by the settings; returns it as
+/// both ports.
+pub async fn open_store(
+    settings: &Settings,
+) -> Result<(Arc<dyn Store>, Arc<dyn OpsStore>, &'static str), CliError> {
+    store::open(settings).await
+}
+
+/// Builds the use cases for a command.
+pub async fn compose(
+    settings: &Settings,
+    mode: Mode,
+    needs: Needs,
+    keys: KeyPolicy,
+) -> Result<Composed, CliError> {
+    let (acquirer, acquirer_note) = acquirer::build(settings, mode, needs)?;
+    let notifiers = match mode {
+        Mode::Demo => notifiers::demo(settings)?,
+        Mode::Production => notifiers::configured(settings)?,
+    };
+    let (store, ops, store_kind) = store::open(settings).await?;
+    let tolom = build(settings, store, ops, acquirer, notifiers, keys)?;
+    Ok(Composed {
+        tolom,
+        store_kind,
+        acquirer_note,
+    })
+}
+
+fn build(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+    ops: Arc<dyn OpsStore>,
+    acquirer: Arc<dyn Acquirer>,
+    notifiers: Vec<Arc<dyn Notifier>>,
+    keys: KeyPolicy,
+) -> Result<Arc<Tolom>, CliError> {
+    let seed = keys::signing_seed(settings, keys)?;
+    let mut b = Tolom::builder()
+        .store(store)
+        .ops(ops)
+        .acquirer(acquirer)
+        .signer(Arc::new(Ed25519Signer::from_seed(seed)))
+        .config(core_config(settings)?);
+    for n in notifiers {
+        b = b.notifier(n);
+    }
+    Ok(Arc::new(
+        b.build().map_err(|e| CliError::Usage(e.to_string()))?,
+    ))
+}
+
+/// The core's configuration (catalogue from the file when given).
+pub fn core_config(settings: &Settings) -> Result<tolom_core::Config, CliError> {
+    let mut config = tolom_core::Config::default();
+    if let Some(path) = &settings.file.catalogue_file {
+        let json = std::fs::read_to_string(path)
+            .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
+        config.catalogue = tolom_core::catalogue::Catalogue::from_json(&json)
+            .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+    }
+    if let Some(u) = &settings.file.server.public_url {
+        config.return_url = Some(u.trim_end_matches('/').to_string());
+    }
+    Ok(config)
+}
+
+/// Removes any secret from a driver's message.
+pub fn redact_error(message: &str, settings: &Settings) -> String {
+    let mut m = message.to_string();
+    for s in [
+        &settings.database_password,
+        &settings.bpc_password,
+        &settings.smtp_password,
+        &settings.webhook_secret,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let secret = secrecy::ExposeSecret::expose_secret(s);
+        if !secret.is_empty() {
+            m = m.replace(secret, "[REDACTED]");
+        }
+    }
+    m
+}
