@@ -228,14 +228,20 @@ impl FromStr for Language {
     }
 }
 
-/// An error with a stable machine code that the message catalogue translates.
+/// An error with a stable machine code and a message in every language,
+/// both from its [`Text`]: an error cannot have a code without a translation.
 pub trait ErrorCode {
+    /// The error's text: its stable code and its message.
+    fn text(&self) -> Text;
+
     /// The stable machine code, e.g. `code.check_digit`.
-    fn code(&self) -> &'static str;
+    fn code(&self) -> &'static str {
+        self.text().code()
+    }
 
     /// The translated message for the payer.
-    fn message(&self, lang: Language) -> &'static str {
-        message(self.code(), lang)
+    fn message(&self, lang: Language) -> Cow<'static, str> {
+        text(self.text(), lang)
     }
 }
 

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::card::{CardSummary, Contact};
 use crate::catalogue::ServiceId;
 use crate::code::PaymentCode;
-use crate::i18n::{ErrorCode, Language};
+use crate::i18n::{ErrorCode, Language, Text};
 use crate::money::Money;
 use crate::time::to_bishkek;
 
@@ -85,6 +85,22 @@ impl PaymentState {
             self,
             PaymentState::Succeeded | PaymentState::PartiallyRefunded
         )
+    }
+
+    /// The state in words, for payers (`Paid`, `Declined`, ...).
+    pub fn text(&self) -> Text {
+        match self {
+            PaymentState::Created => Text::PaymentStateCreated,
+            PaymentState::Authorizing => Text::PaymentStateAuthorizing,
+            PaymentState::ActionRequired => Text::PaymentStateActionRequired,
+            PaymentState::Unknown => Text::PaymentStateUnknown,
+            PaymentState::Succeeded => Text::PaymentStateSucceeded,
+            PaymentState::Declined => Text::PaymentStateDeclined,
+            PaymentState::Failed => Text::PaymentStateFailed,
+            PaymentState::Expired => Text::PaymentStateExpired,
+            PaymentState::PartiallyRefunded => Text::PaymentStatePartiallyRefunded,
+            PaymentState::Refunded => Text::PaymentStateRefunded,
+        }
     }
 
     /// Stable id as stored and shown in the API.
@@ -164,18 +180,18 @@ impl DeclineReason {
 }
 
 impl ErrorCode for DeclineReason {
-    fn code(&self) -> &'static str {
+    fn text(&self) -> Text {
         match self {
-            DeclineReason::InsufficientFunds => "decline.insufficient_funds",
-            DeclineReason::ExpiredCard => "decline.expired_card",
-            DeclineReason::IncorrectCvv => "decline.incorrect_cvv",
-            DeclineReason::DoNotHonour => "decline.do_not_honour",
-            DeclineReason::LostOrStolen => "decline.lost_or_stolen",
-            DeclineReason::AuthenticationFailed => "decline.authentication_failed",
-            DeclineReason::LimitExceeded => "decline.limit_exceeded",
-            DeclineReason::RestrictedCard => "decline.restricted_card",
-            DeclineReason::InvalidCard => "decline.invalid_card",
-            DeclineReason::Other => "decline.other",
+            DeclineReason::InsufficientFunds => Text::DeclineInsufficientFunds,
+            DeclineReason::ExpiredCard => Text::DeclineExpiredCard,
+            DeclineReason::IncorrectCvv => Text::DeclineIncorrectCvv,
+            DeclineReason::DoNotHonour => Text::DeclineDoNotHonour,
+            DeclineReason::LostOrStolen => Text::DeclineLostOrStolen,
+            DeclineReason::AuthenticationFailed => Text::DeclineAuthenticationFailed,
+            DeclineReason::LimitExceeded => Text::DeclineLimitExceeded,
+            DeclineReason::RestrictedCard => Text::DeclineRestrictedCard,
+            DeclineReason::InvalidCard => Text::DeclineInvalidCard,
+            DeclineReason::Other => Text::DeclineOther,
         }
     }
 }
@@ -254,11 +270,11 @@ pub enum RefundRefused {
 }
 
 impl ErrorCode for RefundRefused {
-    fn code(&self) -> &'static str {
+    fn text(&self) -> Text {
         match self {
-            RefundRefused::NotRefundable(_) => "refund.not_refundable",
-            RefundRefused::AmountInvalid => "refund.amount_invalid",
-            RefundRefused::ExceedsPaid => "refund.exceeds_paid",
+            RefundRefused::NotRefundable(_) => Text::RefundNotRefundable,
+            RefundRefused::AmountInvalid => Text::RefundAmountInvalid,
+            RefundRefused::ExceedsPaid => Text::RefundExceedsPaid,
         }
     }
 }
@@ -314,7 +330,8 @@ pub struct Payment {
     pub approval: Option<Approval>,
     /// Why declined.
     pub decline_reason: Option<DeclineReason>,
-    /// Stable code of a technical failure.
+    /// Stable code of a technical failure (a [`Text`] code; stored as
+    /// text, so read it back with [`Text::from_code`]).
     pub failure: Option<String>,
     /// The pending challenge.
     pub challenge: Option<Challenge>,
@@ -548,10 +565,11 @@ impl Payment {
         Ok(())
     }
 
-    /// `Authorizing | Unknown | ActionRequired → Failed` (no money taken).
-    pub fn fail(&mut self, code: &str, now: DateTime<Utc>) -> Result<(), TransitionError> {
+    /// `Authorizing | Unknown | ActionRequired → Failed` (no money taken);
+    /// `reason`'s stable code is kept in [`Payment::failure`].
+    pub fn fail(&mut self, reason: Text, now: DateTime<Utc>) -> Result<(), TransitionError> {
         self.go(&Self::SETTLEABLE, PaymentState::Failed, "fail", now)?;
-        self.failure = Some(code.to_string());
+        self.failure = Some(reason.code().to_string());
         self.challenge = None;
         Ok(())
     }
@@ -833,11 +851,13 @@ mod tests {
     #[test]
     fn every_decline_reason_has_a_translated_code() {
         for r in DeclineReason::ALL {
-            assert!(crate::i18n::lookup(r.code()).is_some(), "{}", r.code());
+            assert_eq!(Text::from_code(r.code()), Some(r.text()), "{}", r.code());
             assert_eq!(DeclineReason::from_code(r.code()), Some(r));
         }
+        let mut words = std::collections::HashSet::new();
         for s in PaymentState::ALL {
             assert_eq!(PaymentState::parse(s.as_str()), Some(s));
+            assert!(words.insert(s.text()), "{s} shares its text");
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::catalogue::{Catalogue, Tariff};
 use crate::charge::{Charge, ChargeStatus, NotPayable, Payer};
 use crate::code::{CodeError, CodeFormat, PaymentCode};
 use crate::errors::*;
-use crate::i18n::{Language, LocalizedText};
+use crate::i18n::{Language, LocalizedText, Text};
 use crate::money::Money;
 use crate::outbox::{
     retry_delay, AgencyEvent, AgencyEventKind, Channel, Event, OutboxMessage, OutboxPayload,
@@ -937,7 +937,7 @@ impl Tolom {
             Err(e) => match e.kind {
                 AcquirerErrorKind::Unknown => Settlement::Unknown,
                 AcquirerErrorKind::NotSent => Settlement::NotSent,
-                AcquirerErrorKind::Rejected => Settlement::Fail("service.unavailable"),
+                AcquirerErrorKind::Rejected => Settlement::Fail(Text::ServiceUnavailable),
             },
         };
         self.settle(payment, charge, outcome, now).await
@@ -982,7 +982,7 @@ impl Tolom {
                 // The purchase certainly never reached the acquirer: record
                 // that, so that the late-approval sweep never asks about it.
                 next.acquirer = None;
-                next.fail("payment.acquirer_unavailable", now).is_ok()
+                next.fail(Text::PaymentAcquirerUnavailable, now).is_ok()
             }
             Settlement::Expire => next.expire(now).is_ok(),
         };
@@ -1624,7 +1624,7 @@ impl Tolom {
         if payment.state == PaymentState::ActionRequired {
             Settlement::Expire
         } else {
-            Settlement::Fail("payment.acquirer_unavailable")
+            Settlement::Fail(Text::PaymentAcquirerUnavailable)
         }
     }
 
@@ -1818,7 +1818,7 @@ impl Tolom {
 enum Settlement {
     Outcome(AcquirerOutcome),
     Unknown,
-    Fail(&'static str),
+    Fail(Text),
     /// The purchase was refused before it reached the acquirer.
     NotSent,
     Expire,

@@ -400,7 +400,7 @@ async fn submit_card(
                     .0
                     .iter()
                     .map(|fe| {
-                        json!({"field": fe.field.name(), "code": fe.code, "message": error_message(fe.code, lang)})
+                        json!({"field": fe.field.name(), "code": fe.code(), "message": error_message(fe.code(), lang)})
                     })
                     .collect();
                 let code = errors.code();

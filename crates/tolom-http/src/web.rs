@@ -459,14 +459,14 @@ fn card_form_html(
     let err = |f: CardField| {
         errors
             .and_then(|e| e.for_field(f))
-            .map(|fe| error_message(fe.code, lang))
+            .map(|fe| error_message(fe.code(), lang))
     };
     let mut b = String::new();
     if let Some(errors) = errors {
         let list: Vec<(&str, &str)> = errors
             .0
             .iter()
-            .map(|fe| (fe.field.name(), error_message(fe.code, lang)))
+            .map(|fe| (fe.field.name(), error_message(fe.code(), lang)))
             .collect();
         b.push_str(&error_summary(lang, &list));
     }
