@@ -34,7 +34,7 @@ use axum::{Extension, Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
-use tolom_core::i18n::{message, ErrorCode, Language};
+use tolom_core::i18n::{text, ErrorCode, Language, Text};
 use tolom_core::money::{Currency, Money};
 use tolom_core::ops::{hash_token, ApiToken, OpsStore, Role};
 use tolom_core::payment::PaymentState;
@@ -102,20 +102,21 @@ fn roles_for(method: &Method, route: &str) -> &'static [Role] {
         .unwrap_or(&[])
 }
 
-/// An error answer: `{"error": {"code", "message"}}`.
+/// An error answer: `{"error": {"code", "message"}}`, both from one
+/// [`Text`].
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    text: Text,
     detail: Option<String>,
     lang: Language,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, lang: Language) -> ApiError {
+    fn new(status: StatusCode, text: Text, lang: Language) -> ApiError {
         ApiError {
             status,
-            code,
+            text,
             detail: None,
             lang,
         }
@@ -128,8 +129,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body =
-            json!({"error": {"code": self.code, "message": message(self.code, self.lang)}});
+        let mut body = json!({"error": {
+            "code": self.text.code(),
+            "message": text(self.text, self.lang),
+        }});
         if let Some(d) = self.detail {
             body["error"]["detail"] = json!(d);
         }
@@ -154,10 +157,12 @@ fn language(headers: &HeaderMap) -> Language {
 
 fn store_error(e: &StoreError, lang: Language) -> ApiError {
     match e {
-        StoreError::Unavailable(_) => {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "service.unavailable", lang)
-        }
-        _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal.error", lang),
+        StoreError::Unavailable(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Text::ServiceUnavailable,
+            lang,
+        ),
+        _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Text::InternalError, lang),
     }
 }
 
@@ -188,13 +193,13 @@ async fn authenticate(
 ) -> Response {
     let lang = language(req.headers());
     let Some(secret) = bearer(req.headers()) else {
-        return ApiError::new(StatusCode::UNAUTHORIZED, "auth.unauthenticated", lang)
+        return ApiError::new(StatusCode::UNAUTHORIZED, Text::AuthUnauthenticated, lang)
             .into_response();
     };
     let token = match state.ops.token_by_hash(&hash_token(secret)).await {
         Ok(Some(t)) => t,
         Ok(None) => {
-            return ApiError::new(StatusCode::UNAUTHORIZED, "auth.unauthenticated", lang)
+            return ApiError::new(StatusCode::UNAUTHORIZED, Text::AuthUnauthenticated, lang)
                 .into_response()
         }
         Err(e) => return store_error(&e, lang).into_response(),
@@ -218,7 +223,7 @@ async fn authenticate(
         });
         next.run(req).await
     } else {
-        ApiError::new(StatusCode::FORBIDDEN, "auth.forbidden", lang).into_response()
+        ApiError::new(StatusCode::FORBIDDEN, Text::AuthForbidden, lang).into_response()
     };
     let now = state.tolom.clock().now();
     let audit = state
@@ -267,7 +272,7 @@ type ApiResult = Result<Response, ApiError>;
 
 fn parse_money(s: &str, lang: Language) -> Result<Money, ApiError> {
     Money::parse(s, Currency::KGS).map_err(|e| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", lang)
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, Text::RequestInvalid, lang)
             .detail(e.to_string())
     })
 }
@@ -322,13 +327,13 @@ async fn issue_charge(
         .await
     {
         Ok(charge) => Ok((StatusCode::CREATED, Json(charge)).into_response()),
-        Err(tolom_core::errors::IssueError::Store(StoreError::DuplicateCode)) => {
-            Err(ApiError::new(StatusCode::CONFLICT, "request.invalid", lang)
-                .detail("a charge with this code already exists"))
-        }
+        Err(tolom_core::errors::IssueError::Store(StoreError::DuplicateCode)) => Err(
+            ApiError::new(StatusCode::CONFLICT, Text::RequestInvalid, lang)
+                .detail("a charge with this code already exists"),
+        ),
         Err(tolom_core::errors::IssueError::Store(e)) => Err(store_error(&e, lang)),
         Err(e) => Err(
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), lang).detail(e.to_string()),
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.text(), lang).detail(e.to_string()),
         ),
     }
 }
@@ -336,16 +341,16 @@ async fn issue_charge(
 fn lookup_error(e: tolom_core::errors::LookupError, lang: Language) -> ApiError {
     use tolom_core::errors::LookupError;
     match e {
-        LookupError::NotFound => ApiError::new(StatusCode::NOT_FOUND, e.code(), lang),
+        LookupError::NotFound => ApiError::new(StatusCode::NOT_FOUND, e.text(), lang),
         LookupError::Store(StoreError::Conflict) => {
-            ApiError::new(StatusCode::CONFLICT, "request.invalid", lang)
+            ApiError::new(StatusCode::CONFLICT, Text::RequestInvalid, lang)
                 .detail("the charge is not in a state that can be cancelled")
         }
         LookupError::Store(StoreError::Invariant(m)) => {
-            ApiError::new(StatusCode::CONFLICT, "request.invalid", lang).detail(m)
+            ApiError::new(StatusCode::CONFLICT, Text::RequestInvalid, lang).detail(m)
         }
         LookupError::Store(s) => store_error(&s, lang),
-        other => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, other.code(), lang),
+        other => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, other.text(), lang),
     }
 }
 
@@ -360,10 +365,14 @@ async fn get_charge(
         .config()
         .code_format
         .parse(&code)
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), lang))?;
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.text(), lang))?;
     match state.tolom.store().charge_by_code(&code).await {
         Ok(Some(c)) => Ok(Json(c).into_response()),
-        Ok(None) => Err(ApiError::new(StatusCode::NOT_FOUND, "code.not_found", lang)),
+        Ok(None) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            Text::CodeNotFound,
+            lang,
+        )),
         Err(e) => Err(store_error(&e, lang)),
     }
 }
@@ -379,7 +388,7 @@ async fn cancel_charge(
         .config()
         .code_format
         .parse(&code)
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), lang))?;
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.text(), lang))?;
     state
         .tolom
         .cancel_charge(&code)
@@ -434,7 +443,7 @@ async fn list_payments(
 ) -> ApiResult {
     let lang = caller.lang;
     let bad = |d: String| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", lang).detail(d)
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, Text::RequestInvalid, lang).detail(d)
     };
     let states = f
         .status
@@ -471,7 +480,7 @@ async fn get_payment(
 ) -> ApiResult {
     let lang = caller.lang;
     let id = Uuid::parse_str(&id)
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "payment.not_found", lang))?;
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, Text::PaymentNotFound, lang))?;
     match state.tolom.payment(id).await {
         Ok(p) => {
             let refunds = state
@@ -484,12 +493,12 @@ async fn get_payment(
         }
         Err(tolom_core::errors::QueryError::NotFound) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "payment.not_found",
+            Text::PaymentNotFound,
             lang,
         )),
         Err(e) => Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            e.code(),
+            e.text(),
             lang,
         )),
     }
@@ -515,7 +524,7 @@ async fn refund(
     use tolom_core::errors::RefundError;
     let lang = caller.lang;
     let id = Uuid::parse_str(&id)
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "payment.not_found", lang))?;
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, Text::PaymentNotFound, lang))?;
     let amount = body
         .amount
         .as_deref()
@@ -527,13 +536,13 @@ async fn refund(
         .await
     {
         Ok(r) => Ok((StatusCode::CREATED, Json(r)).into_response()),
-        Err(e @ RefundError::NotFound) => Err(ApiError::new(StatusCode::NOT_FOUND, e.code(), lang)),
+        Err(e @ RefundError::NotFound) => Err(ApiError::new(StatusCode::NOT_FOUND, e.text(), lang)),
         Err(RefundError::Store(s)) => Err(store_error(&s, lang)),
         Err(e @ RefundError::Failed(_)) => {
-            Err(ApiError::new(StatusCode::BAD_GATEWAY, e.code(), lang).detail(e.to_string()))
+            Err(ApiError::new(StatusCode::BAD_GATEWAY, e.text(), lang).detail(e.to_string()))
         }
         Err(e) => Err(
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), lang).detail(e.to_string()),
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.text(), lang).detail(e.to_string()),
         ),
     }
 }
@@ -593,4 +602,65 @@ async fn audit_verify(
         .await
         .map(|r| Json(r).into_response())
         .map_err(|e| store_error(&e, caller.lang))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(e: ApiError) -> (StatusCode, HeaderMap, serde_json::Value) {
+        let res = e.into_response();
+        let (parts, body) = res.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 16).await.expect("body");
+        let json = serde_json::from_slice(&bytes).expect("json");
+        (parts.status, parts.headers, json)
+    }
+
+    #[tokio::test]
+    async fn errors_carry_the_code_and_the_message_of_their_text() {
+        for lang in Language::ALL {
+            let (status, headers, json) = body(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                Text::AuthUnauthenticated,
+                lang,
+            ))
+            .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+            assert!(headers.contains_key(header::WWW_AUTHENTICATE));
+            assert_eq!(json["error"]["code"], "auth.unauthenticated");
+            assert_eq!(
+                json["error"]["message"],
+                text(Text::AuthUnauthenticated, lang).as_ref()
+            );
+        }
+        let (_, _, json) = body(
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                tolom_core::payment::RefundRefused::ExceedsPaid.text(),
+                Language::Ru,
+            )
+            .detail("500 > 385"),
+        )
+        .await;
+        assert_eq!(json["error"]["code"], "refund.exceeds_paid");
+        assert_eq!(
+            json["error"]["message"],
+            "Сумма возврата превышает оплаченную сумму."
+        );
+        assert_eq!(json["error"]["detail"], "500 > 385");
+    }
+
+    #[test]
+    fn store_failures_are_texts_too() {
+        let e = store_error(&StoreError::Unavailable("down".into()), Language::En);
+        assert_eq!(
+            (e.status, e.text),
+            (StatusCode::SERVICE_UNAVAILABLE, Text::ServiceUnavailable)
+        );
+        let e = store_error(&StoreError::NotFound, Language::En);
+        assert_eq!(
+            (e.status, e.text),
+            (StatusCode::INTERNAL_SERVER_ERROR, Text::InternalError)
+        );
+    }
 }
