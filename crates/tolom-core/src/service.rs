@@ -138,8 +138,8 @@ pub struct ChargeView {
     pub fee: Money,
     /// Status now.
     pub status: ChargeStatus,
-    /// Why it cannot be paid now, if it cannot.
-    pub not_payable: Option<&'static str>,
+    /// Why it cannot be paid now, if it cannot (serialized as its code).
+    pub not_payable: Option<Text>,
     /// When it stops being payable.
     pub expires_at: DateTime<Utc>,
 }
@@ -554,7 +554,7 @@ impl Tolom {
             not_payable: charge
                 .ensure_payable(now)
                 .err()
-                .map(|e| crate::i18n::ErrorCode::code(&e)),
+                .map(|e| crate::i18n::ErrorCode::text(&e)),
             expires_at: charge.expires_at,
         }
     }
