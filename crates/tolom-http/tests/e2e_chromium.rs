@@ -16,12 +16,11 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::{json, Value};
 use tolom_acquirer_sandbox::{SandboxAcquirer, THREE_DS_OTP};
-use tolom_core::i18n::Language;
+use tolom_core::i18n::{text, Language, Text};
 use tolom_core::payment::PaymentState;
 use tolom_core::ports::Ed25519Signer;
-use tolom_core::receipt::{label, status_text};
 use tolom_core::Tolom;
-use tolom_http::{demo, router, ui::t, AppState, PortalConfig};
+use tolom_http::{demo, router, AppState, PortalConfig};
 use tolom_store_sqlite::{SqliteOptions, SqliteStore};
 
 fn find(binary: &str) -> Option<PathBuf> {
@@ -269,7 +268,7 @@ async fn pays_a_demo_code_through_the_otp_step_in_every_language() {
         )
         .await;
         wd.wait_url("/terms").await;
-        assert!(wd.source().await.contains(t("terms.accept", lang)));
+        assert!(wd.source().await.contains(&*text(Text::TermsAccept, lang)));
         wd.type_into("#accept", " ").await;
         wd.type_into("#accept", "\u{E007}").await;
         wd.wait_url("/card").await;
@@ -287,15 +286,15 @@ async fn pays_a_demo_code_through_the_otp_step_in_every_language() {
         wd.wait_url("/receipt").await;
         let page = wd.source().await;
         assert!(
-            page.contains(t("receipt.heading", lang)),
+            page.contains(&*text(Text::ReceiptHeading, lang)),
             "{lang}: receipt heading"
         );
         assert!(
-            page.contains(status_text(PaymentState::Succeeded, lang)),
+            page.contains(&*text(PaymentState::Succeeded.text(), lang)),
             "{lang}: paid"
         );
         assert!(
-            page.contains(label("receipt", lang)),
+            page.contains(&*text(Text::ReceiptLabelNumber, lang)),
             "{lang}: receipt number label"
         );
         assert!(page.contains(code), "{lang}: code on receipt");
