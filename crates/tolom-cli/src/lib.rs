@@ -65,6 +65,7 @@ impl From<tolom_core::usecases::OperatorError> for CliError {
         use tolom_core::usecases::OperatorError;
         match e {
             OperatorError::Store(s) => CliError::Store(s.to_string()),
+            OperatorError::Invalid(m) => CliError::Usage(m),
             other => CliError::refused(other),
         }
     }
