@@ -9,16 +9,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use serde::Deserialize;
 use tolom_core::errors::QueryError;
-use tolom_core::i18n::{text, ErrorCode, Language, Text};
+use tolom_core::i18n::{text, ErrorCode, Text};
 use tolom_core::receipt::Receipt;
-use tolom_core::time::format_bishkek;
 use uuid::Uuid;
 
-use crate::api::{receipt_json as receipt_value, verify_url};
+use crate::facts::{receipt_json as receipt_value, receipt_rows as rows, verify_url};
 use crate::html::esc;
 use crate::security::Ctx;
-use crate::web::{error_page, money, not_found_page, page};
-use crate::AppState;
+use crate::state::AppState;
+use crate::web::{error_page, not_found_page, page};
 
 /// The QR code of `text` as an inline SVG element.
 pub fn qr_svg(text: &str) -> String {
@@ -36,60 +35,6 @@ pub fn qr_svg(text: &str) -> String {
         }
         Err(_) => String::new(),
     }
-}
-
-/// The facts of a receipt as `(label, value)` rows in one language; format
-/// the labels with [`text`].
-pub fn rows(r: &Receipt, lang: Language) -> Vec<(Text, String)> {
-    let mut v = vec![
-        (Text::ReceiptLabelNumber, r.number.clone()),
-        (
-            Text::ReceiptLabelStatus,
-            text(r.status.text(), lang).into_owned(),
-        ),
-        (Text::ReceiptLabelPaidAt, format_bishkek(r.paid_at)),
-        (
-            Text::ReceiptLabelService,
-            r.service_name.get(lang).to_string(),
-        ),
-    ];
-    if let Some(tn) = &r.tariff_name {
-        v.push((Text::ReceiptLabelTariff, tn.get(lang).to_string()));
-    }
-    v.push((Text::ReceiptLabelPayer, r.payer.clone()));
-    v.push((Text::ReceiptLabelCode, r.code.clone()));
-    v.push((Text::ReceiptLabelAmount, money(r.amount)));
-    v.push((Text::ReceiptLabelFee, money(r.fee)));
-    v.push((Text::ReceiptLabelTotal, money(r.total)));
-    if !r.refunded.is_zero() {
-        v.push((Text::ReceiptLabelRefunded, money(r.refunded)));
-    }
-    if let (Some(pan), Some(brand)) = (&r.masked_pan, &r.brand) {
-        v.push((Text::ReceiptLabelCard, format!("{brand} {pan}")));
-    }
-    if let Some(a) = &r.auth_code {
-        v.push((Text::ReceiptLabelAuthCode, a.clone()));
-    }
-    if let Some(x) = &r.rrn {
-        v.push((Text::ReceiptLabelRrn, x.clone()));
-    }
-    if let Some(a) = &r.acquirer {
-        v.push((Text::ReceiptLabelAcquirer, a.clone()));
-    }
-    v.push((Text::ReceiptLabelTerms, r.terms_edition.clone()));
-    v.push((
-        Text::ReceiptLabelOperator,
-        r.operator.name.get(lang).to_string(),
-    ));
-    v.push((
-        Text::ReceiptLabelAddress,
-        r.operator.address.get(lang).to_string(),
-    ));
-    v.push((
-        Text::ReceiptLabelSupport,
-        format!("{}, {}", r.operator.phone, r.operator.email),
-    ));
-    v
 }
 
 async fn load_receipt(state: &AppState, ctx: &Ctx, id: &str) -> Result<Receipt, Response> {
@@ -119,7 +64,7 @@ pub async fn receipt_page(
         Err(resp) => return resp,
     };
     let lang = ctx.lang;
-    let url = verify_url(&state, &r);
+    let url = verify_url(&state.config.public_url, &r);
     let mut b = format!(
         "<div class=\"ok\" role=\"status\"><p><strong>{}</strong></p></div><dl class=\"facts\" id=\"receipt\">",
         esc(&text(r.status.text(), lang))
@@ -182,7 +127,7 @@ pub async fn receipt_json(
                 format!("inline; filename=\"receipt-{}.json\"", r.number),
             ),
         ],
-        serde_json::to_vec_pretty(&receipt_value(&state, &r)).unwrap_or_default(),
+        serde_json::to_vec_pretty(&receipt_value(&state.config.public_url, &r)).unwrap_or_default(),
     )
         .into_response()
 }
@@ -197,7 +142,7 @@ pub async fn receipt_pdf(
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let url = verify_url(&state, &r);
+    let url = verify_url(&state.config.public_url, &r);
     let bytes = crate::pdf::receipt_pdf(&r, ctx.lang, &url);
     (
         [

@@ -1,23 +1,22 @@
-//! Security machinery: response headers, the per-request context (language,
-//! CSRF token, client address), CSRF tokens, the look-up rate limit, the
-//! API's idempotency cache and the access log (which never sees bodies or
-//! query strings, so card data cannot reach it).
+//! Security building blocks: the per-request context (language, CSRF token,
+//! client address), CSRF tokens, the Content-Security-Policy, the look-up
+//! rate limit and the API's idempotency cache. The middleware that puts
+//! them to work is in the `middleware` module; this module depends on no
+//! other module of the crate.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::FromRequestParts;
+use axum::http::header::{self, HeaderMap};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 use tolom_core::i18n::Language;
-
-use crate::AppState;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -35,6 +34,28 @@ pub struct Ctx {
     pub csrf: String,
     /// The client's address (for the rate limit).
     pub ip: IpAddr,
+}
+
+impl Ctx {
+    /// Whether a posted CSRF token is this session's (constant time).
+    pub fn csrf_matches(&self, token: &str) -> bool {
+        !self.csrf.is_empty() && same(&self.csrf, token)
+    }
+}
+
+/// Handlers take the [`Ctx`] as an argument; the `context` middleware
+/// (`middleware::context`) puts it in every request, so a missing
+/// one is a wiring mistake (500).
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = StatusCode;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Ctx, StatusCode> {
+        parts
+            .extensions
+            .get::<Ctx>()
+            .cloned()
+            .ok_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
 }
 
 /// A cookie value from the request.
@@ -74,24 +95,6 @@ pub fn language_of(query: Option<&str>, headers: &HeaderMap) -> (Language, bool)
     (negotiated, false)
 }
 
-fn client_ip(req: &Request, trust_forwarded: bool) -> IpAddr {
-    if trust_forwarded {
-        if let Some(ip) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse::<IpAddr>().ok())
-        {
-            return ip;
-        }
-    }
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
-}
-
 /// The CSRF token for a session id: HMAC-SHA256 with the server secret.
 pub fn csrf_token(secret: &[u8; 32], session: &str) -> String {
     let mut mac = match HmacSha256::new_from_slice(secret) {
@@ -112,7 +115,23 @@ pub fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-fn random_hex(bytes: usize) -> String {
+/// The Content-Security-Policy of every response: scripts, styles and
+/// images from the portal only, forms posted to the portal only.
+pub const CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// [`CSP`] that also lets a form post to `origin` (the bank's page a payer
+/// is sent to for 3-D Secure).
+pub fn csp_with_form_action(origin: &str) -> String {
+    CSP.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {origin}"),
+    )
+}
+
+/// A random hex string of `bytes` random bytes.
+pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::thread_rng().fill_bytes(&mut buf);
     hex::encode(buf)
@@ -121,108 +140,6 @@ fn random_hex(bytes: usize) -> String {
 /// A fresh random token for hidden idempotency fields.
 pub fn random_key() -> String {
     random_hex(16)
-}
-
-/// Middleware: works out the [`Ctx`], sets the language and session cookies.
-pub async fn context(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let (lang, explicit) = language_of(req.uri().query(), req.headers());
-    let is_api = req.uri().path().starts_with("/api/");
-    let ip = client_ip(&req, state.config.trust_forwarded_for);
-    let mut new_session = None;
-    let csrf = if is_api {
-        String::new()
-    } else {
-        let sid = match cookie(req.headers(), SESSION_COOKIE) {
-            Some(s) if s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()) => s.to_string(),
-            _ => {
-                let s = random_hex(16);
-                new_session = Some(s.clone());
-                s
-            }
-        };
-        csrf_token(&state.config.secret, &sid)
-    };
-    req.extensions_mut().insert(Ctx { lang, csrf, ip });
-    let mut resp = next.run(req).await;
-    let secure = if state.config.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    if explicit {
-        if let Ok(v) = HeaderValue::from_str(&format!(
-            "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}",
-            lang.tag()
-        )) {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
-    if let Some(sid) = new_session {
-        if let Ok(v) = HeaderValue::from_str(&format!(
-            "{SESSION_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax{secure}"
-        )) {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
-    resp
-}
-
-/// The Content-Security-Policy of every response.
-pub const CSP: &str =
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-
-/// Middleware: security headers on every response; `no-store` unless the
-/// handler chose a cache policy (only the stylesheet does).
-pub async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let mut resp = next.run(req).await;
-    let h = resp.headers_mut();
-    let set = |h: &mut HeaderMap, name: HeaderName, value: &'static str| {
-        h.insert(name, HeaderValue::from_static(value));
-    };
-    set(h, header::CONTENT_SECURITY_POLICY, CSP);
-    set(h, header::X_FRAME_OPTIONS, "DENY");
-    set(h, header::REFERRER_POLICY, "no-referrer");
-    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(
-        h,
-        HeaderName::from_static("permissions-policy"),
-        "camera=(), microphone=(), geolocation=(), payment=()",
-    );
-    set(
-        h,
-        HeaderName::from_static("cross-origin-opener-policy"),
-        "same-origin",
-    );
-    if state.config.hsts {
-        set(
-            h,
-            header::STRICT_TRANSPORT_SECURITY,
-            "max-age=31536000; includeSubDomains",
-        );
-    }
-    if !h.contains_key(header::CACHE_CONTROL) {
-        set(h, header::CACHE_CONTROL, "no-store");
-        set(h, header::PRAGMA, "no-cache");
-    }
-    resp
-}
-
-/// Middleware: one access-log line per request: method, path, status,
-/// time. Never the query string, headers or body.
-pub async fn access_log(req: Request, next: Next) -> Response {
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let started = Instant::now();
-    let resp = next.run(req).await;
-    tracing::info!(
-        target: "tolom_http::access",
-        %method,
-        path = %path,
-        status = resp.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-    );
-    resp
 }
 
 /// A per-client token bucket for code look-ups.
@@ -373,6 +290,8 @@ pub fn fingerprint(secret: &[u8; 32], body: &[u8]) -> [u8; 32] {
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
     use super::*;
 
     #[test]

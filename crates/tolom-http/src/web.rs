@@ -21,10 +21,10 @@ use tolom_core::usecases::{ChargeView, StartPayment};
 use uuid::Uuid;
 use zeroize::Zeroize;
 
-use crate::api::{failure_text, status_for};
+use crate::errors::{failure_text, status_of as status_for};
 use crate::html::{agreement_html, error_summary, esc, render, Field, Page, CSS};
 use crate::security::{random_key, same, Ctx};
-use crate::AppState;
+use crate::state::AppState;
 
 /// Renders a page in the layout.
 pub(crate) fn page(

@@ -1,12 +1,14 @@
-//! The OpenAPI 3.1 document of the JSON API, built from the same route
-//! table and error-code mapping ([`crate::api::status_for`]) the server
-//! uses. A test requests every documented path to prove it is routed.
+//! The OpenAPI 3.1 document of the JSON API (`GET /openapi.json`). Each
+//! operation lists the errors it can answer; their statuses and bodies come
+//! from [`ApiError`], the type the handlers answer with, so the document
+//! cannot drift from the server. A test requests every documented path to
+//! prove it is routed.
 
+use axum::Json;
 use serde_json::{json, Map, Value};
+use tolom_core::i18n::{text, Language, Text};
 
-use tolom_core::i18n::Text;
-
-use crate::api::status_for;
+use crate::api::error::ApiError;
 
 /// One documented operation.
 struct Op {
@@ -204,6 +206,11 @@ fn schemas() -> Value {
     })
 }
 
+/// `GET /openapi.json`.
+pub(crate) async fn serve() -> Json<Value> {
+    Json(document())
+}
+
 /// The OpenAPI document served at `/api/v1/openapi.json`.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -229,18 +236,25 @@ pub fn document() -> Value {
             json!({"description": "OK", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{}", op.ok.1)}}}}),
         );
         for error in op.errors {
-            let code = error.code();
-            let status = status_for(*error).as_u16().to_string();
+            let answer = ApiError::new(*error, Language::En);
+            let status = answer.status().as_u16().to_string();
             let entry = responses.entry(status).or_insert_with(|| {
-                json!({"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+                json!({"description": "", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Error"},
+                    "examples": {}
+                }}})
             });
+            let line = format!("`{}`: {}", error.code(), text(*error, Language::En));
             if let Some(d) = entry.get_mut("description") {
                 let prev = d.as_str().unwrap_or("").to_string();
                 *d = Value::String(if prev.is_empty() {
-                    format!("`{code}`")
+                    line
                 } else {
-                    format!("{prev}, `{code}`")
+                    format!("{prev}; {line}")
                 });
+            }
+            if let Some(examples) = entry.pointer_mut("/content/application~1json/examples") {
+                examples[error.code()] = json!({"value": answer.body()});
             }
         }
         let mut operation = json!({

@@ -1,0 +1,33 @@
+//! `GET /services`: the services catalogue with its published tariffs.
+
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::security::Ctx;
+use crate::state::AppState;
+
+/// `GET /services`.
+pub(crate) async fn services(State(state): State<AppState>, ctx: Ctx) -> Json<Value> {
+    let catalogue = &state.tolom.config().catalogue;
+    let list: Vec<Value> = catalogue
+        .services()
+        .iter()
+        .map(|s| {
+            let tariffs: Vec<Value> = catalogue
+                .tariffs_of(&s.id)
+                .filter(|t| t.published)
+                .map(|t| {
+                    json!({
+                        "urgency": t.urgency,
+                        "name": t.name.get(ctx.lang),
+                        "total": t.total().map(|m| m.amount().to_string()).ok(),
+                        "components": t.components.iter().map(|c| json!({"label": c.label.get(ctx.lang), "amount": c.amount.to_string()})).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            json!({"id": s.id, "name": s.name.get(ctx.lang), "names": s.name, "tariffs": tariffs})
+        })
+        .collect();
+    Json(json!({"services": list}))
+}

@@ -1,0 +1,95 @@
+//! How payments and receipts read, shared by the pages, the PDF and the
+//! API: amounts with their currency, the facts of a receipt in a fixed
+//! order, and a receipt's verification link and JSON.
+
+use serde_json::Value;
+use tolom_core::i18n::{text, Language, Text};
+use tolom_core::money::Money;
+use tolom_core::receipt::Receipt;
+use tolom_core::time::format_bishkek;
+
+/// An amount as the payer reads it: `1 315.00 KGS`.
+pub fn money(m: Money) -> String {
+    format!("{} {}", m.grouped(), m.currency())
+}
+
+/// The facts of a receipt as `(label, value)` rows in one language; format
+/// the labels with [`text`].
+pub fn receipt_rows(r: &Receipt, lang: Language) -> Vec<(Text, String)> {
+    let mut v = vec![
+        (Text::ReceiptLabelNumber, r.number.clone()),
+        (
+            Text::ReceiptLabelStatus,
+            text(r.status.text(), lang).into_owned(),
+        ),
+        (Text::ReceiptLabelPaidAt, format_bishkek(r.paid_at)),
+        (
+            Text::ReceiptLabelService,
+            r.service_name.get(lang).to_string(),
+        ),
+    ];
+    if let Some(tn) = &r.tariff_name {
+        v.push((Text::ReceiptLabelTariff, tn.get(lang).to_string()));
+    }
+    v.push((Text::ReceiptLabelPayer, r.payer.clone()));
+    v.push((Text::ReceiptLabelCode, r.code.clone()));
+    v.push((Text::ReceiptLabelAmount, money(r.amount)));
+    v.push((Text::ReceiptLabelFee, money(r.fee)));
+    v.push((Text::ReceiptLabelTotal, money(r.total)));
+    if !r.refunded.is_zero() {
+        v.push((Text::ReceiptLabelRefunded, money(r.refunded)));
+    }
+    if let (Some(pan), Some(brand)) = (&r.masked_pan, &r.brand) {
+        v.push((Text::ReceiptLabelCard, format!("{brand} {pan}")));
+    }
+    if let Some(a) = &r.auth_code {
+        v.push((Text::ReceiptLabelAuthCode, a.clone()));
+    }
+    if let Some(x) = &r.rrn {
+        v.push((Text::ReceiptLabelRrn, x.clone()));
+    }
+    if let Some(a) = &r.acquirer {
+        v.push((Text::ReceiptLabelAcquirer, a.clone()));
+    }
+    v.push((Text::ReceiptLabelTerms, r.terms_edition.clone()));
+    v.push((
+        Text::ReceiptLabelOperator,
+        r.operator.name.get(lang).to_string(),
+    ));
+    v.push((
+        Text::ReceiptLabelAddress,
+        r.operator.address.get(lang).to_string(),
+    ));
+    v.push((
+        Text::ReceiptLabelSupport,
+        format!("{}, {}", r.operator.phone, r.operator.email),
+    ));
+    v
+}
+
+/// The verification link of a receipt (what its QR code carries), under
+/// the portal's public address.
+pub fn verify_url(public_url: &str, r: &Receipt) -> String {
+    format!(
+        "{public_url}/verify?n={}&s={}",
+        query_value(&r.number),
+        query_value(&r.signature)
+    )
+}
+
+/// Percent-encodes a query value.
+pub fn query_value(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A receipt as JSON: the core's receipt plus its verification link.
+pub fn receipt_json(public_url: &str, r: &Receipt) -> Value {
+    let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut v {
+        map.insert(
+            "verify_url".into(),
+            Value::String(verify_url(public_url, r)),
+        );
+    }
+    v
+}

@@ -1,0 +1,92 @@
+//! What every handler shares: the use cases and the portal's settings.
+
+use std::sync::Arc;
+
+use rand::RngCore;
+use tolom_core::Tolom;
+
+use crate::security::{IdempotencyCache, RateLimiter};
+
+/// Settings of the portal (the use cases have their own, in
+/// [`tolom_core::Config`]).
+#[derive(Clone)]
+pub struct PortalConfig {
+    /// The address payers reach the portal at, without a trailing slash;
+    /// used in receipt verification links.
+    pub public_url: String,
+    /// Code look-ups allowed per client per minute (0: no limit).
+    pub lookup_rate_per_minute: u32,
+    /// Look-ups a client may make in a burst.
+    pub lookup_burst: u32,
+    /// Take the client address from the last `X-Forwarded-For` entry (only
+    /// behind a reverse proxy that sets it).
+    pub trust_forwarded_for: bool,
+    /// Send `Strict-Transport-Security` (when served over TLS, directly or
+    /// behind a proxy).
+    pub hsts: bool,
+    /// Mark cookies `Secure` (when served over TLS).
+    pub secure_cookies: bool,
+    /// Server secret for CSRF tokens and idempotency fingerprints.
+    pub secret: [u8; 32],
+}
+
+impl std::fmt::Debug for PortalConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PortalConfig")
+            .field("public_url", &self.public_url)
+            .field("lookup_rate_per_minute", &self.lookup_rate_per_minute)
+            .field("lookup_burst", &self.lookup_burst)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("hsts", &self.hsts)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("secret", &"[REDACTED]")
+            .finish()
+    }
+}
+
+impl PortalConfig {
+    /// Defaults: 20 look-ups a minute per client with bursts of 10, no HSTS,
+    /// a random secret.
+    pub fn new(public_url: impl Into<String>) -> PortalConfig {
+        let mut secret = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut secret);
+        let public_url: String = public_url.into();
+        PortalConfig {
+            public_url: public_url.trim_end_matches('/').to_string(),
+            lookup_rate_per_minute: 20,
+            lookup_burst: 10,
+            trust_forwarded_for: false,
+            hsts: false,
+            secure_cookies: false,
+            secret,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub tolom: Arc<Tolom>,
+    /// The portal's settings.
+    pub config: Arc<PortalConfig>,
+    /// The look-up rate limit.
+    pub limiter: Arc<RateLimiter>,
+    /// API answers by idempotency key.
+    pub idempotency: Arc<IdempotencyCache>,
+}
+
+impl AppState {
+    /// The state for a [`Tolom`] and settings.
+    pub fn new(tolom: Arc<Tolom>, config: PortalConfig) -> AppState {
+        AppState {
+            limiter: Arc::new(RateLimiter::new(
+                config.lookup_rate_per_minute,
+                config.lookup_burst,
+            )),
+            tolom,
+            config: Arc::new(config),
+            idempotency: Arc::new(IdempotencyCache::default()),
+        }
+    }
+}
