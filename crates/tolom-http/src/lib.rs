@@ -1,9 +1,17 @@
 //! # tolom-http
 //!
-//! The tolom payment portal on [axum]: server-rendered pages that work
-//! without JavaScript, a JSON API under `/api/v1/` (one module per
-//! resource, every error an [`api::ApiError`]), receipts as HTML, PDF and
-//! JSON.
+//! The tolom payment portal on [axum]:
+//!
+//! - server-rendered pages that work **without JavaScript** for the whole
+//!   payment flow (code → masked payer and amount → user agreement → card
+//!   form → one-time code or the bank's page → receipt), in Kyrgyz,
+//!   Russian and English;
+//! - receipts as printable HTML, PDF and JSON, with a QR code carrying a
+//!   verification link, and a `/verify` page;
+//! - a JSON API under `/api/v1/` with `Idempotency-Key` support and an
+//!   OpenAPI document at `/api/v1/openapi.json`;
+//! - security headers, CSRF tokens on every form, a per-client rate limit on
+//!   code look-ups; card data never reaches logs or pages.
 //!
 //! ```no_run
 //! # async fn run(tolom: std::sync::Arc<tolom_core::Tolom>) -> std::io::Result<()> {
@@ -17,6 +25,105 @@
 //! .await
 //! # }
 //! ```
+//!
+//! # Layout of the crate
+//!
+//! ```text
+//! lib.rs          the router
+//! state.rs        AppState, PortalConfig
+//! security.rs     Ctx (language, CSRF token, client), CSRF tokens, CSP, rate limit, idempotency cache
+//! middleware.rs   context (Ctx, cookies), security headers, access log
+//! errors.rs       ErrorKind: error text → kind → HTTP status (pages and API alike)
+//! facts.rs        money, a receipt's facts, its verification link and JSON
+//! pdf.rs          the receipt as a PDF
+//! pages/          one module per page, each with its template in templates/
+//!   layout.rs       Layout (what base.html reads), Page (render with a status), form values
+//!   extract.rs      CsrfForm<T>, PaymentId
+//!   flow.rs         where a payment continues; completing a challenge
+//!   error.rs        the error page and "page not found"
+//!   home, charge, terms, card, confirm, redirect, status, receipt (+ PDF, JSON),
+//!   verify, documents, edition; agreement.rs (agreement text as blocks), assets.rs
+//! api/            the JSON API, one module per resource
+//!   error.rs        ApiError: the one IntoResponse of every API error
+//!   extract.rs      PaymentId, JsonPost (JSON body + Idempotency-Key rules)
+//!   charges, payments, receipts, catalogue, terms, openapi
+//! ```
+//!
+//! No two modules use each other, directly or in a loop: pages and the API
+//! sit on `state`, `security`, `errors` and `facts`, which use neither.
+//!
+//! # Templates
+//!
+//! Pages are [askama] templates in `templates/`, compiled into the crate:
+//! a wrong field name, a missing text key or a syntax error is a build
+//! error, not a broken page. `base.html` is the layout of every page
+//! (`<html lang>`, skip link, header with the navigation and the language
+//! switch, the `<h1>`, the footer with the operator's name, address and
+//! support contacts, the stylesheet); each page extends it with one
+//! template (`home.html`, `charge.html`, `terms.html`, `card.html`,
+//! `confirm.html`, `redirect.html`, `status.html`, `receipt.html`,
+//! `verify.html`, `documents.html`, `edition.html`, `error.html`), and
+//! `macros.html` holds the pieces forms share (a field with its label, hint
+//! and error tied by `aria-describedby`; the error summary; the payment's
+//! facts; the agreement text).
+//!
+//! Every text a payer reads comes from Fluent through typed keys: templates
+//! write `{{ layout.t(Text::CardPan) }}`, never a literal. Autoescaping is
+//! on for everything; the one value marked `|safe` is the receipt's QR code,
+//! SVG markup the `qrcode` crate draws from our own verification link. The
+//! agreement text is split into headings, paragraphs and lists in Rust
+//! (`pages::agreement`) and the template writes the tags, so an edition's
+//! text is escaped like any other value. The stylesheet and the redirect
+//! page's script are files in `assets/`.
+//!
+//! **Why askama, and without `askama_web`.** askama checks templates at
+//! compile time and renders through generated Rust (no template files read
+//! at run time, nothing to deploy next to the binary). It is maintained
+//! (askama-rs, the merged askama/rinja team), used by rustdoc itself, and
+//! adds only its derive macro to the tree. We use 0.14, the newest release
+//! whose MSRV (1.83) fits the workspace's `rust-version` (0.15 and later
+//! need Rust 1.88). The axum glue is one function
+//! (`pages::layout::Page::respond`: render, then `(status, Html(body))`, or
+//! a logged plain 500), so we do without the `askama_web` crate: it would
+//! save only that function (its `IntoResponse` answers 200, and our pages
+//! also answer 404, 409, 422 and 429, some with headers such as
+//! `Retry-After` or the bank's origin in the CSP), and its releases must
+//! follow askama's in lockstep.
+//!
+//! # Extractors
+//!
+//! What every handler would otherwise repeat:
+//!
+//! - [`security::Ctx`] (language, CSRF token, client address), put in every
+//!   request by the `context` middleware;
+//! - `pages::extract::CsrfForm<T>`: the posted form as a `T` after checking
+//!   its `csrf` field against the session's token; a missing or wrong token
+//!   is the translated `403 request.csrf` page, a body that does not parse
+//!   the `400 request.invalid` page;
+//! - `pages::extract::PaymentId`: the `{id}` of a payment address; anything
+//!   but a UUID is the translated "page not found" page;
+//! - [`api::extract::PaymentId`] and [`api::extract::JsonPost`] for the
+//!   API, which reject with an [`ApiError`](api::ApiError) in the caller's
+//!   language.
+//!
+//! # Errors
+//!
+//! Every error is a [`tolom_core::i18n::Text`]: a stable code and a message
+//! in each language. Its [`ErrorKind`] (not found, conflict, invalid input,
+//! ...) gives the HTTP status, for pages and the API alike. The API answers
+//! every error with [`api::ApiError`] (`{"error": {"code", "message",
+//! "fields"}}`), and the OpenAPI document lists each operation's errors
+//! through the same type, so the document and the server cannot disagree.
+//!
+//! # Dependencies
+//!
+//! Chosen for health and size: `askama` (templates, above); `qrcode` (pure
+//! Rust QR encoder, SVG output only, no image stack); `ttf-parser`
+//! (zero-dependency font parser used by resvg/rustybuzz) and `miniz_oxide`
+//! (the deflate used by `flate2`) for the PDF writer in [`pdf`]; the font
+//! is DejaVu Sans Mono (free licence in `assets/DejaVu-LICENSE.txt`). The
+//! OpenAPI document is built in [`api::openapi`] from a route table and
+//! [`api::ApiError`], rather than with `utoipa`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -26,13 +133,11 @@ use axum::Router;
 pub mod api;
 mod errors;
 mod facts;
-pub mod html;
 pub mod middleware;
+mod pages;
 pub mod pdf;
-pub mod receipt;
 pub mod security;
 mod state;
-mod web;
 
 pub use errors::ErrorKind;
 pub use state::{AppState, PortalConfig};
@@ -42,35 +147,34 @@ pub use state::{AppState, PortalConfig};
 /// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so
 /// the rate limit sees client addresses.
 pub fn router(state: AppState) -> Router {
+    use pages::*;
     Router::new()
-        .route("/", get(web::home))
-        .route("/lookup", post(web::lookup))
-        .route("/pay/{code}", get(web::charge_page))
-        .route("/pay/{code}/terms", get(web::terms_page))
-        .route("/pay/{code}/start", post(web::start))
-        .route("/payments/{id}", get(web::status_page))
-        .route(
-            "/payments/{id}/card",
-            get(web::card_page).post(web::card_submit),
-        )
+        .route("/", get(home::home))
+        .route("/lookup", post(charge::lookup))
+        .route("/pay/{code}", get(charge::charge))
+        .route("/pay/{code}/terms", get(terms::terms))
+        .route("/pay/{code}/start", post(terms::start))
+        .route("/payments/{id}", get(status::status))
+        .route("/payments/{id}/card", get(card::card).post(card::submit))
         .route(
             "/payments/{id}/confirm",
-            get(web::confirm_page).post(web::confirm_submit),
+            get(confirm::confirm).post(confirm::submit),
         )
         .route(
             "/payments/{id}/return",
-            get(web::challenge_return).post(web::challenge_return_post),
+            get(redirect::back).post(redirect::back_posted),
         )
-        .route("/payments/{id}/receipt", get(receipt::receipt_page))
-        .route("/payments/{id}/receipt.pdf", get(receipt::receipt_pdf))
-        .route("/payments/{id}/receipt.json", get(receipt::receipt_json))
-        .route("/verify", get(receipt::verify_page))
-        .route("/documents", get(web::documents))
-        .route("/documents/{id}", get(web::document_edition))
-        .route("/static/portal.css", get(web::stylesheet))
-        .route("/healthz", get(web::healthz))
+        .route("/payments/{id}/receipt", get(receipt::receipt))
+        .route("/payments/{id}/receipt.pdf", get(receipt::pdf))
+        .route("/payments/{id}/receipt.json", get(receipt::json))
+        .route("/verify", get(verify::verify))
+        .route("/documents", get(documents::documents))
+        .route("/documents/{id}", get(edition::edition))
+        .route("/static/portal.css", get(assets::stylesheet))
+        .route("/static/autosubmit.js", get(assets::autosubmit))
+        .route("/healthz", get(|| async { "ok" }))
         .nest("/api/v1", api::routes())
-        .fallback(web::not_found)
+        .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::context,

@@ -790,3 +790,148 @@ async fn challenge_return_continues_only_a_payment_awaiting_a_challenge() {
     assert!(status.body.contains("data-state=\"declined\""));
     assert!(status.body.contains("decline.authentication_failed"));
 }
+
+#[tokio::test]
+async fn the_bank_page_is_reached_by_a_form_that_also_works_without_javascript() {
+    use std::sync::Arc;
+    use tolom_core::payment::{Approval, Challenge};
+    use tolom_core::ports::{AcquirerOutcome, MockAcquirer, OrderStatus};
+
+    // A bank that sends every card to its 3-D Secure page.
+    let mut bank = MockAcquirer::new();
+    bank.expect_name().return_const("mock".to_string());
+    bank.expect_purchase().returning(|_| {
+        Ok(AcquirerOutcome::ActionRequired(Challenge::Redirect {
+            url: "https://acs.bank.test/3ds?step=1&lang=en".into(),
+            method: "POST".into(),
+            fields: [
+                ("PaReq".to_string(), "<pa&req>\"".to_string()),
+                ("MD".to_string(), "md-1".to_string()),
+            ]
+            .into(),
+        }))
+    });
+    bank.expect_complete_challenge().returning(|_, response| {
+        assert_eq!(response.fields.get("PaRes").map(String::as_str), Some("ok"));
+        Ok(AcquirerOutcome::Approved(Approval {
+            auth_code: "123456".into(),
+            rrn: "000000000001".into(),
+        }))
+    });
+    bank.expect_status().returning(|_| Ok(OrderStatus::Pending));
+    let (app, h) = common::portal_with(Arc::new(bank), test_config());
+    let code = h
+        .charge("passport-2020", "Сыдыкова Айгүл Бакытовна")
+        .await
+        .code
+        .as_str()
+        .to_string();
+    let mut c = Client::new(app);
+    c.accept_language = Some("en".into());
+    let card_path = to_card_page(&mut c, &code).await;
+    let page = c.get(&card_path).await;
+    let r = c
+        .post_form(
+            &card_path,
+            &card(&page.hidden("csrf"), &page.hidden("key"), VISA_APPROVE),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.location().ends_with("/confirm"), "{}", r.location());
+    let to_bank = c.get(&r.location()).await;
+    assert_eq!(to_bank.status, 200);
+    let body = &to_bank.body;
+    assert!(body.contains(&*text(Text::RedirectHeading, Language::En)));
+    // The form goes to the bank with the bank's fields, escaped.
+    assert!(body.contains("method=\"post\""), "{body}");
+    assert!(
+        body.contains("https://acs.bank.test/3ds?step=1&#38;lang=en"),
+        "{body}"
+    );
+    assert!(!body.contains("<pa&req>"), "the bank's values are escaped");
+    assert!(body.contains("name=\"MD\" value=\"md-1\""));
+    // It submits itself, and without JavaScript the payer presses the button.
+    assert!(body.contains("<script src=\"/static/autosubmit.js\" defer></script>"));
+    assert!(body.contains("data-autosubmit"));
+    assert!(body.contains(&format!(
+        "<button type=\"submit\">{}</button>",
+        text(Text::RedirectSubmit, Language::En)
+    )));
+    // Only this page may post to the bank's origin.
+    let csp = to_bank.header("content-security-policy");
+    assert!(
+        csp.contains("form-action 'self' https://acs.bank.test;"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"));
+    let js = c.get("/static/autosubmit.js").await;
+    assert_eq!(js.status, 200);
+    assert!(js.header("content-type").starts_with("text/javascript"));
+    assert!(js.body.contains("form[data-autosubmit]"));
+    assert!(!c
+        .get("/")
+        .await
+        .header("content-security-policy")
+        .contains("acs.bank.test"));
+    // Back from the bank: the receipt.
+    let id = card_path
+        .trim_start_matches("/payments/")
+        .trim_end_matches("/card")
+        .to_string();
+    let back = c
+        .post_form(
+            &format!("/payments/{id}/return"),
+            &[("PaRes", "ok"), ("MD", "md-1")],
+        )
+        .await;
+    assert_eq!(back.status, 303, "{}", back.body);
+    assert!(back.location().ends_with("/receipt"), "{}", back.location());
+}
+
+/// Every text a payer reads comes from Fluent: the templates hold markup,
+/// punctuation and `{{ layout.t(Text::…) }}`, never a word of their own,
+/// and nothing is marked `|safe` but the receipt's QR code.
+#[test]
+fn templates_hold_no_literal_text_and_trust_only_the_qr_code() {
+    fn strip(s: &str, open: &str, close: &str) -> String {
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find(open) {
+            out.push_str(&rest[..i]);
+            rest = rest[i..]
+                .find(close)
+                .map_or("", |j| &rest[i + j + close.len()..]);
+        }
+        out.push_str(rest);
+        out
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("templates") {
+        let path = entry.expect("entry").path();
+        let name = path.display().to_string();
+        let source = std::fs::read_to_string(&path).expect("template");
+        seen += 1;
+        let safe: Vec<_> = source.match_indices("|safe").collect();
+        if name.ends_with("receipt.html") {
+            assert_eq!(safe.len(), 1, "{name}");
+            assert!(source.contains("{{ qr_svg|safe }}"), "{name}");
+        } else {
+            assert!(safe.is_empty(), "{name} marks something safe");
+        }
+        let code = strip(&strip(&source, "{#", "#}"), "{%", "%}");
+        // Attributes a payer reads (or hears) come from Fluent too.
+        for attr in ["aria-label=\"", "title=\"", "placeholder=\"", "alt=\""] {
+            for (i, _) in code.match_indices(attr) {
+                assert!(
+                    code[i + attr.len()..].starts_with("{{"),
+                    "{name}: literal {attr}…"
+                );
+            }
+        }
+        let text = strip(&strip(&code, "{{", "}}"), "<", ">");
+        let words: String = text.chars().filter(|c| c.is_alphanumeric()).collect();
+        assert!(words.is_empty(), "{name} has literal text: {words}");
+    }
+    assert!(seen >= 14, "read the templates");
+}

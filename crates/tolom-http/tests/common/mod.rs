@@ -10,6 +10,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use tolom_acquirer_sandbox::SandboxAcquirer;
+use tolom_core::ports::Acquirer;
 use tolom_core::usecases::Config;
 use tolom_http::{router, AppState, PortalConfig};
 use tolom_testkit::fixtures::Harness;
@@ -57,11 +58,16 @@ pub struct Client {
 }
 
 pub fn portal(config: PortalConfig) -> (Router, Harness) {
-    let harness = Harness::with_acquirer(Arc::new(SandboxAcquirer::for_tests()), Config::default());
+    portal_with(Arc::new(SandboxAcquirer::for_tests()), config)
+}
+
+/// The portal on another acquirer.
+pub fn portal_with(acquirer: Arc<dyn Acquirer>, config: PortalConfig) -> (Router, Harness) {
+    let harness = Harness::with_acquirer(acquirer.clone(), Config::default());
     let tolom = Arc::new(
         tolom_core::Tolom::builder()
             .store(harness.store.clone())
-            .acquirer(Arc::new(SandboxAcquirer::for_tests()))
+            .acquirer(acquirer)
             .clock(harness.clock.clone())
             .signer(Arc::new(tolom_testkit::fixtures::test_signer()))
             .build()

@@ -1,0 +1,198 @@
+//! The card form: `GET /payments/{id}/card` and `POST` of the card. Field
+//! errors come back all at once, next to their fields and in a summary;
+//! the card number and CVV are never sent back to the browser, and the
+//! posted ones are wiped from memory when the request is done.
+
+use std::borrow::Cow;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use tolom_core::card::{CardForm, Field as CardField, ValidationErrors};
+use tolom_core::errors::SubmitCardError;
+use tolom_core::i18n::{text, ErrorCode, Language, Text};
+use tolom_core::payment::{Payment, PaymentState};
+use uuid::Uuid;
+use zeroize::Zeroize;
+
+use crate::pages::error::failure_page;
+use crate::pages::extract::{CsrfForm, PaymentId};
+use crate::pages::flow::{continue_at, load};
+use crate::pages::layout::{Field, Layout, Page, PaymentFacts, Problem};
+use crate::security::{random_key, Ctx};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "card.html")]
+struct CardPage<'a> {
+    layout: Layout<'a>,
+    id: Uuid,
+    facts: PaymentFacts,
+    csrf: &'a str,
+    /// A fresh idempotency key for the submission.
+    key: String,
+    holder: Field<'a>,
+    pan: Field<'a>,
+    expiry: Field<'a>,
+    cvv: Field<'a>,
+    phone: Field<'a>,
+    email: Field<'a>,
+    problems: Vec<Problem>,
+}
+
+impl Page for CardPage<'_> {
+    fn layout(&self) -> &Layout<'_> {
+        &self.layout
+    }
+}
+
+/// The posted card form. PAN and CVV are wiped on drop and never echoed.
+#[derive(Deserialize, Default)]
+pub(crate) struct CardPost {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    holder: String,
+    #[serde(default)]
+    pan: String,
+    #[serde(default)]
+    expiry: String,
+    #[serde(default)]
+    cvv: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    email: String,
+}
+
+impl Drop for CardPost {
+    fn drop(&mut self) {
+        self.pan.zeroize();
+        self.cvv.zeroize();
+    }
+}
+
+/// The form of payment `p`: empty, or with what the payer typed (never the
+/// card number or CVV) and every field's error.
+fn page<'a>(
+    state: &'a AppState,
+    ctx: &'a Ctx,
+    p: &Payment,
+    post: Option<&'a CardPost>,
+    errors: Option<&ValidationErrors>,
+) -> CardPage<'a> {
+    let lang = ctx.lang;
+    let field = |field: CardField, label: Text, hint: Text, value: &'a str| {
+        let error = errors
+            .and_then(|e| e.for_field(field))
+            .map(|e| e.message(lang));
+        Field::new(lang, field.name(), label)
+            .hint(Some(text(hint, lang)))
+            .value(value)
+            .error(error)
+    };
+    let typed = |f: fn(&CardPost) -> &str| post.map_or("", f);
+    CardPage {
+        layout: Layout::new(
+            state,
+            ctx,
+            Text::CardHeading,
+            format!("/payments/{}/card", p.id()),
+        ),
+        id: p.id(),
+        facts: PaymentFacts::of(p),
+        csrf: &ctx.csrf,
+        key: random_key(),
+        holder: field(
+            CardField::Holder,
+            Text::CardHolder,
+            Text::CardHolderHint,
+            typed(|p| &p.holder),
+        ),
+        pan: field(CardField::Pan, Text::CardPan, Text::CardPanHint, ""),
+        expiry: field(
+            CardField::Expiry,
+            Text::CardExpiry,
+            Text::CardExpiryHint,
+            typed(|p| &p.expiry),
+        ),
+        cvv: field(CardField::Cvv, Text::CardCvv, Text::CardCvvHint, ""),
+        phone: field(
+            CardField::Phone,
+            Text::CardPhone,
+            Text::CardPhoneHint,
+            typed(|p| &p.phone),
+        ),
+        email: field(
+            CardField::Email,
+            Text::CardEmail,
+            Text::CardEmailHint,
+            typed(|p| &p.email),
+        ),
+        problems: errors.map_or_else(Vec::new, |e| problems(e, lang)),
+    }
+}
+
+/// The summary of a card form's errors, in form order.
+fn problems(errors: &ValidationErrors, lang: Language) -> Vec<Problem> {
+    errors
+        .0
+        .iter()
+        .map(|e| Problem {
+            field: e.field.name(),
+            message: e.message(lang) as Cow<'static, str>,
+        })
+        .collect()
+}
+
+/// `GET /payments/{id}/card` (a payment past this step goes where it
+/// continues).
+pub(crate) async fn card(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    PaymentId(id): PaymentId,
+) -> Response {
+    let p = match load(&state, &ctx, id).await {
+        Ok(p) => p,
+        Err(page) => return page,
+    };
+    if p.state() != PaymentState::Created {
+        return continue_at(&p);
+    }
+    page(&state, &ctx, &p, None, None).respond(StatusCode::OK)
+}
+
+/// `POST /payments/{id}/card`.
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    PaymentId(id): PaymentId,
+    CsrfForm(mut post): CsrfForm<CardPost>,
+) -> Response {
+    let p = match load(&state, &ctx, id).await {
+        Ok(p) => p,
+        Err(page) => return page,
+    };
+    let card = CardForm {
+        holder: post.holder.clone(),
+        pan: std::mem::take(&mut post.pan),
+        expiry: post.expiry.clone(),
+        cvv: std::mem::take(&mut post.cvv),
+        phone: post.phone.clone(),
+        email: post.email.clone(),
+    };
+    let result = state.tolom.submit_card(p.id(), &card, &post.key).await;
+    drop(card);
+    match result {
+        Ok(p) => continue_at(&p),
+        Err(SubmitCardError::Invalid(errors)) => page(&state, &ctx, &p, Some(&post), Some(&errors))
+            .respond(StatusCode::UNPROCESSABLE_ENTITY),
+        Err(SubmitCardError::AlreadySubmitted) => match state.tolom.payment(p.id()).await {
+            Ok(now) => continue_at(&now),
+            Err(e) => failure_page(&state, &ctx, &e, &format!("/payments/{id}")),
+        },
+        Err(e) => failure_page(&state, &ctx, &e, &format!("/payments/{id}/card")),
+    }
+}

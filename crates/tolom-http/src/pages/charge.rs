@@ -1,0 +1,97 @@
+//! The look-up result (`POST /lookup` from the code form, `GET /pay/{code}`):
+//! what the code is for, the payer's masked name, the amount and the
+//! status. Look-ups are rate-limited per client; a code that cannot be
+//! looked up shows the code form again with the error.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use tolom_core::i18n::{ErrorCode, Text};
+use tolom_core::time::format_bishkek;
+use tolom_core::usecases::ChargeView;
+
+use crate::errors::{log_if_ours, status_of};
+use crate::facts::money;
+use crate::pages::extract::CsrfForm;
+use crate::pages::home::HomePage;
+use crate::pages::layout::{Layout, Page};
+use crate::security::Ctx;
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "charge.html")]
+struct ChargePage<'a> {
+    layout: Layout<'a>,
+    view: &'a ChargeView,
+    amount: String,
+    fee: String,
+    total: String,
+    expires: String,
+}
+
+impl Page for ChargePage<'_> {
+    fn layout(&self) -> &Layout<'_> {
+        &self.layout
+    }
+}
+
+/// The code form's fields.
+#[derive(Deserialize)]
+pub(crate) struct LookupForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /lookup`.
+pub(crate) async fn lookup(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CsrfForm(form): CsrfForm<LookupForm>,
+) -> Response {
+    show(&state, &ctx, &form.code).await
+}
+
+/// `GET /pay/{code}` (a look-up too, so rate-limited).
+pub(crate) async fn charge(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+) -> Response {
+    show(&state, &ctx, &code).await
+}
+
+async fn show(state: &AppState, ctx: &Ctx, input: &str) -> Response {
+    if let Err(wait) = state.limiter.check(ctx.ip) {
+        let mut resp = HomePage::new(state, ctx, input, Some(Text::RequestRateLimited))
+            .respond(StatusCode::TOO_MANY_REQUESTS);
+        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return resp;
+    }
+    match state.tolom.look_up(input).await {
+        Ok(view) => {
+            let total = view.amount.checked_add(view.fee).unwrap_or(view.amount);
+            ChargePage {
+                layout: Layout::new(
+                    state,
+                    ctx,
+                    Text::ChargeHeading,
+                    format!("/pay/{}", view.code.as_str()),
+                ),
+                amount: money(view.amount),
+                fee: money(view.fee),
+                total: money(total),
+                expires: format_bishkek(view.expires_at),
+                view: &view,
+            }
+            .respond(StatusCode::OK)
+        }
+        Err(e) => {
+            log_if_ours(&e, e.text());
+            HomePage::new(state, ctx, input, Some(e.text())).respond(status_of(e.text()))
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! The way to the bank's own page (3-D Secure ACS or a hosted payment page)
+//! and back: the page whose form carries the bank's fields to the bank —
+//! it submits itself, and without JavaScript the payer presses its button
+//! — and `GET`/`POST /payments/{id}/return`, where the bank sends the payer
+//! back.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::Form;
+use tolom_core::i18n::Text;
+use tolom_core::payment::{ChallengeResponse, Payment};
+
+use crate::pages::extract::PaymentId;
+use crate::pages::flow::complete_challenge;
+use crate::pages::layout::{Layout, Page, PaymentFacts};
+use crate::security::{csp_with_form_action, Ctx};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "redirect.html")]
+struct RedirectPage<'a> {
+    layout: Layout<'a>,
+    facts: PaymentFacts,
+    /// `get` or `post`.
+    method: &'static str,
+    /// The bank's page.
+    action: &'a str,
+    /// The fields the bank asked for.
+    fields: &'a BTreeMap<String, String>,
+}
+
+impl Page for RedirectPage<'_> {
+    fn layout(&self) -> &Layout<'_> {
+        &self.layout
+    }
+}
+
+/// The page that sends the payer of `p` to `url` with `fields`. Its
+/// Content-Security-Policy lets the form post to the bank's origin (an
+/// address that is not http(s) is left to the default policy, which
+/// refuses it).
+pub(crate) fn to_bank(
+    state: &AppState,
+    ctx: &Ctx,
+    p: &Payment,
+    url: &str,
+    method: &str,
+    fields: &BTreeMap<String, String>,
+) -> Response {
+    let mut resp = RedirectPage {
+        layout: Layout::new(
+            state,
+            ctx,
+            Text::RedirectHeading,
+            format!("/payments/{}/confirm", p.id()),
+        ),
+        facts: PaymentFacts::of(p),
+        method: if method.eq_ignore_ascii_case("get") {
+            "get"
+        } else {
+            "post"
+        },
+        action: url,
+        fields,
+    }
+    .respond(StatusCode::OK);
+    let origin = url::Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "https" | "http"))
+        .map(|u| u.origin().ascii_serialization());
+    if let Some(csp) = origin.and_then(|o| HeaderValue::from_str(&csp_with_form_action(&o)).ok()) {
+        resp.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    resp
+}
+
+/// What the bank sent back, without our own parameters.
+fn bank_fields(fields: BTreeMap<String, String>) -> ChallengeResponse {
+    ChallengeResponse {
+        fields: fields
+            .into_iter()
+            .filter(|(k, _)| k != "lang" && k != "csrf")
+            .collect(),
+    }
+}
+
+/// `GET /payments/{id}/return`: the payer's browser back from the bank's
+/// page. No CSRF token: the bank's page sends it, and the acquirer checks
+/// what it carries.
+pub(crate) async fn back(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    PaymentId(id): PaymentId,
+    Query(fields): Query<BTreeMap<String, String>>,
+) -> Response {
+    complete_challenge(&state, &ctx, id, bank_fields(fields)).await
+}
+
+/// `POST /payments/{id}/return` (a 3-D Secure ACS posting back).
+pub(crate) async fn back_posted(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    PaymentId(id): PaymentId,
+    form: Result<Form<BTreeMap<String, String>>, FormRejection>,
+) -> Response {
+    let fields = form.map(|Form(f)| f).unwrap_or_default();
+    complete_challenge(&state, &ctx, id, bank_fields(fields)).await
+}

@@ -1,0 +1,99 @@
+//! `GET /payments/{id}`: where a payment stands, in words, why it failed
+//! if it did, and what the payer can do next. A payment still with the
+//! bank reloads itself every few seconds.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use tolom_core::i18n::{ErrorCode, Text};
+use tolom_core::payment::PaymentState;
+
+use crate::errors::failure_text;
+use crate::pages::extract::PaymentId;
+use crate::pages::flow::{load, next_url};
+use crate::pages::layout::{Layout, Page, PaymentFacts};
+use crate::security::Ctx;
+use crate::state::AppState;
+
+/// Seconds between reloads while the bank decides.
+const REFRESH_SECONDS: u32 = 5;
+
+#[derive(Template)]
+#[template(path = "status.html")]
+struct StatusPage<'a> {
+    layout: Layout<'a>,
+    state: PaymentState,
+    /// `ok`, `bad` or nothing (in flight): the box's class.
+    tone: &'static str,
+    /// A decline's or failure's stable code and text.
+    reason: Option<(&'a str, Text)>,
+    unknown: bool,
+    in_flight: bool,
+    facts: PaymentFacts,
+    /// The next step's address and label.
+    next: Option<(String, Text)>,
+}
+
+impl Page for StatusPage<'_> {
+    fn layout(&self) -> &Layout<'_> {
+        &self.layout
+    }
+}
+
+/// `GET /payments/{id}`.
+pub(crate) async fn status(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    PaymentId(id): PaymentId,
+) -> Response {
+    let p = match load(&state, &ctx, id).await {
+        Ok(p) => p,
+        Err(page) => return page,
+    };
+    let s = p.state();
+    let in_flight = matches!(s, PaymentState::Authorizing | PaymentState::Unknown);
+    // A decline's reason, else a failure's (the stored code as it is, with
+    // its text, or the generic one for a code without a text).
+    let reason = p
+        .decline_reason()
+        .map(|r| (r.code(), r.text()))
+        .or_else(|| failure_text(&p).map(|t| (p.failure().unwrap_or_default(), t)));
+    let next = match s {
+        s if s.is_paid() => Some((format!("/payments/{}/receipt", p.id()), Text::StatusReceipt)),
+        PaymentState::Created | PaymentState::ActionRequired => {
+            Some((next_url(&p), Text::TermsContinue))
+        }
+        PaymentState::Declined | PaymentState::Failed | PaymentState::Expired => Some((
+            format!("/pay/{}/terms", p.code().as_str()),
+            Text::StatusTryAgain,
+        )),
+        _ => None,
+    };
+    let mut layout = Layout::new(
+        &state,
+        &ctx,
+        Text::StatusHeading,
+        format!("/payments/{}", p.id()),
+    );
+    if in_flight {
+        layout.refresh = Some(REFRESH_SECONDS);
+    }
+    StatusPage {
+        layout,
+        state: s,
+        tone: if s.is_paid() {
+            "ok"
+        } else if in_flight {
+            ""
+        } else {
+            "bad"
+        },
+        reason,
+        unknown: s == PaymentState::Unknown,
+        in_flight,
+        facts: PaymentFacts::of(&p),
+        next,
+    }
+    .respond(StatusCode::OK)
+}

@@ -1,0 +1,140 @@
+//! The user agreement before paying: `GET /pay/{code}/terms` shows the
+//! edition in force and "I accept"; `POST /pay/{code}/start` starts the
+//! payment (its hidden key makes a double submit return the same payment)
+//! or shows the page again with the error next to the checkbox.
+
+use std::borrow::Cow;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use tolom_core::code::PaymentCode;
+use tolom_core::errors::StartPaymentError;
+use tolom_core::i18n::{ErrorCode, Text};
+use tolom_core::terms::TermsEdition;
+use tolom_core::usecases::StartPayment;
+
+use crate::errors::status_of;
+use crate::pages::agreement::{blocks, Block};
+use crate::pages::error::{error_page, failure_page, not_found_page};
+use crate::pages::extract::CsrfForm;
+use crate::pages::flow::continue_at;
+use crate::pages::layout::{Layout, Page, Problem};
+use crate::security::{random_key, Ctx};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "terms.html")]
+struct TermsPage<'a> {
+    layout: Layout<'a>,
+    csrf: &'a str,
+    /// A fresh idempotency key for the start.
+    key: String,
+    code: PaymentCode,
+    terms: &'a TermsEdition,
+    agreement: Vec<Block>,
+    error: Option<Cow<'static, str>>,
+    problems: Vec<Problem>,
+}
+
+impl Page for TermsPage<'_> {
+    fn layout(&self) -> &Layout<'_> {
+        &self.layout
+    }
+}
+
+/// `GET /pay/{code}/terms`.
+pub(crate) async fn terms(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+) -> Response {
+    show(&state, &ctx, &code, None).await
+}
+
+/// The page, with the error of a refused start.
+async fn show(state: &AppState, ctx: &Ctx, code: &str, error: Option<Text>) -> Response {
+    let Ok(code) = state.tolom.config().code_format.parse(code) else {
+        return not_found_page(state, ctx);
+    };
+    let terms = match state.tolom.terms_in_force().await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "terms");
+            return error_page(state, ctx, Text::ServiceUnavailable, "/");
+        }
+    };
+    let layout = Layout::new(
+        state,
+        ctx,
+        Text::TermsHeading,
+        format!("/pay/{}/terms", code.as_str()),
+    );
+    let message = error.map(|e| layout.t(e));
+    TermsPage {
+        csrf: &ctx.csrf,
+        key: random_key(),
+        code,
+        terms: &terms,
+        agreement: blocks(terms.text(ctx.lang)),
+        problems: message
+            .iter()
+            .map(|m| Problem {
+                field: "accept",
+                message: m.clone(),
+            })
+            .collect(),
+        error: message,
+        layout,
+    }
+    .respond(error.map_or(StatusCode::OK, status_of))
+}
+
+/// The agreement form's fields.
+#[derive(Deserialize)]
+pub(crate) struct StartForm {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    terms: String,
+    #[serde(default)]
+    accept: Option<String>,
+}
+
+/// `POST /pay/{code}/start`.
+pub(crate) async fn start(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    CsrfForm(form): CsrfForm<StartForm>,
+) -> Response {
+    let accepted = form
+        .accept
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .map(|_| form.terms.as_str());
+    let result = state
+        .tolom
+        .start_payment(StartPayment {
+            code: &code,
+            accepted_terms: accepted,
+            idempotency_key: &form.key,
+            language: ctx.lang,
+        })
+        .await;
+    match result {
+        Ok(p) => continue_at(&p),
+        Err(
+            e @ (StartPaymentError::TermsNotAccepted | StartPaymentError::TermsOutdated { .. }),
+        ) => show(&state, &ctx, &code, Some(e.text())).await,
+        Err(e) => {
+            let here = match state.tolom.config().code_format.parse(&code) {
+                Ok(code) => format!("/pay/{}/terms", code.as_str()),
+                Err(_) => "/".to_string(),
+            };
+            failure_page(&state, &ctx, &e, &here)
+        }
+    }
+}
