@@ -17,9 +17,39 @@ use axum::routing::get;
 use axum::Router;
 use tolom_acquirer_sandbox::SandboxAcquirer;
 use tolom_core::ports::Ed25519Signer;
+use tolom_core::usecases::IssueCharge;
 use tolom_core::Tolom;
-use tolom_http::{demo, router, AppState, PortalConfig};
+use tolom_http::{router, AppState, PortalConfig};
 use tolom_store_sqlite::{SqliteOptions, SqliteStore};
+
+/// Issues the charge to look up: a passport fee, as `tolom demo` issues it.
+async fn issue_code(tolom: &Tolom) -> String {
+    let config = tolom.config();
+    let service = "passport-2020";
+    let family = config.catalogue.service(service).expect("service").family;
+    let code = config
+        .code_format
+        .generate(family, 4_200_002)
+        .expect("code");
+    let urgency = config
+        .catalogue
+        .tariffs_of(service)
+        .find(|t| t.published)
+        .map(|t| t.urgency.clone());
+    tolom
+        .issue_charge(IssueCharge {
+            service: service.to_string(),
+            urgency,
+            amount: None,
+            payer: "Сыдыкова Айгүл Бакытовна".to_string(),
+            code: Some(code.as_str().to_string()),
+            expires_at: tolom.clock().now() + chrono::Duration::days(365),
+            agency_ref: Some("bench".to_string()),
+        })
+        .await
+        .expect("issue");
+    code.as_str().to_string()
+}
 
 fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -118,8 +148,7 @@ fn main() {
                 .build()
                 .expect("tolom"),
         );
-        let codes = demo::ensure_demo_codes(&tolom).await.expect("demo codes");
-        let code = codes[1].code.as_str().to_string();
+        let code = issue_code(&tolom).await;
         let mut config = PortalConfig::new("http://127.0.0.1");
         config.lookup_rate_per_minute = 0;
         let portal = serve(router(AppState::new(tolom, config))).await;
