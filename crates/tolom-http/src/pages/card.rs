@@ -3,8 +3,6 @@
 //! the card number and CVV are never sent back to the browser, and the
 //! posted ones are wiped from memory when the request is done.
 
-use std::borrow::Cow;
-
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,7 +10,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use tolom_core::card::{CardForm, Field as CardField, ValidationErrors};
 use tolom_core::errors::SubmitCardError;
-use tolom_core::i18n::{text, ErrorCode, Language, Text};
+use tolom_core::i18n::{text, ErrorCode, Text};
 use tolom_core::payment::{Payment, PaymentState};
 use uuid::Uuid;
 use zeroize::Zeroize;
@@ -94,6 +92,33 @@ fn page<'a>(
             .error(error)
     };
     let typed = |f: fn(&CardPost) -> &str| post.map_or("", f);
+    // The card number and CVV are never filled back in.
+    let holder = field(
+        CardField::Holder,
+        Text::CardHolder,
+        Text::CardHolderHint,
+        typed(|p| &p.holder),
+    );
+    let pan = field(CardField::Pan, Text::CardPan, Text::CardPanHint, "");
+    let expiry = field(
+        CardField::Expiry,
+        Text::CardExpiry,
+        Text::CardExpiryHint,
+        typed(|p| &p.expiry),
+    );
+    let cvv = field(CardField::Cvv, Text::CardCvv, Text::CardCvvHint, "");
+    let phone = field(
+        CardField::Phone,
+        Text::CardPhone,
+        Text::CardPhoneHint,
+        typed(|p| &p.phone),
+    );
+    let email = field(
+        CardField::Email,
+        Text::CardEmail,
+        Text::CardEmailHint,
+        typed(|p| &p.email),
+    );
     CardPage {
         layout: Layout::new(
             state,
@@ -105,46 +130,14 @@ fn page<'a>(
         facts: PaymentFacts::of(p),
         csrf: &ctx.csrf,
         key: random_key(),
-        holder: field(
-            CardField::Holder,
-            Text::CardHolder,
-            Text::CardHolderHint,
-            typed(|p| &p.holder),
-        ),
-        pan: field(CardField::Pan, Text::CardPan, Text::CardPanHint, ""),
-        expiry: field(
-            CardField::Expiry,
-            Text::CardExpiry,
-            Text::CardExpiryHint,
-            typed(|p| &p.expiry),
-        ),
-        cvv: field(CardField::Cvv, Text::CardCvv, Text::CardCvvHint, ""),
-        phone: field(
-            CardField::Phone,
-            Text::CardPhone,
-            Text::CardPhoneHint,
-            typed(|p| &p.phone),
-        ),
-        email: field(
-            CardField::Email,
-            Text::CardEmail,
-            Text::CardEmailHint,
-            typed(|p| &p.email),
-        ),
-        problems: errors.map_or_else(Vec::new, |e| problems(e, lang)),
+        problems: Problem::of(&[&holder, &pan, &expiry, &cvv, &phone, &email]),
+        holder,
+        pan,
+        expiry,
+        cvv,
+        phone,
+        email,
     }
-}
-
-/// The summary of a card form's errors, in form order.
-fn problems(errors: &ValidationErrors, lang: Language) -> Vec<Problem> {
-    errors
-        .0
-        .iter()
-        .map(|e| Problem {
-            field: e.field.name(),
-            message: e.message(lang) as Cow<'static, str>,
-        })
-        .collect()
 }
 
 /// `GET /payments/{id}/card` (a payment past this step goes where it

@@ -60,21 +60,15 @@ fn show(state: &AppState, ctx: &Ctx, p: &Payment, error: Option<Text>) -> Respon
         }
         _ => None,
     };
-    let message = error.map(|e| layout.t(e));
+    let otp = Field::new(ctx.lang, "otp", Text::ConfirmOtp)
+        .hint(hint)
+        .error(error.map(|e| layout.t(e)));
     ConfirmPage {
         id: p.id(),
         facts: PaymentFacts::of(p),
         csrf: &ctx.csrf,
-        otp: Field::new(ctx.lang, "otp", Text::ConfirmOtp)
-            .hint(hint)
-            .error(message.clone()),
-        problems: message
-            .map(|m| Problem {
-                field: "otp",
-                message: m,
-            })
-            .into_iter()
-            .collect(),
+        problems: Problem::of(&[&otp]),
+        otp,
         layout,
     }
     .respond(if error.is_some() {

@@ -1,8 +1,6 @@
 //! `GET /`: the payment-code form (also shown again, with the error next to
 //! the field, when a look-up fails).
 
-use std::borrow::Cow;
-
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -37,21 +35,15 @@ impl<'a> HomePage<'a> {
         error: Option<Text>,
     ) -> HomePage<'a> {
         let lang = ctx.lang;
-        let message = error.map(|e| text(e, lang));
+        let code = Field::new(lang, "code", Text::CodeLabel)
+            .hint(Some(text(Text::CodeHint, lang)))
+            .value(value)
+            .error(error.map(|e| text(e, lang)));
         HomePage {
             layout: Layout::new(state, ctx, Text::HomeHeading, "/"),
             csrf: &ctx.csrf,
-            code: Field::new(lang, "code", Text::CodeLabel)
-                .hint(Some(text(Text::CodeHint, lang)))
-                .value(value)
-                .error(message.clone()),
-            problems: message
-                .map(|m: Cow<'static, str>| Problem {
-                    field: "code",
-                    message: m,
-                })
-                .into_iter()
-                .collect(),
+            problems: Problem::of(&[&code]),
+            code,
         }
     }
 }

@@ -182,6 +182,21 @@ pub(crate) struct Problem {
     pub message: Cow<'static, str>,
 }
 
+impl Problem {
+    /// The summary of a form: its fields in error, in form order.
+    pub fn of(fields: &[&Field<'_>]) -> Vec<Problem> {
+        fields
+            .iter()
+            .filter_map(|f| {
+                f.error.clone().map(|message| Problem {
+                    field: f.name,
+                    message,
+                })
+            })
+            .collect()
+    }
+}
+
 /// What is being paid (`ui::payment_facts`).
 pub(crate) struct PaymentFacts {
     /// The payment code, grouped.
