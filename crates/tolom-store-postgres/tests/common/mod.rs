@@ -18,7 +18,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sqlx::{Connection, PgConnection};
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::OnceCell;
 use tolom_store_postgres::{PgOptions, PostgresStore};
 use tolom_testkit::external::{self, External};
@@ -159,6 +162,63 @@ impl TestDb {
         conn
     }
 
+    /// A pool on `schema` whose sessions run with these extra settings
+    /// (e.g. `default_transaction_isolation`), as `user` when given; its
+    /// `application_name` is the schema's name, so [`SchemaGuard`] ends its
+    /// connections. For `PostgresStore::from_pool`.
+    pub async fn pool_with(
+        &self,
+        schema: &str,
+        user: Option<&str>,
+        settings: &[(&str, &str)],
+    ) -> PgPool {
+        let mut options = PgConnectOptions::from_str(&self.url)
+            .unwrap_or_else(|e| panic!("DATABASE_URL: {e}"))
+            .application_name(schema)
+            .options([("search_path", schema)])
+            .options(settings.iter().copied());
+        if let Some(user) = user {
+            options = options.username(user);
+        }
+        PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .unwrap_or_else(|e| panic!("pool: {e}"))
+    }
+
+    /// The URL with `user` instead of its user (and no password).
+    pub fn url_as(&self, user: &str) -> String {
+        let (scheme, rest) = self
+            .url
+            .split_once("://")
+            .unwrap_or(("postgres", &self.url));
+        let (authority, path) = match rest.find('/') {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        let host = authority
+            .rsplit_once('@')
+            .map(|(_, h)| h)
+            .unwrap_or(authority);
+        format!("{scheme}://{user}@{host}{path}")
+    }
+
+    /// A login role with no privilege at all, dropped with the guard.
+    pub async fn role_without_privileges(&self, name: &str) -> RoleGuard {
+        let mut conn = self.raw().await;
+        sqlx::query(&format!("CREATE ROLE \"{name}\" LOGIN"))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("create role: {e}"));
+        let _ = conn.close().await;
+        RoleGuard {
+            url: self.url.clone(),
+            name: name.to_string(),
+        }
+    }
+
     async fn drop_stale_schemas(&self) {
         let Ok(mut conn) = PgConnection::connect(&self.url).await else {
             return;
@@ -182,6 +242,25 @@ impl TestDb {
                     .await;
             }
         }
+        // Roles left by a killed run (named after their test's schema).
+        let roles: Vec<String> = sqlx::query_scalar(
+            "SELECT rolname::text FROM pg_roles WHERE rolname LIKE 'tolom\\_test\\_%'",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_default();
+        for name in roles {
+            let secs = name[PREFIX.len()..]
+                .split('_')
+                .next()
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0);
+            if secs < cutoff {
+                let _ = sqlx::query(&format!("DROP ROLE IF EXISTS \"{name}\""))
+                    .execute(&mut conn)
+                    .await;
+            }
+        }
         let _ = conn.close().await;
     }
 }
@@ -198,6 +277,48 @@ pub async fn store_for(test: &str) -> Option<Arc<PostgresStore>> {
         std::future::pending::<()>().await;
     });
     Some(Arc::new(store))
+}
+
+/// Drops its role when dropped (ending the role's sessions first).
+#[derive(Debug)]
+pub struct RoleGuard {
+    url: String,
+    /// The role.
+    pub name: String,
+}
+
+impl Drop for RoleGuard {
+    fn drop(&mut self) {
+        let url = self.url.clone();
+        let name = self.name.clone();
+        let handle = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                let Ok(mut conn) = PgConnection::connect(&url).await else {
+                    return;
+                };
+                let _ = sqlx::query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1",
+                )
+                .bind(&name)
+                .execute(&mut conn)
+                .await;
+                if let Err(e) = sqlx::query(&format!("DROP ROLE IF EXISTS \"{name}\""))
+                    .execute(&mut conn)
+                    .await
+                {
+                    eprintln!("could not drop test role {name}: {e}");
+                }
+                let _ = conn.close().await;
+            });
+        });
+        let _ = handle.join();
+    }
 }
 
 /// Drops its schema when dropped (also while a failing test unwinds).
