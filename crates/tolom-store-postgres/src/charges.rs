@@ -9,9 +9,8 @@ use tolom_core::events::Event;
 use tolom_core::ports::{ChargeQuery, ChargeStore, InvariantKind, StoreError};
 use uuid::Uuid;
 
-use crate::error::{self, Failure};
+use crate::error::{self, retry, Failure};
 use crate::rows::{self, CHARGE_COLUMNS, EVENT_COLUMNS};
-use crate::shared::retry;
 use crate::PostgresStore;
 
 impl PostgresStore {

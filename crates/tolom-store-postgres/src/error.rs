@@ -11,7 +11,8 @@
 //!   `CONSTRAINT = '<rule>'` (`migrations/`), so they are named like CHECK
 //!   constraints;
 //! - `40001` / `40P01`: nothing was written, the statement may run again
-//!   ([`Failure::Retry`]; `Unavailable` once the attempts are spent);
+//!   ([`Failure::Retry`], run again by [`retry`]; `Unavailable` once the
+//!   attempts are spent);
 //! - what passes when the server, the network or the load recovers (class
 //!   `08`, `57` except a dropped database, `53300` too many connections,
 //!   `55P03`, `40003`, `25P03`, pool and I/O errors): `Unavailable`;
@@ -22,6 +23,7 @@
 //!   decode; any SQLSTATE not listed): `Broken`.
 
 use std::borrow::Cow;
+use std::future::Future;
 
 use tolom_core::ports::{InvariantKind, StoreError};
 
@@ -362,6 +364,33 @@ pub(crate) fn classify(e: &sqlx::Error) -> Failure {
         // nothing a retry changes.
         other => Failure::Store(StoreError::Broken(format!("database error: {other}"))),
     }
+}
+
+/// How often a statement or transaction that lost a deadlock or a
+/// serialization check is run again before the call fails with
+/// `Unavailable`.
+pub(crate) const TX_ATTEMPTS: usize = 4;
+
+/// Runs one attempt after another while the attempt asks for a retry
+/// ([`Failure::Retry`]: a serialization failure or a deadlock, nothing
+/// written); after [`TX_ATTEMPTS`] the call fails with the temporary
+/// [`StoreError::Unavailable`].
+pub(crate) async fn retry<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Failure>>,
+{
+    let mut last = String::new();
+    for _ in 0..TX_ATTEMPTS {
+        match attempt().await {
+            Ok(v) => return Ok(v),
+            Err(Failure::Store(e)) => return Err(e),
+            Err(Failure::Retry(why)) => last = why,
+        }
+    }
+    Err(StoreError::Unavailable(format!(
+        "transaction aborted {TX_ATTEMPTS} times: {last}"
+    )))
 }
 
 /// [`classify`], with a retry reported as `Unavailable` (for statements

@@ -17,9 +17,9 @@ use tolom_core::card::Phone;
 use tolom_core::payment::Payment;
 use tolom_core::ports::{OpsStore, StoreError};
 
-use crate::error::{self, Failure};
-use crate::rows::{self, AUDIT_COLUMNS, PAYMENT_COLUMNS, TOKEN_COLUMNS};
-use crate::shared::{append_note, retry, IN_FLIGHT_SQL};
+use crate::audit::append_note;
+use crate::error::{self, retry, Failure};
+use crate::rows::{self, AUDIT_COLUMNS, IN_FLIGHT_SQL, PAYMENT_COLUMNS, TOKEN_COLUMNS};
 use crate::PostgresStore;
 
 #[async_trait]

@@ -10,9 +10,9 @@ use tolom_core::outbox::{OutboxMessage, OutboxStatus};
 use tolom_core::ports::{OutboxStore, StoreError};
 use uuid::Uuid;
 
-use crate::error::{self, Failure};
+use crate::audit::append_note;
+use crate::error::{self, retry, Failure};
 use crate::rows::{self, OUTBOX_COLUMNS};
-use crate::shared::{append_note, retry};
 use crate::PostgresStore;
 
 #[async_trait]

@@ -14,11 +14,11 @@ use tolom_core::ports::{
 };
 use uuid::Uuid;
 
-use crate::error::{self, constraint, Failure};
+use crate::error::{self, constraint, retry, Failure};
 use crate::rows::{
-    self, EventArrays, OutboxArrays, PaymentParams, RefundParams, PAYMENT_COLUMNS, REFUND_COLUMNS,
+    self, EventArrays, OutboxArrays, PaymentParams, RefundParams, IN_FLIGHT_SQL, PAYMENT_COLUMNS,
+    REFUND_COLUMNS,
 };
-use crate::shared::{retry, IN_FLIGHT_SQL};
 use crate::PostgresStore;
 
 /// Creates a payment and its events: one statement, one implicit

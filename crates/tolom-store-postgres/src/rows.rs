@@ -79,6 +79,11 @@ pub(crate) fn all<T>(
 // Payments
 // ---------------------------------------------------------------------------
 
+/// The in-flight states ([`PaymentState::IN_FLIGHT`]) as stored, for
+/// `state IN ...` (the same list as the partial index
+/// `payments_one_in_flight`).
+pub(crate) const IN_FLIGHT_SQL: &str = "('created', 'authorizing', 'action_required', 'unknown')";
+
 /// Columns of a payment, in parameter order.
 pub(crate) const PAYMENT_COLUMNS: &str = "id, charge_id, code, service, currency, amount_minor, \
     fee_minor, total_minor, state, version, created_at, updated_at, expires_at, terms_edition, \
@@ -718,6 +723,17 @@ mod tests {
         let text = serde_json::to_string(&StoredPayload::from(&mail)).unwrap_or_default();
         let back: StoredPayload = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(OutboxPayload::from(back), mail);
+    }
+
+    #[test]
+    fn in_flight_states_as_stored() {
+        let listed: Vec<String> = PaymentState::IN_FLIGHT
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        assert_eq!(IN_FLIGHT_SQL, format!("({})", listed.join(", ")));
+        assert!(include_str!("../migrations/0001_init.sql")
+            .contains(&format!("WHERE state IN ({})", listed.join(", "))));
     }
 
     #[test]

@@ -6,9 +6,9 @@ use tolom_core::audit::AuditNote;
 use tolom_core::ports::{StoreError, TermsStore};
 use tolom_core::terms::TermsEdition;
 
-use crate::error;
+use crate::audit::append_note;
+use crate::error::{self, retry};
 use crate::rows::{self, TERMS_COLUMNS};
-use crate::shared::{append_note, retry};
 use crate::PostgresStore;
 
 #[async_trait]
