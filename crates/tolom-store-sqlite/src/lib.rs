@@ -33,7 +33,7 @@
 //! | `lib.rs` | these docs, [`SqliteStore`]: open, migrate, close, the two pools, transactions |
 //! | `options.rs` | [`SqliteOptions`], [`Durability`] |
 //! | `rows.rs` | rows ↔ domain values (a row that does not restore is `Broken`) |
-//! | `error.rs` | SQLite errors → [`StoreError`](tolom_core::ports::StoreError) |
+//! | `error.rs` | SQLite errors → [`StoreError`] |
 //! | `audit.rs` | writes into the audit chain inside a transaction (events, notes), shared by the ports |
 //! | `charges.rs` | `ChargeStore` |
 //! | `payments.rs` | `PaymentStore` |
@@ -48,7 +48,7 @@
 //!
 //! ## Errors
 //!
-//! SQLite errors become [`StoreError`](tolom_core::ports::StoreError)
+//! SQLite errors become [`StoreError`]
 //! kinds at the edge (`error.rs`), by the **extended result code** and the
 //! **name** of the rule, never by the prose of a message; nothing of sqlx
 //! crosses into the core:

@@ -144,7 +144,7 @@ pub fn card(pan: &str, cvv: &str) -> CardForm {
 /// Where the database files of conformance cases go: one directory per
 /// test process under cargo's `CARGO_TARGET_TMPDIR`, kept while the
 /// process runs (a maker returns only the store). Directories of runs
-/// older than a day are removed when the next run starts.
+/// older than an hour are removed when the next run starts.
 static SCRATCH: LazyLock<PathBuf> = LazyLock::new(|| {
     let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tolom-store-sqlite");
     std::fs::create_dir_all(&base).expect("scratch base");
@@ -155,7 +155,7 @@ static SCRATCH: LazyLock<PathBuf> = LazyLock::new(|| {
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| SystemTime::now().duration_since(t).ok())
-                .is_some_and(|age| age > Duration::from_secs(24 * 3600));
+                .is_some_and(|age| age > Duration::from_secs(3600));
             if old {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
