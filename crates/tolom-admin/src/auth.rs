@@ -7,7 +7,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tolom_core::access::Principal;
-use tolom_core::i18n::Language;
+use tolom_core::i18n::{Language, Text};
 use tolom_core::usecases::Operator;
 
 use crate::error::ApiError;
@@ -30,7 +30,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
         parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "auth.unauthenticated",
+                Text::AuthUnauthenticated,
                 language(&parts.headers),
             )
         })
@@ -58,8 +58,12 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// The operator use case, or `503` when the portal has no operations store.
 pub(crate) fn operator(state: &AdminState, lang: Language) -> Result<&Operator, ApiError> {
     state.tolom.operator().map_err(|_| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "service.unavailable", lang)
-            .detail("this portal has no operations store")
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Text::ServiceUnavailable,
+            lang,
+        )
+        .detail("this portal has no operations store")
     })
 }
 
@@ -95,7 +99,7 @@ pub(crate) async fn authenticate(
         Err(e) => return e.into_response(),
     };
     let Some(secret) = bearer(req.headers()).map(str::to_string) else {
-        return ApiError::new(StatusCode::UNAUTHORIZED, "auth.unauthenticated", lang)
+        return ApiError::new(StatusCode::UNAUTHORIZED, Text::AuthUnauthenticated, lang)
             .into_response();
     };
     let principal = match operator.authenticate(&secret).await {

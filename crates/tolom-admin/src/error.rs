@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 use tolom_core::errors::{IssueError, LookupError, QueryError, RefundError};
-use tolom_core::i18n::{ErrorCode, Language};
+use tolom_core::i18n::{text, ErrorCode, Language, Text};
 use tolom_core::ports::StoreError;
 use tolom_core::usecases::OperatorError;
 
@@ -14,17 +14,17 @@ use tolom_core::usecases::OperatorError;
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    text: Text,
     detail: Option<String>,
     lang: Language,
 }
 
 impl ApiError {
-    /// An answer with this status and stable code.
-    pub fn new(status: StatusCode, code: &'static str, lang: Language) -> ApiError {
+    /// An answer with this status and text (its code and message).
+    pub fn new(status: StatusCode, text: Text, lang: Language) -> ApiError {
         ApiError {
             status,
-            code,
+            text,
             detail: None,
             lang,
         }
@@ -38,12 +38,12 @@ impl ApiError {
 
     /// A request the caller got wrong (`422 request.invalid`).
     pub fn invalid(lang: Language, detail: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", lang).detail(detail)
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, Text::RequestInvalid, lang).detail(detail)
     }
 
     /// The answer to an operator use case's error.
     pub fn from_operator(e: OperatorError, lang: Language) -> ApiError {
-        let code = e.code();
+        let code = e.text();
         let status = match &e {
             OperatorError::Unauthenticated => StatusCode::UNAUTHORIZED,
             OperatorError::Forbidden { .. } => StatusCode::FORBIDDEN,
@@ -60,7 +60,7 @@ impl ApiError {
             | OperatorError::Refund(RefundError::Store(s))
             | OperatorError::Store(s) => store_status(s),
             OperatorError::Lookup(LookupError::Store(_)) => {
-                return ApiError::new(StatusCode::CONFLICT, "request.invalid", lang)
+                return ApiError::new(StatusCode::CONFLICT, Text::RequestInvalid, lang)
                     .detail("the charge is not in a state that allows this")
             }
             OperatorError::Lookup(LookupError::NotFound)
@@ -92,8 +92,8 @@ fn store_status(e: &StoreError) -> StatusCode {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = json!({"error": {
-            "code": self.code,
-            "message": tolom_core::i18n::message(self.code, self.lang),
+            "code": self.text.code(),
+            "message": text(self.text, self.lang),
         }});
         if let Some(d) = self.detail {
             body["error"]["detail"] = json!(d);
@@ -106,5 +106,107 @@ impl IntoResponse for ApiError {
             );
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderMap;
+    use tolom_core::access::Permission;
+
+    async fn body(e: ApiError) -> (StatusCode, HeaderMap, serde_json::Value) {
+        let res = e.into_response();
+        let (parts, body) = res.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 16).await.expect("body");
+        let json = serde_json::from_slice(&bytes).expect("json");
+        (parts.status, parts.headers, json)
+    }
+
+    #[tokio::test]
+    async fn errors_carry_the_code_and_the_message_of_their_text() {
+        for lang in Language::ALL {
+            let (status, headers, json) = body(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                Text::AuthUnauthenticated,
+                lang,
+            ))
+            .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+            assert!(headers.contains_key(header::WWW_AUTHENTICATE));
+            assert_eq!(json["error"]["code"], "auth.unauthenticated");
+            assert_eq!(
+                json["error"]["message"],
+                text(Text::AuthUnauthenticated, lang).as_ref()
+            );
+        }
+        let (_, _, json) = body(ApiError::from_operator(
+            OperatorError::Refund(RefundError::Refused(
+                tolom_core::payment::RefundRefused::ExceedsPaid,
+            )),
+            Language::Ru,
+        ))
+        .await;
+        assert_eq!(json["error"]["code"], "refund.exceeds_paid");
+        assert_eq!(
+            json["error"]["message"],
+            "Сумма возврата превышает оплаченную сумму."
+        );
+        assert!(json["error"]["detail"].is_string());
+    }
+
+    #[test]
+    fn operator_errors_get_the_status_of_their_kind() {
+        let lang = Language::En;
+        let cases = [
+            (
+                OperatorError::Unauthenticated,
+                StatusCode::UNAUTHORIZED,
+                Text::AuthUnauthenticated,
+            ),
+            (
+                OperatorError::Forbidden {
+                    actor: "token:a".into(),
+                    permission: Permission::Refund,
+                },
+                StatusCode::FORBIDDEN,
+                Text::AuthForbidden,
+            ),
+            (
+                OperatorError::Store(StoreError::Unavailable("down".into())),
+                StatusCode::SERVICE_UNAVAILABLE,
+                Text::ServiceUnavailable,
+            ),
+            (
+                OperatorError::Store(StoreError::Broken("disk full".into())),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Text::InternalError,
+            ),
+            (
+                OperatorError::Issue(IssueError::Store(StoreError::DuplicateCode)),
+                StatusCode::CONFLICT,
+                Text::RequestInvalid,
+            ),
+            (
+                OperatorError::Query(QueryError::NotFound),
+                StatusCode::NOT_FOUND,
+                Text::PaymentNotFound,
+            ),
+            (
+                OperatorError::Refund(RefundError::Failed("refused".into())),
+                StatusCode::BAD_GATEWAY,
+                Text::RefundFailed,
+            ),
+            (
+                OperatorError::TokenExists("ops-1".into()),
+                StatusCode::CONFLICT,
+                Text::TokenExists,
+            ),
+        ];
+        for (e, status, text) in cases {
+            let what = e.to_string();
+            let answer = ApiError::from_operator(e, lang);
+            assert_eq!((answer.status, answer.text), (status, text), "{what}");
+        }
     }
 }

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::*;
+use crate::config::Settings;
+use crate::CliError;
 
 /// tolom — payment codes, card payments and receipts for state-service fees.
 #[derive(Debug, Parser)]
@@ -101,4 +103,32 @@ tolom refund 6f1c2a4e-... --amount 100.00 --reason 'fee corrected' --key refund-
     /// Access requests of data subjects.
     #[command(subcommand)]
     Subject(subject::SubjectCommand),
+}
+
+impl Cli {
+    /// Loads the configuration and runs the command.
+    pub async fn run(self) -> Result<(), CliError> {
+        let settings = Settings::load(self.config.as_deref())?;
+        let json = self.json;
+        match self.command {
+            Command::Serve(args) => serve::serve(settings, args).await,
+            Command::Demo(args) => serve::demo(settings, args).await,
+            Command::Migrate => migrate::run(&settings, json).await,
+            Command::Config(c) => config_cmd::run(&settings, c),
+            Command::Keys(k) => keys::run(&settings, k),
+            Command::Codes(c) => codes::run(&settings, c, json).await,
+            Command::Payments(c) => payments::run(&settings, c, json).await,
+            Command::Refund(a) => refund::run(&settings, a, json).await,
+            Command::Reconcile => reconcile::run(&settings, json).await,
+            Command::Expire => expire::run(&settings, json).await,
+            Command::Outbox(c) => outbox::run(&settings, c, json).await,
+            Command::Report(a) => report::run(&settings, a, json).await,
+            Command::Receipts(c) => receipts::run(&settings, c, json).await,
+            Command::Terms(c) => terms::run(&settings, c, json).await,
+            Command::Tokens(c) => tokens::run(&settings, c, json).await,
+            Command::Audit(c) => audit::run(&settings, c, json).await,
+            Command::Retention(c) => retention::run(&settings, c, json).await,
+            Command::Subject(c) => subject::run(&settings, c).await,
+        }
+    }
 }

@@ -77,11 +77,15 @@ pub struct ServerSection {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct AcquirerSection {
-    /// `sandbox` (default) or `bpc`. Env: `TOLOM_ACQUIRER`.
+    /// `bpc`, or `sandbox` for a development instance (together with
+    /// `environment`). None: commands that need an acquirer refuse to run.
+    /// Env: `TOLOM_ACQUIRER`.
     pub kind: Option<String>,
-    /// Sandbox: `development`, `test` or `production`.
+    /// Sandbox: `development` or `test`; the sandbox never runs in
+    /// `production` (the default).
     pub environment: Option<String>,
-    /// Sandbox: allow the test acquirer in production (never do this).
+    /// No longer supported: the sandbox never runs in production. Kept so
+    /// that an old file saying `true` gets a clear error.
     #[serde(default)]
     pub allow_in_production: bool,
     /// BPC: the gateway's base URL. Env: `TOLOM_BPC_URL`.
@@ -395,7 +399,7 @@ impl Settings {
         line("server.public_url", opt(&f.server.public_url));
         line(
             "acquirer.kind",
-            f.acquirer.kind.clone().unwrap_or_else(|| "sandbox".into()),
+            f.acquirer.kind.clone().unwrap_or_else(|| "(none)".into()),
         );
         line("acquirer.base_url", opt(&f.acquirer.base_url));
         line("acquirer.username", opt(&f.acquirer.username));

@@ -1,12 +1,19 @@
 //! # tolom-cli
 //!
-//! The `tolom` command line for operators: serve the portal (with the
-//! admin API), migrate, issue and import codes, watch payments, refund,
-//! reconcile, expire, retry the outbox, report, verify receipts, publish
-//! agreement editions, manage admin tokens, verify the audit log, run
-//! retention and answer access requests. See `docs/operations.md`.
+//! The `tolom` binary: the one composition root of tolom and the operator's
+//! command line. `tolom serve` runs the portal with the admin API and the
+//! background jobs; `tolom demo` (= `serve --demo`) runs the same
+//! composition with the sandbox acquirer, demo codes and a local log
+//! instead of e-mails. The other commands — migrate, codes, payments,
+//! refund, reconcile, expire, outbox, report, receipts, terms, tokens,
+//! audit, retention, subject — are thin mappings onto the core's operator
+//! use case. See `docs/operations.md`.
 //!
-//! `main.rs` only calls [`main`]; everything is here so it can be tested.
+//! Layout: [`cli`] (the top-level shape), [`commands`] (one module per
+//! command, each with its own arguments), [`compose`] (which adapters run,
+//! and the refusal of test adapters in production), [`config`] (the TOML
+//! file and `TOLOM_*` variables), [`demo`] (what the demo adds), and
+//! [`output`]. `main.rs` only calls [`main`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -14,8 +21,8 @@ pub mod cli;
 pub mod commands;
 pub mod compose;
 pub mod config;
-pub mod import;
-pub mod serve;
+pub mod demo;
+pub mod output;
 
 use std::process::ExitCode;
 
@@ -53,6 +60,17 @@ impl From<tolom_core::ports::StoreError> for CliError {
     }
 }
 
+impl From<tolom_core::usecases::OperatorError> for CliError {
+    fn from(e: tolom_core::usecases::OperatorError) -> Self {
+        use tolom_core::usecases::OperatorError;
+        match e {
+            OperatorError::Store(s) => CliError::Store(s.to_string()),
+            OperatorError::Invalid(m) => CliError::Usage(m),
+            other => CliError::refused(other),
+        }
+    }
+}
+
 impl CliError {
     /// The process exit code.
     pub fn exit_code(&self) -> u8 {
@@ -79,7 +97,7 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TOLOM_LOG").unwrap_or_else(|_| {
-                if matches!(cli.command, cli::Command::Serve(_)) {
+                if matches!(cli.command, cli::Command::Serve(_) | cli::Command::Demo(_)) {
                     "info".into()
                 } else {
                     "warn".into()
@@ -97,7 +115,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(3);
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    match runtime.block_on(cli.run()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -527,3 +527,47 @@ async fn retention_removes_contact_data_and_subject_export_finds_it_before() {
     }
     site.tolom().args(["audit", "verify"]).assert().success();
 }
+
+/// Production is the default, and test adapters are refused unless the
+/// configuration asks for a development or test environment; a command
+/// that calls the acquirer refuses to run without one.
+#[test]
+fn production_refuses_test_adapters_and_a_missing_acquirer() {
+    let site = Site::new();
+    let config = site.dir.path().join("tolom.toml");
+    let cases = [
+        ("", "no acquirer is configured"),
+        ("[acquirer]\nkind = \"sandbox\"\n", "takes no money"),
+        (
+            "[acquirer]\nkind = \"sandbox\"\nenvironment = \"production\"\n",
+            "takes no money",
+        ),
+        (
+            "[acquirer]\nkind = \"sandbox\"\nenvironment = \"development\"\nallow_in_production = true\n",
+            "allow_in_production is not supported",
+        ),
+    ];
+    for (file, refusal) in cases {
+        std::fs::write(&config, file).expect("config");
+        for args in [vec!["serve", "--addr", "127.0.0.1:0"], vec!["reconcile"]] {
+            site.tolom()
+                .args(&args)
+                .assert()
+                .code(2)
+                .stderr(predicate::str::contains(refusal));
+        }
+    }
+    // Commands that never call an acquirer run without one.
+    std::fs::write(&config, "").expect("config");
+    site.tolom()
+        .args(["codes", "issue", "--service", "passport-2020", "--payer", "Асанов Айбек"])
+        .assert()
+        .success();
+    // A development instance may name the sandbox.
+    std::fs::write(
+        &config,
+        "[acquirer]\nkind = \"sandbox\"\nenvironment = \"development\"\n",
+    )
+    .expect("config");
+    site.tolom().arg("reconcile").assert().success();
+}

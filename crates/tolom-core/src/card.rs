@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 
 use crate::checkdigit::Luhn;
-use crate::i18n::ErrorCode;
+use crate::i18n::{ErrorCode, Text};
 use crate::time::to_bishkek;
 
 /// A card scheme tolom accepts.
@@ -486,18 +486,19 @@ impl Field {
     }
 }
 
-/// One field's error, with its stable code.
+/// One field's error, with its text (serialized as its stable code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct FieldError {
     /// Which field.
     pub field: Field,
-    /// Stable code, e.g. `card.pan_luhn`.
-    pub code: &'static str,
+    /// What is wrong, e.g. [`Text::CardPanLuhn`] (code `card.pan_luhn`).
+    #[serde(rename = "code")]
+    pub text: Text,
 }
 
 impl ErrorCode for FieldError {
-    fn code(&self) -> &'static str {
-        self.code
+    fn text(&self) -> Text {
+        self.text
     }
 }
 
@@ -514,13 +515,15 @@ impl ValidationErrors {
 
     /// The codes, in form order.
     pub fn codes(&self) -> Vec<&'static str> {
-        self.0.iter().map(|e| e.code).collect()
+        self.0.iter().map(|e| e.code()).collect()
     }
 }
 
 impl ErrorCode for ValidationErrors {
-    fn code(&self) -> &'static str {
-        self.0.first().map(|e| e.code).unwrap_or("request.invalid")
+    /// The first field's error (an empty list, which `validate` never
+    /// returns, is an invalid request).
+    fn text(&self) -> Text {
+        self.0.first().map_or(Text::RequestInvalid, |e| e.text)
     }
 }
 
@@ -548,16 +551,16 @@ impl CardForm {
         brands: &BrandTable,
     ) -> Result<(CardDetails, Contact), ValidationErrors> {
         let mut errors = Vec::new();
-        let mut err = |field, code| errors.push(FieldError { field, code });
+        let mut err = |field, text| errors.push(FieldError { field, text });
 
         let holder = normalize_holder(&self.holder);
         if let Err(code) = &holder {
-            err(Field::Holder, code);
+            err(Field::Holder, *code);
         }
 
         let pan_result = check_pan(&self.pan, brands);
         if let Err(code) = &pan_result {
-            err(Field::Pan, code);
+            err(Field::Pan, *code);
         }
 
         let expiry = parse_expiry(&self.expiry, now);
@@ -567,29 +570,29 @@ impl CardForm {
 
         let mut cvv: String = self.cvv.chars().filter(|c| !c.is_whitespace()).collect();
         if cvv.is_empty() {
-            err(Field::Cvv, "card.cvv_required");
+            err(Field::Cvv, Text::CardCvvRequired);
         } else if cvv.len() != 3 || !cvv.bytes().all(|b| b.is_ascii_digit()) {
-            err(Field::Cvv, "card.cvv_length");
+            err(Field::Cvv, Text::CardCvvLength);
         }
 
         let phone = if self.phone.trim().is_empty() {
-            err(Field::Phone, "contact.phone_required");
+            err(Field::Phone, Text::ContactPhoneRequired);
             None
         } else {
             let p = Phone::parse(&self.phone);
             if p.is_none() {
-                err(Field::Phone, "contact.phone_invalid");
+                err(Field::Phone, Text::ContactPhoneInvalid);
             }
             p
         };
 
         let email = if self.email.trim().is_empty() {
-            err(Field::Email, "contact.email_required");
+            err(Field::Email, Text::ContactEmailRequired);
             None
         } else {
             let e = Email::parse(&self.email);
             if e.is_none() {
-                err(Field::Email, "contact.email_invalid");
+                err(Field::Email, Text::ContactEmailInvalid);
             }
             e
         };
@@ -623,36 +626,36 @@ impl CardForm {
     }
 }
 
-fn normalize_holder(input: &str) -> Result<String, &'static str> {
+fn normalize_holder(input: &str) -> Result<String, Text> {
     let words: Vec<&str> = input.split_whitespace().collect();
     if words.is_empty() {
-        return Err("card.holder_required");
+        return Err(Text::CardHolderRequired);
     }
     let joined = words.join(" ");
     let latin = joined
         .chars()
         .all(|c| c.is_ascii_alphabetic() || matches!(c, ' ' | '-' | '\'' | '.'));
     if !latin || !joined.chars().any(|c| c.is_ascii_alphabetic()) || joined.len() > 26 {
-        return Err("card.holder_latin");
+        return Err(Text::CardHolderLatin);
     }
     Ok(joined.to_ascii_uppercase())
 }
 
-fn check_pan(input: &str, brands: &BrandTable) -> Result<(String, CardBrand), &'static str> {
+fn check_pan(input: &str, brands: &BrandTable) -> Result<(String, CardBrand), Text> {
     let mut digits = String::with_capacity(19);
     for ch in input.chars() {
         match ch {
             '0'..='9' => {
                 if digits.len() >= 19 {
                     digits.zeroize();
-                    return Err("card.pan_length");
+                    return Err(Text::CardPanLength);
                 }
                 digits.push(ch)
             }
             ' ' | '-' | '\u{a0}' => {}
             _ => {
                 digits.zeroize();
-                return Err("card.pan_digits");
+                return Err(Text::CardPanDigits);
             }
         }
     }
@@ -661,54 +664,54 @@ fn check_pan(input: &str, brands: &BrandTable) -> Result<(String, CardBrand), &'
         Err(code)
     };
     if digits.is_empty() {
-        return Err("card.pan_required");
+        return Err(Text::CardPanRequired);
     }
     if !(12..=19).contains(&digits.len()) {
-        return fail(digits, "card.pan_length");
+        return fail(digits, Text::CardPanLength);
     }
     let Some(range) = brands.detect(&digits) else {
-        return fail(digits, "card.brand_unknown");
+        return fail(digits, Text::CardBrandUnknown);
     };
     if !range.lengths.contains(&(digits.len() as u8)) {
-        return fail(digits, "card.pan_length");
+        return fail(digits, Text::CardPanLength);
     }
     if range.luhn && !Luhn::check(digits.as_bytes()) {
-        return fail(digits, "card.pan_luhn");
+        return fail(digits, Text::CardPanLuhn);
     }
     let brand = range.brand;
     Ok((digits, brand))
 }
 
-fn parse_expiry(input: &str, now: DateTime<Utc>) -> Result<CardExpiry, &'static str> {
+fn parse_expiry(input: &str, now: DateTime<Utc>) -> Result<CardExpiry, Text> {
     let compact: String = input.chars().filter(|c| !c.is_whitespace()).collect();
     let (m, y) = match compact.split_once(['/', '-', '.']) {
         Some((m, y)) => (m.to_string(), y.to_string()),
         None if compact.is_ascii() && (compact.len() == 4 || compact.len() == 6) => {
             (compact[..2].to_string(), compact[2..].to_string())
         }
-        None => return Err("card.expiry_invalid"),
+        None => return Err(Text::CardExpiryInvalid),
     };
     if m.is_empty() || m.len() > 2 || !m.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("card.expiry_invalid");
+        return Err(Text::CardExpiryInvalid);
     }
     if !(y.len() == 2 || y.len() == 4) || !y.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("card.expiry_invalid");
+        return Err(Text::CardExpiryInvalid);
     }
-    let month: u8 = m.parse().map_err(|_| "card.expiry_invalid")?;
-    let mut year: u16 = y.parse().map_err(|_| "card.expiry_invalid")?;
+    let month: u8 = m.parse().map_err(|_| Text::CardExpiryInvalid)?;
+    let mut year: u16 = y.parse().map_err(|_| Text::CardExpiryInvalid)?;
     if y.len() == 2 {
         year += 2000;
     }
     if !(1..=12).contains(&month) {
-        return Err("card.expiry_invalid");
+        return Err(Text::CardExpiryInvalid);
     }
     let expiry = CardExpiry { month, year };
     if !expiry.is_valid_at(now) {
-        return Err("card.expired");
+        return Err(Text::CardExpired);
     }
     let this_year = to_bishkek(now).year();
     if i32::from(year) > this_year + 25 {
-        return Err("card.expiry_invalid");
+        return Err(Text::CardExpiryInvalid);
     }
     Ok(expiry)
 }
@@ -794,24 +797,27 @@ mod tests {
         let t = BrandTable::default();
         assert_eq!(
             check_pan("4111-1111-1111-111x", &t).unwrap_err(),
-            "card.pan_digits"
+            Text::CardPanDigits
         );
-        assert_eq!(check_pan("41111111111", &t).unwrap_err(), "card.pan_length");
+        assert_eq!(
+            check_pan("41111111111", &t).unwrap_err(),
+            Text::CardPanLength
+        );
         assert_eq!(
             check_pan("411111111111111", &t).unwrap_err(),
-            "card.pan_length"
+            Text::CardPanLength
         );
         assert_eq!(
             check_pan("3000000000000004", &t).unwrap_err(),
-            "card.brand_unknown"
+            Text::CardBrandUnknown
         );
         assert_eq!(
             check_pan("5555555555554445", &t).unwrap_err(),
-            "card.pan_luhn"
+            Text::CardPanLuhn
         );
         assert_eq!(
             check_pan("41111111111111111111", &t).unwrap_err(),
-            "card.pan_length"
+            Text::CardPanLength
         );
     }
 
@@ -847,11 +853,11 @@ mod tests {
         );
         assert_eq!(
             parse_expiry("13/27", now()).unwrap_err(),
-            "card.expiry_invalid"
+            Text::CardExpiryInvalid
         );
         assert_eq!(
             parse_expiry("12/99", now()).unwrap_err(),
-            "card.expiry_invalid"
+            Text::CardExpiryInvalid
         );
     }
 

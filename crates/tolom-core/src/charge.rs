@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::catalogue::ServiceId;
 use crate::code::PaymentCode;
-use crate::i18n::ErrorCode;
+use crate::i18n::{ErrorCode, Text};
 use crate::money::Money;
 
 /// The state of a charge.
@@ -31,6 +31,16 @@ impl ChargeStatus {
             ChargeStatus::Paid => "paid",
             ChargeStatus::Expired => "expired",
             ChargeStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// The status in words, for payers (`Not paid`, `Paid`, ...).
+    pub fn text(&self) -> Text {
+        match self {
+            ChargeStatus::Unpaid => Text::ChargeStatusUnpaid,
+            ChargeStatus::Paid => Text::ChargeStatusPaid,
+            ChargeStatus::Expired => Text::ChargeStatusExpired,
+            ChargeStatus::Cancelled => Text::ChargeStatusCancelled,
         }
     }
 
@@ -61,11 +71,11 @@ pub enum NotPayable {
 }
 
 impl ErrorCode for NotPayable {
-    fn code(&self) -> &'static str {
+    fn text(&self) -> Text {
         match self {
-            NotPayable::AlreadyPaid => "charge.already_paid",
-            NotPayable::Expired => "charge.expired",
-            NotPayable::Cancelled => "charge.cancelled",
+            NotPayable::AlreadyPaid => Text::ChargeAlreadyPaid,
+            NotPayable::Expired => Text::ChargeExpired,
+            NotPayable::Cancelled => Text::ChargeCancelled,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::checkdigit::{CheckDigitScheme, Damm};
-use crate::i18n::ErrorCode;
+use crate::i18n::{ErrorCode, Text};
 
 /// The family of services a code prefix stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -87,13 +87,13 @@ pub enum CodeError {
 }
 
 impl ErrorCode for CodeError {
-    fn code(&self) -> &'static str {
+    fn text(&self) -> Text {
         match self {
-            CodeError::Empty => "code.empty",
-            CodeError::InvalidCharacters => "code.invalid_characters",
-            CodeError::Length { .. } => "code.length",
-            CodeError::Prefix => "code.prefix",
-            CodeError::CheckDigit => "code.check_digit",
+            CodeError::Empty => Text::CodeEmpty,
+            CodeError::InvalidCharacters => Text::CodeInvalidCharacters,
+            CodeError::Length { .. } => Text::CodeLength,
+            CodeError::Prefix => Text::CodePrefix,
+            CodeError::CheckDigit => Text::CodeCheckDigit,
         }
     }
 }

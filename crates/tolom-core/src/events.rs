@@ -130,7 +130,7 @@ mod tests {
             let json = serde_json::to_string(k).unwrap_or_default();
             assert_eq!(json, format!("\"{}\"", k.as_str()));
         }
-        assert_eq!(EventKind::parse("payment.nope"), None);
+        assert_eq!(EventKind::parse("no such kind"), None);
         for s in PaymentState::ALL {
             if let Some(k) = EventKind::settled_in(s) {
                 assert_eq!(k.as_str(), format!("payment.{}", s.as_str()));

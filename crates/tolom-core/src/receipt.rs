@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::card::{CardBrand, MaskedPan};
 use crate::catalogue::Catalogue;
 use crate::charge::Charge;
-use crate::i18n::{Language, LocalizedText};
+use crate::i18n::{text, Language, LocalizedText, Text};
 use crate::money::Money;
 use crate::payment::{Payment, PaymentState};
 use crate::time::format_bishkek;
@@ -194,119 +194,48 @@ impl Receipt {
 
     /// The receipt as plain text in one language (times in Asia/Bishkek).
     pub fn to_text(&self, lang: Language) -> String {
-        let l = |key: &str| label(key, lang);
         let mut out = String::new();
-        let mut line = |k: &str, v: &str| {
-            out.push_str(&format!("{:<22} {}\n", format!("{}:", l(k)), v));
+        let mut line = |k: Text, v: &str| {
+            out.push_str(&format!("{:<22} {}\n", format!("{}:", text(k, lang)), v));
         };
-        line("receipt", &self.number);
-        line("status", status_text(self.status, lang));
-        line("paid_at", &format_bishkek(self.paid_at));
-        line("service", self.service_name.get(lang));
+        line(Text::ReceiptLabelNumber, &self.number);
+        line(Text::ReceiptLabelStatus, &text(self.status.text(), lang));
+        line(Text::ReceiptLabelPaidAt, &format_bishkek(self.paid_at));
+        line(Text::ReceiptLabelService, self.service_name.get(lang));
         if let Some(t) = &self.tariff_name {
-            line("tariff", t.get(lang));
+            line(Text::ReceiptLabelTariff, t.get(lang));
         }
-        line("payer", &self.payer);
-        line("code", &self.code);
-        line("amount", &self.amount.to_string());
-        line("fee", &self.fee.to_string());
-        line("total", &self.total.to_string());
+        line(Text::ReceiptLabelPayer, &self.payer);
+        line(Text::ReceiptLabelCode, &self.code);
+        line(Text::ReceiptLabelAmount, &self.amount.to_string());
+        line(Text::ReceiptLabelFee, &self.fee.to_string());
+        line(Text::ReceiptLabelTotal, &self.total.to_string());
         if !self.refunded.is_zero() {
-            line("refunded", &self.refunded.to_string());
+            line(Text::ReceiptLabelRefunded, &self.refunded.to_string());
         }
         if let (Some(pan), Some(brand)) = (&self.masked_pan, &self.brand) {
-            line("card", &format!("{brand} {pan}"));
+            line(Text::ReceiptLabelCard, &format!("{brand} {pan}"));
         }
         if let Some(a) = &self.auth_code {
-            line("auth_code", a);
+            line(Text::ReceiptLabelAuthCode, a);
         }
         if let Some(r) = &self.rrn {
-            line("rrn", r);
+            line(Text::ReceiptLabelRrn, r);
         }
         if let Some(a) = &self.acquirer {
-            line("acquirer", a);
+            line(Text::ReceiptLabelAcquirer, a);
         }
-        line("terms", &self.terms_edition);
-        line("operator", self.operator.name.get(lang));
-        line("address", self.operator.address.get(lang));
+        line(Text::ReceiptLabelTerms, &self.terms_edition);
+        line(Text::ReceiptLabelOperator, self.operator.name.get(lang));
+        line(Text::ReceiptLabelAddress, self.operator.address.get(lang));
         line(
-            "support",
+            Text::ReceiptLabelSupport,
             &format!("{}, {}", self.operator.phone, self.operator.email),
         );
         line(
-            "signature",
+            Text::ReceiptLabelSignature,
             &format!("{} ({})", self.signature, self.key_id),
         );
         out
-    }
-}
-
-/// Receipt labels in each language.
-pub fn label(key: &str, lang: Language) -> &'static str {
-    let (ky, ru, en) = match key {
-        "receipt" => ("Дүмүрчөк №", "Квитанция №", "Receipt No."),
-        "status" => ("Абалы", "Статус", "Status"),
-        "paid_at" => ("Төлөнгөн убакыт", "Время оплаты", "Paid at"),
-        "service" => ("Кызмат", "Услуга", "Service"),
-        "tariff" => ("Мөөнөтү", "Срочность", "Urgency"),
-        "payer" => ("Төлөөчү", "Плательщик", "Payer"),
-        "code" => ("Төлөм коду", "Код платежа", "Payment code"),
-        "amount" => ("Сумма", "Сумма", "Amount"),
-        "fee" => ("Комиссия", "Комиссия", "Fee"),
-        "total" => ("Бардыгы", "Итого", "Total"),
-        "refunded" => ("Кайтарылды", "Возвращено", "Refunded"),
-        "card" => ("Карта", "Карта", "Card"),
-        "auth_code" => ("Авторизация коду", "Код авторизации", "Authorisation code"),
-        "rrn" => ("RRN", "RRN", "RRN"),
-        "acquirer" => ("Эквайер", "Эквайер", "Acquirer"),
-        "terms" => (
-            "Келишимдин редакциясы",
-            "Редакция соглашения",
-            "Agreement edition",
-        ),
-        "operator" => ("Оператор", "Оператор", "Operator"),
-        "address" => ("Дареги", "Адрес", "Address"),
-        "support" => ("Колдоо", "Поддержка", "Support"),
-        "signature" => ("Кол тамга", "Подпись", "Signature"),
-        _ => ("", "", ""),
-    };
-    match lang {
-        Language::Ky => ky,
-        Language::Ru => ru,
-        Language::En => en,
-    }
-}
-
-/// A payment state in words, for payers.
-pub fn status_text(state: PaymentState, lang: Language) -> &'static str {
-    use PaymentState::*;
-    let (ky, ru, en) = match state {
-        Created => ("Төлөнө элек", "Не оплачен", "Not paid yet"),
-        Authorizing => ("Иштетилүүдө", "Обрабатывается", "Processing"),
-        ActionRequired => (
-            "Ырастоо күтүлүүдө",
-            "Ожидает подтверждения",
-            "Waiting for confirmation",
-        ),
-        Unknown => (
-            "Банктан жооп күтүлүүдө",
-            "Ожидается ответ банка",
-            "Waiting for the bank",
-        ),
-        Succeeded => ("Төлөндү", "Оплачено", "Paid"),
-        Declined => ("Четке кагылды", "Отклонён", "Declined"),
-        Failed => ("Ишке ашкан жок", "Не выполнен", "Failed"),
-        Expired => ("Мөөнөтү бүттү", "Истёк", "Expired"),
-        PartiallyRefunded => (
-            "Жарым-жартылай кайтарылды",
-            "Частично возвращён",
-            "Partially refunded",
-        ),
-        Refunded => ("Кайтарылды", "Возвращён", "Refunded"),
-    };
-    match lang {
-        Language::Ky => ky,
-        Language::Ru => ru,
-        Language::En => en,
     }
 }

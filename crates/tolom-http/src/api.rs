@@ -19,48 +19,60 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tolom_core::card::CardForm;
 use tolom_core::errors::SubmitCardError;
-use tolom_core::i18n::{ErrorCode, Language};
+use tolom_core::i18n::{text, ErrorCode, Language, Text};
 use tolom_core::money::Money;
 use tolom_core::payment::{Challenge, ChallengeResponse, Payment};
-use tolom_core::receipt::{status_text, Receipt};
+use tolom_core::receipt::Receipt;
 use tolom_core::usecases::{ChargeView, StartPayment};
 use uuid::Uuid;
 
 use crate::security::{fingerprint, random_key, Begin, Ctx};
-use crate::ui::{error_message, t};
 use crate::AppState;
 
-/// The HTTP status for a stable error code.
-pub fn status_for(code: &str) -> StatusCode {
-    match code {
-        "code.not_found" | "payment.not_found" | "receipt.not_available" | "request.not_found" => {
-            StatusCode::NOT_FOUND
-        }
-        "terms.outdated"
-        | "idempotency.key_reused"
-        | "idempotency.in_progress"
-        | "payment.already_submitted"
-        | "payment.not_awaiting_challenge"
-        | "charge.payment_in_progress"
-        | "charge.already_paid"
-        | "charge.cancelled"
-        | "charge.expired" => StatusCode::CONFLICT,
-        "payment.expired" => StatusCode::GONE,
-        "request.rate_limited" => StatusCode::TOO_MANY_REQUESTS,
-        "request.csrf" => StatusCode::FORBIDDEN,
-        "request.unsupported_media_type" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "request.invalid" | "idempotency.key_invalid" => StatusCode::BAD_REQUEST,
-        "service.unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-        "internal.error" => StatusCode::INTERNAL_SERVER_ERROR,
-        c if c.starts_with("code.")
-            || c.starts_with("card.")
-            || c.starts_with("contact.")
-            || c.starts_with("terms.") =>
+/// The HTTP status of an error text.
+pub fn status_for(error: Text) -> StatusCode {
+    match error {
+        Text::CodeNotFound
+        | Text::PaymentNotFound
+        | Text::ReceiptNotAvailable
+        | Text::RequestNotFound => StatusCode::NOT_FOUND,
+        Text::TermsOutdated
+        | Text::IdempotencyKeyReused
+        | Text::IdempotencyInProgress
+        | Text::PaymentAlreadySubmitted
+        | Text::PaymentNotAwaitingChallenge
+        | Text::ChargePaymentInProgress
+        | Text::ChargeAlreadyPaid
+        | Text::ChargeCancelled
+        | Text::ChargeExpired => StatusCode::CONFLICT,
+        Text::PaymentExpired => StatusCode::GONE,
+        Text::RequestRateLimited => StatusCode::TOO_MANY_REQUESTS,
+        Text::RequestCsrf => StatusCode::FORBIDDEN,
+        Text::RequestUnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Text::RequestInvalid | Text::IdempotencyKeyInvalid => StatusCode::BAD_REQUEST,
+        Text::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Text::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        // Input the payer can correct: the code, the card form, the agreement.
+        e if ["code.", "card.", "contact.", "terms."]
+            .iter()
+            .any(|family| e.code().starts_with(family)) =>
         {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         _ => StatusCode::BAD_REQUEST,
     }
+}
+
+/// The text of a stored failure code, for showing it. The code comes from
+/// storage as a string, so it may be one this version no longer (or not
+/// yet) has a text for: that is logged and shown as the generic
+/// [`Text::PaymentFailureUnknown`] rather than hidden or left raw.
+pub fn failure_text(p: &Payment) -> Option<Text> {
+    let code = p.failure()?;
+    Some(Text::from_code(code).unwrap_or_else(|| {
+        tracing::warn!(payment = %p.id(), failure = code, "a failure code without a text");
+        Text::PaymentFailureUnknown
+    }))
 }
 
 /// The routes, to nest under `/api/v1`.
@@ -88,18 +100,18 @@ fn json_response(status: StatusCode, value: &Value) -> Response {
         .into_response()
 }
 
-/// The error body for a code.
-pub fn error_body(code: &str, lang: Language) -> Value {
-    json!({"error": {"code": code, "message": error_message(code, lang), "fields": []}})
+/// The error body of an error text: its code and its message in `lang`.
+pub fn error_body(error: Text, lang: Language) -> Value {
+    json!({"error": {"code": error.code(), "message": text(error, lang), "fields": []}})
 }
 
-fn error(code: &str, lang: Language) -> (StatusCode, Value) {
-    (status_for(code), error_body(code, lang))
+fn error(e: Text, lang: Language) -> (StatusCode, Value) {
+    (status_for(e), error_body(e, lang))
 }
 
-fn log_internal(e: &dyn std::fmt::Display, code: &str) {
-    if code == "internal.error" || code == "service.unavailable" {
-        tracing::error!(error = %e, code, "api request failed");
+fn log_internal(e: &dyn std::fmt::Display, t: Text) {
+    if matches!(t, Text::InternalError | Text::ServiceUnavailable) {
+        tracing::error!(error = %e, code = t.code(), "api request failed");
     }
 }
 
@@ -122,9 +134,9 @@ pub fn charge_json(view: &ChargeView, lang: Language) -> Value {
         "total": amount(total),
         "currency": view.amount.currency().to_string(),
         "status": view.status.as_str(),
-        "status_text": t(&format!("charge.status.{}", view.status.as_str()), lang),
+        "status_text": text(view.status.text(), lang),
         "payable": view.not_payable.is_none(),
-        "not_payable": view.not_payable.map(|c| json!({"code": c, "message": error_message(c, lang)})),
+        "not_payable": view.not_payable.map(|t| json!({"code": t.code(), "message": text(t, lang)})),
         "expires_at": view.expires_at,
     })
 }
@@ -139,19 +151,17 @@ pub fn payment_json(p: &Payment, lang: Language) -> Value {
             fields,
         } => json!({"kind": "redirect", "url": url, "method": method, "fields": fields}),
     });
-    let decline = p.decline_reason().map(|r| {
-        let c = r.code();
-        json!({"code": c, "message": error_message(c, lang)})
-    });
-    let failure = p
-        .failure()
-        .as_deref()
-        .map(|c| json!({"code": c, "message": error_message(c, lang)}));
+    let decline = p
+        .decline_reason()
+        .map(|r| json!({"code": r.code(), "message": r.message(lang)}));
+    // The stored code as it is, with the message of its text (the generic
+    // one for a code without a text).
+    let failure = failure_text(p).map(|t| json!({"code": p.failure(), "message": text(t, lang)}));
     let base = format!("/api/v1/payments/{}", p.id());
     json!({
         "id": p.id(),
         "state": p.state().as_str(),
-        "state_text": status_text(p.state(), lang),
+        "state_text": text(p.state().text(), lang),
         "code": p.code().as_str(),
         "service": p.service(),
         "amount": amount(p.amount()),
@@ -203,7 +213,7 @@ async fn look_up(
     if let Err(wait) = state.limiter.check(ctx.ip) {
         let mut resp = json_response(
             StatusCode::TOO_MANY_REQUESTS,
-            &error_body("request.rate_limited", ctx.lang),
+            &error_body(Text::RequestRateLimited, ctx.lang),
         );
         if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
@@ -213,8 +223,8 @@ async fn look_up(
     match state.tolom.look_up(&code).await {
         Ok(view) => json_response(StatusCode::OK, &charge_json(&view, ctx.lang)),
         Err(e) => {
-            log_internal(&e, e.code());
-            let (s, v) = error(e.code(), ctx.lang);
+            log_internal(&e, e.text());
+            let (s, v) = error(e.text(), ctx.lang);
             json_response(s, &v)
         }
     }
@@ -249,7 +259,7 @@ where
     Fut: Future<Output = (StatusCode, Value)>,
 {
     if !is_json(headers) {
-        let (s, v) = error("request.unsupported_media_type", ctx.lang);
+        let (s, v) = error(Text::RequestUnsupportedMediaType, ctx.lang);
         return json_response(s, &v);
     }
     let Some(key) = headers
@@ -260,11 +270,11 @@ where
         return json_response(s, &v);
     };
     let Ok(key) = key else {
-        let (s, v) = error("idempotency.key_invalid", ctx.lang);
+        let (s, v) = error(Text::IdempotencyKeyInvalid, ctx.lang);
         return json_response(s, &v);
     };
     if key.is_empty() || key.len() > 128 {
-        let (s, v) = error("idempotency.key_invalid", ctx.lang);
+        let (s, v) = error(Text::IdempotencyKeyInvalid, ctx.lang);
         return json_response(s, &v);
     }
     let scoped = format!("{scope}\n{key}");
@@ -282,11 +292,11 @@ where
             resp
         }
         Begin::Mismatch => {
-            let (s, v) = error("idempotency.key_reused", ctx.lang);
+            let (s, v) = error(Text::IdempotencyKeyReused, ctx.lang);
             json_response(s, &v)
         }
         Begin::InProgress => {
-            let (s, v) = error("idempotency.in_progress", ctx.lang);
+            let (s, v) = error(Text::IdempotencyInProgress, ctx.lang);
             json_response(s, &v)
         }
         Begin::Fresh => {
@@ -327,7 +337,7 @@ async fn start_payment(
         &body,
         |key| async move {
             let Ok(req) = serde_json::from_slice::<StartBody>(&owned) else {
-                return error("request.invalid", lang);
+                return error(Text::RequestInvalid, lang);
             };
             let result = st
                 .tolom
@@ -341,8 +351,8 @@ async fn start_payment(
             match result {
                 Ok(p) => (StatusCode::CREATED, payment_json(&p, lang)),
                 Err(e) => {
-                    log_internal(&e, e.code());
-                    error(e.code(), lang)
+                    log_internal(&e, e.text());
+                    error(e.text(), lang)
                 }
             }
         },
@@ -360,14 +370,14 @@ async fn payment(
     Path(id): Path<String>,
 ) -> Response {
     let Some(id) = parse_uuid(&id) else {
-        let (s, v) = error("payment.not_found", ctx.lang);
+        let (s, v) = error(Text::PaymentNotFound, ctx.lang);
         return json_response(s, &v);
     };
     match state.tolom.payment(id).await {
         Ok(p) => json_response(StatusCode::OK, &payment_json(&p, ctx.lang)),
         Err(e) => {
-            log_internal(&e, e.code());
-            let (s, v) = error(e.code(), ctx.lang);
+            log_internal(&e, e.text());
+            let (s, v) = error(e.text(), ctx.lang);
             json_response(s, &v)
         }
     }
@@ -382,7 +392,7 @@ async fn submit_card(
 ) -> Response {
     let lang = ctx.lang;
     let Some(id) = parse_uuid(&id) else {
-        let (s, v) = error("payment.not_found", lang);
+        let (s, v) = error(Text::PaymentNotFound, lang);
         return json_response(s, &v);
     };
     let st = state.clone();
@@ -391,7 +401,7 @@ async fn submit_card(
     idempotent(&state, &ctx, &headers, &scope, &body, |key| async move {
         // Never echo the body: a parse error says only "invalid request".
         let Ok(form) = serde_json::from_slice::<CardForm>(&owned) else {
-            return error("request.invalid", lang);
+            return error(Text::RequestInvalid, lang);
         };
         match st.tolom.submit_card(id, &form, &key).await {
             Ok(p) => (StatusCode::OK, payment_json(&p, lang)),
@@ -400,18 +410,17 @@ async fn submit_card(
                     .0
                     .iter()
                     .map(|fe| {
-                        json!({"field": fe.field.name(), "code": fe.code, "message": error_message(fe.code, lang)})
+                        json!({"field": fe.field.name(), "code": fe.code(), "message": fe.message(lang)})
                     })
                     .collect();
-                let code = errors.code();
                 (
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    json!({"error": {"code": code, "message": error_message(code, lang), "fields": fields}}),
+                    json!({"error": {"code": errors.code(), "message": errors.message(lang), "fields": fields}}),
                 )
             }
             Err(e) => {
-                log_internal(&e, e.code());
-                error(e.code(), lang)
+                log_internal(&e, e.text());
+                error(e.text(), lang)
             }
         }
     })
@@ -435,7 +444,7 @@ async fn challenge(
 ) -> Response {
     let lang = ctx.lang;
     let Some(id) = parse_uuid(&id) else {
-        let (s, v) = error("payment.not_found", lang);
+        let (s, v) = error(Text::PaymentNotFound, lang);
         return json_response(s, &v);
     };
     let st = state.clone();
@@ -443,7 +452,7 @@ async fn challenge(
     let owned = body.clone();
     idempotent(&state, &ctx, &headers, &scope, &body, |_key| async move {
         let Ok(req) = serde_json::from_slice::<ChallengeBody>(&owned) else {
-            return error("request.invalid", lang);
+            return error(Text::RequestInvalid, lang);
         };
         let mut response = ChallengeResponse { fields: req.fields };
         if let Some(otp) = req.otp {
@@ -452,8 +461,8 @@ async fn challenge(
         match st.tolom.complete_challenge(id, &response).await {
             Ok(p) => (StatusCode::OK, payment_json(&p, lang)),
             Err(e) => {
-                log_internal(&e, e.code());
-                error(e.code(), lang)
+                log_internal(&e, e.text());
+                error(e.text(), lang)
             }
         }
     })
@@ -466,14 +475,14 @@ async fn receipt(
     Path(id): Path<String>,
 ) -> Response {
     let Some(id) = parse_uuid(&id) else {
-        let (s, v) = error("payment.not_found", ctx.lang);
+        let (s, v) = error(Text::PaymentNotFound, ctx.lang);
         return json_response(s, &v);
     };
     match state.tolom.receipt(id).await {
         Ok(r) => json_response(StatusCode::OK, &receipt_json(&state, &r)),
         Err(e) => {
-            log_internal(&e, e.code());
-            let (s, v) = error(e.code(), ctx.lang);
+            log_internal(&e, e.text());
+            let (s, v) = error(e.text(), ctx.lang);
             json_response(s, &v)
         }
     }
@@ -529,7 +538,7 @@ async fn terms(State(state): State<AppState>, Extension(ctx): Extension<Ctx>) ->
         }
         (Err(e), _) | (_, Err(e)) => {
             tracing::error!(error = %e, "terms");
-            let (s, v) = error("service.unavailable", ctx.lang);
+            let (s, v) = error(Text::ServiceUnavailable, ctx.lang);
             json_response(s, &v)
         }
     }
@@ -549,21 +558,21 @@ async fn verify(
     Query(q): Query<VerifyQuery>,
 ) -> Response {
     if q.number.trim().is_empty() || q.signature.trim().is_empty() {
-        let (s, v) = error("request.invalid", ctx.lang);
+        let (s, v) = error(Text::RequestInvalid, ctx.lang);
         return json_response(s, &v);
     }
     match state.tolom.verify_receipt(&q.number, &q.signature).await {
         Ok(Some(r)) => json_response(
             StatusCode::OK,
-            &json!({"genuine": true, "message": t("verify.genuine", ctx.lang), "receipt": receipt_json(&state, &r)}),
+            &json!({"genuine": true, "message": text(Text::VerifyGenuine, ctx.lang), "receipt": receipt_json(&state, &r)}),
         ),
         Ok(None) => json_response(
             StatusCode::OK,
-            &json!({"genuine": false, "message": t("verify.not_genuine", ctx.lang), "receipt": null}),
+            &json!({"genuine": false, "message": text(Text::VerifyNotGenuine, ctx.lang), "receipt": null}),
         ),
         Err(e) => {
-            log_internal(&e, e.code());
-            let (s, v) = error(e.code(), ctx.lang);
+            log_internal(&e, e.text());
+            let (s, v) = error(e.text(), ctx.lang);
             json_response(s, &v)
         }
     }
@@ -574,6 +583,85 @@ async fn openapi() -> Response {
 }
 
 async fn api_not_found(Extension(ctx): Extension<Ctx>) -> Response {
-    let (s, v) = error("request.not_found", ctx.lang);
+    let (s, v) = error(Text::RequestNotFound, ctx.lang);
     json_response(s, &v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use tolom_core::code::PaymentCode;
+    use tolom_core::payment::NewPayment;
+
+    #[test]
+    fn error_bodies_carry_the_code_and_message_of_their_text() {
+        for error in Text::ALL.into_iter().filter(|t| t.file() == "errors.ftl") {
+            for lang in Language::ALL {
+                let body = error_body(error, lang);
+                assert_eq!(body["error"]["code"], error.code());
+                assert_eq!(body["error"]["message"], &*text(error, lang));
+            }
+        }
+        // The portal's own codes are texts like every other.
+        for own in [
+            Text::IdempotencyInProgress,
+            Text::RequestNotFound,
+            Text::RequestUnsupportedMediaType,
+        ] {
+            let body = error_body(own, Language::Ru);
+            let message = body["error"]["message"].as_str().unwrap_or("");
+            assert!(message.chars().any(|c| ('а'..='я').contains(&c)), "{own:?}");
+        }
+    }
+
+    #[test]
+    fn statuses_follow_the_error() {
+        for (error, status) in [
+            (Text::CodeCheckDigit, StatusCode::UNPROCESSABLE_ENTITY),
+            (Text::CardPanLuhn, StatusCode::UNPROCESSABLE_ENTITY),
+            (Text::ContactEmailInvalid, StatusCode::UNPROCESSABLE_ENTITY),
+            (Text::TermsNotAccepted, StatusCode::UNPROCESSABLE_ENTITY),
+            (Text::TermsOutdated, StatusCode::CONFLICT),
+            (Text::CodeNotFound, StatusCode::NOT_FOUND),
+            (Text::PaymentExpired, StatusCode::GONE),
+            (Text::RequestRateLimited, StatusCode::TOO_MANY_REQUESTS),
+            (Text::RequestCsrf, StatusCode::FORBIDDEN),
+            (Text::InternalError, StatusCode::INTERNAL_SERVER_ERROR),
+            (Text::DeclineOther, StatusCode::BAD_REQUEST),
+        ] {
+            assert_eq!(status_for(error), status, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn stored_failure_codes_without_a_text_get_the_generic_one() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let mut p = Payment::create(NewPayment {
+            id: Uuid::from_u128(1),
+            charge_id: Uuid::from_u128(2),
+            code: PaymentCode::from_trusted("110000000010"),
+            service: "passport-2020".into(),
+            amount: Money::som(885),
+            fee: Money::som(0),
+            terms_edition: "2024-01-01".into(),
+            language: Language::En,
+            start_key: "k".into(),
+            now,
+            expires_at: now + chrono::Duration::minutes(30),
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(failure_text(&p), None);
+        p.failure = Some("payment.acquirer_unavailable".into());
+        assert_eq!(failure_text(&p), Some(Text::PaymentAcquirerUnavailable));
+        // Written by another version, or by hand.
+        p.failure = Some("acquirer.gone_away".into());
+        assert_eq!(failure_text(&p), Some(Text::PaymentFailureUnknown));
+        let json = payment_json(&p, Language::En);
+        assert_eq!(json["failure"]["code"], "acquirer.gone_away");
+        assert_eq!(
+            json["failure"]["message"],
+            "The payment could not be completed."
+        );
+    }
 }

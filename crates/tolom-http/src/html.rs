@@ -3,10 +3,8 @@
 
 use std::fmt::Write as _;
 
-use tolom_core::i18n::Language;
+use tolom_core::i18n::{text, Language, Text};
 use tolom_core::receipt::Operator;
-
-use crate::ui::t;
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn esc(s: &str) -> String {
@@ -99,19 +97,19 @@ pub fn render(page: &Page<'_>, operator: &Operator) -> String {
 <li><a href=\"/verify\">{verify}</a></li></ul></nav>",
         tag = lang.tag(),
         title = esc(page.title),
-        site = esc(t("site.name", lang)),
+        site = esc(&text(Text::SiteName, lang)),
         head = page.head,
-        skip = esc(t("skip", lang)),
-        tagline = esc(t("site.tagline", lang)),
-        home = esc(t("nav.home", lang)),
-        docs = esc(t("nav.documents", lang)),
-        verify = esc(t("nav.verify", lang)),
+        skip = esc(&text(Text::Skip, lang)),
+        tagline = esc(&text(Text::SiteTagline, lang)),
+        home = esc(&text(Text::NavHome, lang)),
+        docs = esc(&text(Text::NavDocuments, lang)),
+        verify = esc(&text(Text::NavVerify, lang)),
     );
     let sep = if page.here.contains('?') { '&' } else { '?' };
     let _ = write!(
         h,
         "<nav class=\"langs\" aria-label=\"{}\"><ul>",
-        esc(t("lang.switch", lang))
+        esc(&text(Text::LangSwitch, lang))
     );
     for l in Language::ALL {
         let current = if l == lang {
@@ -142,11 +140,11 @@ pub fn render(page: &Page<'_>, operator: &Operator) -> String {
         "<footer><p><strong>{op_l}:</strong> {op}</p><p><strong>{addr_l}:</strong> {addr}</p>\
 <p><strong>{sup_l}:</strong> <a href=\"tel:{phone}\">{phone}</a>, <a href=\"mailto:{email}\">{email}</a>, \
 <a href=\"{web}\">{web}</a></p></footer></body></html>",
-        op_l = esc(t("footer.operator", lang)),
+        op_l = esc(&text(Text::FooterOperator, lang)),
         op = esc(operator.name.get(lang)),
-        addr_l = esc(t("footer.address", lang)),
+        addr_l = esc(&text(Text::FooterAddress, lang)),
         addr = esc(operator.address.get(lang)),
-        sup_l = esc(t("footer.support", lang)),
+        sup_l = esc(&text(Text::FooterSupport, lang)),
         phone = esc(&operator.phone),
         email = esc(&operator.email),
         web = esc(&operator.website),
@@ -235,7 +233,7 @@ pub fn error_summary(lang: Language, errors: &[(&str, &str)]) -> String {
     }
     let mut out = format!(
         "<div class=\"summary\" role=\"alert\" tabindex=\"-1\" id=\"error-summary\"><p><strong>{}</strong></p><ul>",
-        esc(t("errors.summary", lang))
+        esc(&text(Text::ErrorsSummary, lang))
     );
     for (field, msg) in errors {
         let _ = write!(out, "<li><a href=\"#{}\">{}</a></li>", esc(field), esc(msg));

@@ -50,7 +50,6 @@ pub mod openapi;
 pub mod pdf;
 pub mod receipt;
 pub mod security;
-pub mod ui;
 mod web;
 
 /// Settings of the portal (the use cases have their own, in

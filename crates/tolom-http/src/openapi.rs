@@ -4,6 +4,8 @@
 
 use serde_json::{json, Map, Value};
 
+use tolom_core::i18n::Text;
+
 use crate::api::status_for;
 
 /// One documented operation.
@@ -15,7 +17,7 @@ struct Op {
     params: &'static [(&'static str, &'static str)],
     body: Option<&'static str>,
     ok: (u16, &'static str),
-    errors: &'static [&'static str],
+    errors: &'static [Text],
     idempotent: bool,
 }
 
@@ -28,7 +30,7 @@ const OPS: &[Op] = &[
         params: &[("code", "path")],
         body: None,
         ok: (200, "Charge"),
-        errors: &["code.check_digit", "code.not_found", "request.rate_limited"],
+        errors: &[Text::CodeCheckDigit, Text::CodeNotFound, Text::RequestRateLimited],
         idempotent: false,
     },
     Op {
@@ -40,14 +42,14 @@ const OPS: &[Op] = &[
         body: Some("StartPayment"),
         ok: (201, "Payment"),
         errors: &[
-            "code.not_found",
-            "terms.not_accepted",
-            "terms.outdated",
-            "charge.already_paid",
-            "charge.payment_in_progress",
-            "idempotency.key_reused",
-            "request.invalid",
-            "request.unsupported_media_type",
+            Text::CodeNotFound,
+            Text::TermsNotAccepted,
+            Text::TermsOutdated,
+            Text::ChargeAlreadyPaid,
+            Text::ChargePaymentInProgress,
+            Text::IdempotencyKeyReused,
+            Text::RequestInvalid,
+            Text::RequestUnsupportedMediaType,
         ],
         idempotent: true,
     },
@@ -59,7 +61,7 @@ const OPS: &[Op] = &[
         params: &[("id", "path")],
         body: None,
         ok: (200, "Payment"),
-        errors: &["payment.not_found"],
+        errors: &[Text::PaymentNotFound],
         idempotent: false,
     },
     Op {
@@ -71,11 +73,11 @@ const OPS: &[Op] = &[
         body: Some("CardForm"),
         ok: (200, "Payment"),
         errors: &[
-            "card.pan_luhn",
-            "payment.not_found",
-            "payment.already_submitted",
-            "payment.expired",
-            "idempotency.key_reused",
+            Text::CardPanLuhn,
+            Text::PaymentNotFound,
+            Text::PaymentAlreadySubmitted,
+            Text::PaymentExpired,
+            Text::IdempotencyKeyReused,
         ],
         idempotent: true,
     },
@@ -87,7 +89,7 @@ const OPS: &[Op] = &[
         params: &[("id", "path")],
         body: Some("ChallengeResponse"),
         ok: (200, "Payment"),
-        errors: &["payment.not_found", "payment.not_awaiting_challenge", "payment.expired"],
+        errors: &[Text::PaymentNotFound, Text::PaymentNotAwaitingChallenge, Text::PaymentExpired],
         idempotent: true,
     },
     Op {
@@ -98,7 +100,7 @@ const OPS: &[Op] = &[
         params: &[("id", "path")],
         body: None,
         ok: (200, "Receipt"),
-        errors: &["payment.not_found", "receipt.not_available"],
+        errors: &[Text::PaymentNotFound, Text::ReceiptNotAvailable],
         idempotent: false,
     },
     Op {
@@ -120,7 +122,7 @@ const OPS: &[Op] = &[
         params: &[],
         body: None,
         ok: (200, "Terms"),
-        errors: &["service.unavailable"],
+        errors: &[Text::ServiceUnavailable],
         idempotent: false,
     },
     Op {
@@ -131,7 +133,7 @@ const OPS: &[Op] = &[
         params: &[("number", "query"), ("signature", "query")],
         body: None,
         ok: (200, "Verification"),
-        errors: &["request.invalid"],
+        errors: &[Text::RequestInvalid],
         idempotent: false,
     },
     Op {
@@ -226,8 +228,9 @@ pub fn document() -> Value {
             op.ok.0.to_string(),
             json!({"description": "OK", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{}", op.ok.1)}}}}),
         );
-        for code in op.errors {
-            let status = status_for(code).as_u16().to_string();
+        for error in op.errors {
+            let code = error.code();
+            let status = status_for(*error).as_u16().to_string();
             let entry = responses.entry(status).or_insert_with(|| {
                 json!({"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
             });

@@ -9,11 +9,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use tolom_core::i18n::Language;
-use tolom_core::receipt::{label, Receipt};
+use tolom_core::i18n::{text, Language, Text};
+use tolom_core::receipt::Receipt;
 
 use crate::receipt::rows;
-use crate::ui::t;
 
 /// The embedded font.
 pub const FONT: &[u8] = include_bytes!("../assets/DejaVuSansMono.ttf");
@@ -121,14 +120,14 @@ pub fn receipt_pdf(r: &Receipt, lang: Language, verify_url: &str) -> Vec<u8> {
     let value_chars = ((right - value_x) / char_w) as usize;
     let label_chars = ((value_x - left - 6.0) / char_w) as usize;
     let mut y = 790.0_f32;
-    let text = |content: &mut String, font: &mut Font<'_>, x: f32, y: f32, sz: f32, s: &str| {
+    let put = |content: &mut String, font: &mut Font<'_>, x: f32, y: f32, sz: f32, s: &str| {
         let hex = font.encode(s);
         let _ = writeln!(content, "BT /F1 {sz:.1} Tf {x:.1} {y:.1} Td {hex} Tj ET");
     };
-    let title = format!("{} {}", t("receipt.heading", lang), r.number);
-    text(&mut content, &mut font, left, y, 15.0, &title);
+    let title = format!("{} {}", text(Text::ReceiptHeading, lang), r.number);
+    put(&mut content, &mut font, left, y, 15.0, &title);
     y -= 18.0;
-    text(
+    put(
         &mut content,
         &mut font,
         left,
@@ -141,19 +140,19 @@ pub fn receipt_pdf(r: &Receipt, lang: Language, verify_url: &str) -> Vec<u8> {
     y -= 16.0;
     let mut facts = rows(r, lang);
     facts.push((
-        label("signature", lang),
+        Text::ReceiptLabelSignature,
         format!("{} ({})", r.signature, r.key_id),
     ));
     for (k, v) in facts {
-        let key_lines = wrap(k, label_chars);
+        let key_lines = wrap(&text(k, lang), label_chars);
         let value_lines = wrap(&v, value_chars);
         let n = key_lines.len().max(value_lines.len());
         for i in 0..n {
             if let Some(kl) = key_lines.get(i) {
-                text(&mut content, &mut font, left, y, size, kl);
+                put(&mut content, &mut font, left, y, size, kl);
             }
             if let Some(vl) = value_lines.get(i) {
-                text(&mut content, &mut font, value_x, y, size, vl);
+                put(&mut content, &mut font, value_x, y, size, vl);
             }
             y -= size * 1.45;
         }
@@ -183,24 +182,24 @@ pub fn receipt_pdf(r: &Receipt, lang: Language, verify_url: &str) -> Vec<u8> {
             }
         }
         let mut ty = top - 10.0;
-        text(
+        put(
             &mut content,
             &mut font,
             left + side + 16.0,
             ty,
             size,
-            &format!("{}:", t("receipt.verify", lang)),
+            &format!("{}:", text(Text::ReceiptVerify, lang)),
         );
         for line in wrap(verify_url, ((right - left - side - 16.0) / char_w) as usize) {
             ty -= size * 1.45;
-            text(&mut content, &mut font, left + side + 16.0, ty, size, &line);
+            put(&mut content, &mut font, left + side + 16.0, ty, size, &line);
         }
         ty -= size * 2.0;
         for line in wrap(
-            t("receipt.qr", lang),
+            &text(Text::ReceiptQr, lang),
             ((right - left - side - 16.0) / char_w) as usize,
         ) {
-            text(&mut content, &mut font, left + side + 16.0, ty, size, &line);
+            put(&mut content, &mut font, left + side + 16.0, ty, size, &line);
             ty -= size * 1.45;
         }
     }

@@ -9,15 +9,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use serde::Deserialize;
 use tolom_core::errors::QueryError;
-use tolom_core::i18n::{ErrorCode, Language};
-use tolom_core::receipt::{label, status_text, Receipt};
+use tolom_core::i18n::{text, ErrorCode, Language, Text};
+use tolom_core::receipt::Receipt;
 use tolom_core::time::format_bishkek;
 use uuid::Uuid;
 
 use crate::api::{receipt_json as receipt_value, verify_url};
 use crate::html::esc;
 use crate::security::Ctx;
-use crate::ui::t;
 use crate::web::{error_page, money, not_found_page, page};
 use crate::AppState;
 
@@ -39,51 +38,55 @@ pub fn qr_svg(text: &str) -> String {
     }
 }
 
-/// The facts of a receipt as `(label, value)` rows in one language.
-pub fn rows(r: &Receipt, lang: Language) -> Vec<(&'static str, String)> {
+/// The facts of a receipt as `(label, value)` rows in one language; format
+/// the labels with [`text`].
+pub fn rows(r: &Receipt, lang: Language) -> Vec<(Text, String)> {
     let mut v = vec![
-        (label("receipt", lang), r.number.clone()),
+        (Text::ReceiptLabelNumber, r.number.clone()),
         (
-            label("status", lang),
-            status_text(r.status, lang).to_string(),
+            Text::ReceiptLabelStatus,
+            text(r.status.text(), lang).into_owned(),
         ),
-        (label("paid_at", lang), format_bishkek(r.paid_at)),
-        (label("service", lang), r.service_name.get(lang).to_string()),
+        (Text::ReceiptLabelPaidAt, format_bishkek(r.paid_at)),
+        (
+            Text::ReceiptLabelService,
+            r.service_name.get(lang).to_string(),
+        ),
     ];
     if let Some(tn) = &r.tariff_name {
-        v.push((label("tariff", lang), tn.get(lang).to_string()));
+        v.push((Text::ReceiptLabelTariff, tn.get(lang).to_string()));
     }
-    v.push((label("payer", lang), r.payer.clone()));
-    v.push((label("code", lang), r.code.clone()));
-    v.push((label("amount", lang), money(r.amount)));
-    v.push((label("fee", lang), money(r.fee)));
-    v.push((label("total", lang), money(r.total)));
+    v.push((Text::ReceiptLabelPayer, r.payer.clone()));
+    v.push((Text::ReceiptLabelCode, r.code.clone()));
+    v.push((Text::ReceiptLabelAmount, money(r.amount)));
+    v.push((Text::ReceiptLabelFee, money(r.fee)));
+    v.push((Text::ReceiptLabelTotal, money(r.total)));
     if !r.refunded.is_zero() {
-        v.push((label("refunded", lang), money(r.refunded)));
+        v.push((Text::ReceiptLabelRefunded, money(r.refunded)));
     }
     if let (Some(pan), Some(brand)) = (&r.masked_pan, &r.brand) {
-        v.push((label("card", lang), format!("{brand} {pan}")));
+        v.push((Text::ReceiptLabelCard, format!("{brand} {pan}")));
     }
     if let Some(a) = &r.auth_code {
-        v.push((label("auth_code", lang), a.clone()));
+        v.push((Text::ReceiptLabelAuthCode, a.clone()));
     }
     if let Some(x) = &r.rrn {
-        v.push((label("rrn", lang), x.clone()));
+        v.push((Text::ReceiptLabelRrn, x.clone()));
     }
     if let Some(a) = &r.acquirer {
-        v.push((label("acquirer", lang), a.clone()));
+        v.push((Text::ReceiptLabelAcquirer, a.clone()));
     }
-    v.push((label("terms", lang), r.terms_edition.clone()));
+    v.push((Text::ReceiptLabelTerms, r.terms_edition.clone()));
     v.push((
-        label("operator", lang),
+        Text::ReceiptLabelOperator,
         r.operator.name.get(lang).to_string(),
     ));
     v.push((
-        label("address", lang),
+        Text::ReceiptLabelAddress,
         r.operator.address.get(lang).to_string(),
     ));
     v.push((
-        label("support", lang),
+        Text::ReceiptLabelSupport,
         format!("{}, {}", r.operator.phone, r.operator.email),
     ));
     v
@@ -97,10 +100,10 @@ async fn load_receipt(state: &AppState, ctx: &Ctx, id: &str) -> Result<Receipt, 
         Ok(r) => Ok(r),
         Err(QueryError::NoReceipt) => Err(Redirect::to(&format!("/payments/{id}")).into_response()),
         Err(e) => {
-            if e.code() == "internal.error" || e.code() == "service.unavailable" {
+            if matches!(e.text(), Text::InternalError | Text::ServiceUnavailable) {
                 tracing::error!(error = %e, "receipt");
             }
-            Err(error_page(state, ctx, e.code(), "/"))
+            Err(error_page(state, ctx, e.text(), "/"))
         }
     }
 }
@@ -119,24 +122,24 @@ pub async fn receipt_page(
     let url = verify_url(&state, &r);
     let mut b = format!(
         "<div class=\"ok\" role=\"status\"><p><strong>{}</strong></p></div><dl class=\"facts\" id=\"receipt\">",
-        esc(status_text(r.status, lang))
+        esc(&text(r.status.text(), lang))
     );
     for (k, v) in rows(&r, lang) {
-        let _ = write!(b, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v));
+        let _ = write!(b, "<dt>{}</dt><dd>{}</dd>", esc(&text(k, lang)), esc(&v));
     }
     let _ = write!(
         b,
         "<dt>{}</dt><dd class=\"sig\">{} ({})</dd></dl>",
-        esc(label("signature", lang)),
+        esc(&text(Text::ReceiptLabelSignature, lang)),
         esc(&r.signature),
         esc(&r.key_id)
     );
     let _ = write!(
         b,
         "<figure class=\"qr\" role=\"img\" aria-label=\"{}\">{}<figcaption>{}: <a href=\"{}\" class=\"sig\">{}</a></figcaption></figure>",
-        esc(t("receipt.qr", lang)),
+        esc(&text(Text::ReceiptQr, lang)),
         qr_svg(&url),
-        esc(t("receipt.verify", lang)),
+        esc(&text(Text::ReceiptVerify, lang)),
         esc(&url),
         esc(&url),
     );
@@ -146,15 +149,15 @@ pub async fn receipt_page(
 <a href=\"/payments/{id}/receipt.json\">{json}</a></p><p class=\"noprint hint\">{print}</p>",
         id = r.payment_id,
         tag = lang.tag(),
-        pdf = esc(t("receipt.pdf", lang)),
-        json = esc(t("receipt.json", lang)),
-        print = esc(t("receipt.print", lang)),
+        pdf = esc(&text(Text::ReceiptPdf, lang)),
+        json = esc(&text(Text::ReceiptJson, lang)),
+        print = esc(&text(Text::ReceiptPrint, lang)),
     );
     page(
         &state,
         &ctx,
         StatusCode::OK,
-        t("receipt.heading", lang),
+        &text(Text::ReceiptHeading, lang),
         &format!("/payments/{}/receipt", r.payment_id),
         "",
         b,
@@ -235,10 +238,10 @@ pub async fn verify_page(
                 let _ = write!(
                     b,
                     "<div class=\"ok\" role=\"status\" data-genuine=\"true\"><p><strong>{}</strong></p><dl class=\"facts\">",
-                    esc(t("verify.genuine", lang))
+                    esc(&text(Text::VerifyGenuine, lang))
                 );
                 for (k, v) in rows(&r, lang).into_iter().take(11) {
-                    let _ = write!(b, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v));
+                    let _ = write!(b, "<dt>{}</dt><dd>{}</dd>", esc(&text(k, lang)), esc(&v));
                 }
                 b.push_str("</dl></div>");
             }
@@ -246,7 +249,7 @@ pub async fn verify_page(
                 let _ = write!(
                     b,
                     "<div class=\"bad\" role=\"alert\" data-genuine=\"false\"><p><strong>{}</strong></p></div>",
-                    esc(t("verify.not_genuine", lang))
+                    esc(&text(Text::VerifyNotGenuine, lang))
                 );
             }
             Err(e) => {
@@ -255,7 +258,7 @@ pub async fn verify_page(
                 let _ = write!(
                     b,
                     "<div class=\"bad\" role=\"alert\"><p>{}</p></div>",
-                    esc(crate::ui::error_message("service.unavailable", lang))
+                    esc(&text(Text::ServiceUnavailable, lang))
                 );
             }
         }
@@ -264,12 +267,12 @@ pub async fn verify_page(
         b,
         "<p>{}</p><form method=\"get\" action=\"/verify\"><label for=\"n\">{}</label><input type=\"text\" id=\"n\" name=\"n\" value=\"{}\" required>\
 <label for=\"s\">{}</label><input type=\"text\" id=\"s\" name=\"s\" value=\"{}\" required><button type=\"submit\">{}</button></form>",
-        esc(t("verify.intro", lang)),
-        esc(t("verify.number", lang)),
+        esc(&text(Text::VerifyIntro, lang)),
+        esc(&text(Text::VerifyNumber, lang)),
         esc(&q.n),
-        esc(t("verify.signature", lang)),
+        esc(&text(Text::VerifySignature, lang)),
         esc(&q.s),
-        esc(t("verify.submit", lang)),
+        esc(&text(Text::VerifySubmit, lang)),
     );
     let here = if q.n.is_empty() && q.s.is_empty() {
         "/verify".to_string()
@@ -284,7 +287,7 @@ pub async fn verify_page(
         &state,
         &ctx,
         status,
-        t("verify.heading", lang),
+        &text(Text::VerifyHeading, lang),
         &here,
         "",
         b,

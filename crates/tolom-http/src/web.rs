@@ -1,6 +1,7 @@
 //! The server-rendered pages of the payment flow. Every form is a plain
 //! HTML form with a CSRF token; no page needs JavaScript.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -12,19 +13,17 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 use tolom_core::card::{CardForm, Field as CardField, ValidationErrors};
 use tolom_core::errors::{ChallengeError, StartPaymentError, SubmitCardError};
-use tolom_core::i18n::{ErrorCode, Language};
+use tolom_core::i18n::{text, ErrorCode, Language, Text};
 use tolom_core::money::Money;
 use tolom_core::payment::{Challenge, ChallengeResponse, Payment, PaymentState};
-use tolom_core::receipt::status_text;
-use tolom_core::usecases::{ChargeView, StartPayment};
 use tolom_core::time::format_bishkek;
+use tolom_core::usecases::{ChargeView, StartPayment};
 use uuid::Uuid;
 use zeroize::Zeroize;
 
-use crate::api::status_for;
+use crate::api::{failure_text, status_for};
 use crate::html::{agreement_html, error_summary, esc, render, Field, Page, CSS};
 use crate::security::{random_key, same, Ctx};
-use crate::ui::{error_message, t};
 use crate::AppState;
 
 /// Renders a page in the layout.
@@ -47,29 +46,29 @@ pub(crate) fn page(
     (status, Html(render(&page, &state.tolom.config().operator))).into_response()
 }
 
-/// An error page for a stable error code, with the right status.
-pub(crate) fn error_page(state: &AppState, ctx: &Ctx, code: &str, here: &str) -> Response {
-    let status = status_for(code);
+/// An error page for an error text, with the right status.
+pub(crate) fn error_page(state: &AppState, ctx: &Ctx, error: Text, here: &str) -> Response {
+    let status = status_for(error);
     let mut body = format!(
         "<div class=\"bad\" role=\"alert\"><p data-code=\"{}\">{}</p></div>",
-        esc(code),
-        esc(error_message(code, ctx.lang))
+        esc(error.code()),
+        esc(&text(error, ctx.lang))
     );
     let _ = write!(
         body,
         "<p><a href=\"/\">{}</a></p>",
-        esc(t("error.back", ctx.lang))
+        esc(&text(Text::ErrorBack, ctx.lang))
     );
     let mut resp = page(
         state,
         ctx,
         status,
-        t("error.heading", ctx.lang),
+        &text(Text::ErrorHeading, ctx.lang),
         here,
         "",
         body,
     );
-    if code == "request.rate_limited" {
+    if error == Text::RequestRateLimited {
         resp.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
     }
@@ -112,9 +111,9 @@ pub(crate) fn next_url(p: &Payment) -> String {
     }
 }
 
-fn log_internal(e: &dyn std::fmt::Display, code: &str) {
-    if code == "internal.error" || code == "service.unavailable" {
-        tracing::error!(error = %e, code, "request failed");
+fn log_internal(e: &dyn std::fmt::Display, t: Text) {
+    if matches!(t, Text::InternalError | Text::ServiceUnavailable) {
+        tracing::error!(error = %e, code = t.code(), "request failed");
     }
 }
 
@@ -129,12 +128,12 @@ fn code_form(ctx: &Ctx, value: &str, error: Option<&str>) -> String {
     let _ = write!(
         body,
         "<p>{}</p><form method=\"post\" action=\"/lookup\" novalidate>{}{}<button type=\"submit\">{}</button></form>",
-        esc(t("home.intro", lang)),
+        esc(&text(Text::HomeIntro, lang)),
         hidden("csrf", &ctx.csrf),
         Field {
             name: "code",
-            label: t("code.label", lang),
-            hint: Some(t("code.hint", lang)),
+            label: &text(Text::CodeLabel, lang),
+            hint: Some(&text(Text::CodeHint, lang)),
             value,
             error,
             kind: "text",
@@ -142,7 +141,7 @@ fn code_form(ctx: &Ctx, value: &str, error: Option<&str>) -> String {
             inputmode: Some("numeric"),
         }
         .html(),
-        esc(t("code.submit", lang)),
+        esc(&text(Text::CodeSubmit, lang)),
     );
     body
 }
@@ -157,7 +156,7 @@ pub(crate) async fn home(
         &state,
         &ctx,
         StatusCode::OK,
-        t("home.heading", ctx.lang),
+        &text(Text::HomeHeading, ctx.lang),
         "/",
         "",
         body,
@@ -179,10 +178,10 @@ pub(crate) async fn lookup(
     form: Result<Form<LookupForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return error_page(&state, &ctx, "request.invalid", "/");
+        return error_page(&state, &ctx, Text::RequestInvalid, "/");
     };
     if !csrf_ok(&ctx, &form.csrf) {
-        return error_page(&state, &ctx, "request.csrf", "/");
+        return error_page(&state, &ctx, Text::RequestCsrf, "/");
     }
     show_charge(&state, &ctx, &form.code).await
 }
@@ -198,15 +197,15 @@ pub(crate) async fn charge_page(
 
 async fn show_charge(state: &AppState, ctx: &Ctx, input: &str) -> Response {
     if state.limiter.check(ctx.ip).is_err() {
-        let msg = error_message("request.rate_limited", ctx.lang);
+        let msg = text(Text::RequestRateLimited, ctx.lang);
         let mut resp = page(
             state,
             ctx,
             StatusCode::TOO_MANY_REQUESTS,
-            t("home.heading", ctx.lang),
+            &text(Text::HomeHeading, ctx.lang),
             "/",
             "",
-            code_form(ctx, input, Some(msg)),
+            code_form(ctx, input, Some(&msg)),
         );
         resp.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
@@ -220,23 +219,23 @@ async fn show_charge(state: &AppState, ctx: &Ctx, input: &str) -> Response {
                 state,
                 ctx,
                 StatusCode::OK,
-                t("charge.heading", ctx.lang),
+                &text(Text::ChargeHeading, ctx.lang),
                 &here,
                 "",
                 body,
             )
         }
         Err(e) => {
-            let code = e.code();
-            log_internal(&e, code);
+            let error = e.text();
+            log_internal(&e, error);
             page(
                 state,
                 ctx,
-                status_for(code),
-                t("home.heading", ctx.lang),
+                status_for(error),
+                &text(Text::HomeHeading, ctx.lang),
                 "/",
                 "",
-                code_form(ctx, input, Some(error_message(code, ctx.lang))),
+                code_form(ctx, input, Some(&text(error, ctx.lang))),
             )
         }
     }
@@ -244,24 +243,21 @@ async fn show_charge(state: &AppState, ctx: &Ctx, input: &str) -> Response {
 
 fn charge_html(lang: Language, view: &ChargeView) -> String {
     let mut b = String::from("<dl class=\"facts\">");
-    let mut row = |k: &str, v: &str| {
-        let _ = write!(b, "<dt>{}</dt><dd>{}</dd>", esc(t(k, lang)), esc(v));
+    let mut row = |k: Text, v: &str| {
+        let _ = write!(b, "<dt>{}</dt><dd>{}</dd>", esc(&text(k, lang)), esc(v));
     };
-    row("charge.code", &view.code.grouped());
-    row("charge.service", view.service_name.get(lang));
+    row(Text::ChargeCode, &view.code.grouped());
+    row(Text::ChargeService, view.service_name.get(lang));
     if let Some(tariff) = &view.tariff {
-        row("charge.tariff", tariff.name.get(lang));
+        row(Text::ChargeTariff, tariff.name.get(lang));
     }
-    row("charge.payer", &view.payer);
-    row("charge.amount", &money(view.amount));
-    row("charge.fee", &money(view.fee));
+    row(Text::ChargePayer, &view.payer);
+    row(Text::ChargeAmount, &money(view.amount));
+    row(Text::ChargeFee, &money(view.fee));
     let total = view.amount.checked_add(view.fee).unwrap_or(view.amount);
-    row("charge.total", &money(total));
-    row(
-        "charge.status",
-        t(&format!("charge.status.{}", view.status.as_str()), lang),
-    );
-    row("charge.expires", &format_bishkek(view.expires_at));
+    row(Text::ChargeTotal, &money(total));
+    row(Text::ChargeStatus, &text(view.status.text(), lang));
+    row(Text::ChargeExpires, &format_bishkek(view.expires_at));
     b.push_str("</dl>");
     match view.not_payable {
         None => {
@@ -269,16 +265,16 @@ fn charge_html(lang: Language, view: &ChargeView) -> String {
                 b,
                 "<p><a class=\"button\" href=\"/pay/{}/terms\">{}</a></p>",
                 esc(view.code.as_str()),
-                esc(t("charge.pay", lang))
+                esc(&text(Text::ChargePay, lang))
             );
         }
-        Some(code) => {
+        Some(why) => {
             let _ = write!(
                 b,
                 "<div class=\"bad\" role=\"status\"><p>{}</p><p data-code=\"{}\">{}</p></div>",
-                esc(t("charge.not_payable", lang)),
-                esc(code),
-                esc(error_message(code, lang))
+                esc(&text(Text::ChargeNotPayable, lang)),
+                esc(why.code()),
+                esc(&text(why, lang))
             );
         }
     }
@@ -311,7 +307,7 @@ async fn terms_response(
         Ok(t) => t,
         Err(e) => {
             tracing::error!(error = %e, "terms");
-            return error_page(state, ctx, "service.unavailable", "/");
+            return error_page(state, ctx, Text::ServiceUnavailable, "/");
         }
     };
     let here = format!("/pay/{}/terms", code.as_str());
@@ -328,16 +324,16 @@ async fn terms_response(
 <form method=\"post\" action=\"/pay/{code_raw}/start\">{csrf}{key}{tid}\
 <div class=\"check\"><input type=\"checkbox\" id=\"accept\" name=\"accept\" value=\"1\" required{desc}>\
 <label for=\"accept\">{accept}</label></div>{err}<button type=\"submit\">{cont}</button></form>",
-        intro = esc(t("terms.intro", lang)),
-        code_l = esc(t("charge.code", lang)),
+        intro = esc(&text(Text::TermsIntro, lang)),
+        code_l = esc(&text(Text::ChargeCode, lang)),
         code = esc(&code.grouped()),
-        ed_l = esc(t("terms.edition", lang)),
+        ed_l = esc(&text(Text::TermsEdition, lang)),
         ed = esc(&terms.id),
-        lc_l = esc(t("terms.last_changed", lang)),
+        lc_l = esc(&text(Text::TermsLastChanged, lang)),
         lc = esc(&terms.last_changed.format("%Y-%m-%d").to_string()),
-        title = esc(t("terms.heading", lang)),
+        title = esc(&text(Text::TermsHeading, lang)),
         text = agreement_html(terms.text(lang)),
-        all = esc(t("terms.all_documents", lang)),
+        all = esc(&text(Text::TermsAllDocuments, lang)),
         code_raw = esc(code.as_str()),
         csrf = hidden("csrf", &ctx.csrf),
         key = hidden("key", &random_key()),
@@ -347,13 +343,21 @@ async fn terms_response(
         } else {
             ""
         },
-        accept = esc(t("terms.accept", lang)),
+        accept = esc(&text(Text::TermsAccept, lang)),
         err = error
             .map(|e| format!("<span class=\"error\" id=\"accept-error\">{}</span>", esc(e)))
             .unwrap_or_default(),
-        cont = esc(t("terms.continue", lang)),
+        cont = esc(&text(Text::TermsContinue, lang)),
     );
-    page(state, ctx, status, t("terms.heading", lang), &here, "", b)
+    page(
+        state,
+        ctx,
+        status,
+        &text(Text::TermsHeading, lang),
+        &here,
+        "",
+        b,
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -378,10 +382,10 @@ pub(crate) async fn start(
 ) -> Response {
     let here = format!("/pay/{}/terms", esc(&code));
     let Ok(Form(form)) = form else {
-        return error_page(&state, &ctx, "request.invalid", &here);
+        return error_page(&state, &ctx, Text::RequestInvalid, &here);
     };
     if !csrf_ok(&ctx, &form.csrf) {
-        return error_page(&state, &ctx, "request.csrf", &here);
+        return error_page(&state, &ctx, Text::RequestCsrf, &here);
     }
     let accepted = form
         .accept
@@ -402,12 +406,12 @@ pub(crate) async fn start(
         Err(
             e @ (StartPaymentError::TermsNotAccepted | StartPaymentError::TermsOutdated { .. }),
         ) => {
-            let msg = error_message(e.code(), ctx.lang);
-            terms_response(&state, &ctx, &code, Some(msg), status_for(e.code())).await
+            let msg = e.message(ctx.lang);
+            terms_response(&state, &ctx, &code, Some(&msg), status_for(e.text())).await
         }
         Err(e) => {
-            log_internal(&e, e.code());
-            error_page(&state, &ctx, e.code(), &here)
+            log_internal(&e, e.text());
+            error_page(&state, &ctx, e.text(), &here)
         }
     }
 }
@@ -421,8 +425,8 @@ async fn load(state: &AppState, ctx: &Ctx, id: &str) -> Result<Payment, Response
     match state.tolom.payment(id).await {
         Ok(p) => Ok(p),
         Err(e) => {
-            log_internal(&e, e.code());
-            Err(error_page(state, ctx, e.code(), "/"))
+            log_internal(&e, e.text());
+            Err(error_page(state, ctx, e.text(), "/"))
         }
     }
 }
@@ -430,13 +434,13 @@ async fn load(state: &AppState, ctx: &Ctx, id: &str) -> Result<Payment, Response
 fn summary_html(lang: Language, p: &Payment) -> String {
     format!(
         "<dl class=\"facts\"><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd></dl>",
-        esc(t("charge.code", lang)),
+        esc(&text(Text::ChargeCode, lang)),
         esc(&p.code().grouped()),
-        esc(t("charge.amount", lang)),
+        esc(&text(Text::ChargeAmount, lang)),
         esc(&money(p.amount())),
-        esc(t("charge.fee", lang)),
+        esc(&text(Text::ChargeFee, lang)),
         esc(&money(p.fee())),
-        esc(t("charge.total", lang)),
+        esc(&text(Text::ChargeTotal, lang)),
         esc(&money(p.total())),
     )
 }
@@ -459,22 +463,23 @@ fn card_form_html(
     let err = |f: CardField| {
         errors
             .and_then(|e| e.for_field(f))
-            .map(|fe| error_message(fe.code, lang))
+            .map(|fe| fe.message(lang))
     };
     let mut b = String::new();
     if let Some(errors) = errors {
-        let list: Vec<(&str, &str)> = errors
+        let messages: Vec<(&str, Cow<'static, str>)> = errors
             .0
             .iter()
-            .map(|fe| (fe.field.name(), error_message(fe.code, lang)))
+            .map(|fe| (fe.field.name(), fe.message(lang)))
             .collect();
+        let list: Vec<(&str, &str)> = messages.iter().map(|(f, m)| (*f, m.as_ref())).collect();
         b.push_str(&error_summary(lang, &list));
     }
     b.push_str(&summary_html(lang, p));
     let _ = write!(
         b,
         "<p>{}</p><form method=\"post\" action=\"/payments/{}/card\" autocomplete=\"on\" novalidate>{}{}",
-        esc(t("card.intro", lang)),
+        esc(&text(Text::CardIntro, lang)),
         p.id(),
         hidden("csrf", &ctx.csrf),
         hidden("key", &random_key()),
@@ -482,8 +487,8 @@ fn card_form_html(
     let fields = [
         (
             CardField::Holder,
-            "card.holder",
-            "card.holder_hint",
+            Text::CardHolder,
+            Text::CardHolderHint,
             values.holder,
             "text",
             "cc-name",
@@ -491,8 +496,8 @@ fn card_form_html(
         ),
         (
             CardField::Pan,
-            "card.pan",
-            "card.pan_hint",
+            Text::CardPan,
+            Text::CardPanHint,
             "",
             "text",
             "cc-number",
@@ -500,8 +505,8 @@ fn card_form_html(
         ),
         (
             CardField::Expiry,
-            "card.expiry",
-            "card.expiry_hint",
+            Text::CardExpiry,
+            Text::CardExpiryHint,
             values.expiry,
             "text",
             "cc-exp",
@@ -509,8 +514,8 @@ fn card_form_html(
         ),
         (
             CardField::Cvv,
-            "card.cvv",
-            "card.cvv_hint",
+            Text::CardCvv,
+            Text::CardCvvHint,
             "",
             "password",
             "cc-csc",
@@ -518,8 +523,8 @@ fn card_form_html(
         ),
         (
             CardField::Phone,
-            "card.phone",
-            "card.phone_hint",
+            Text::CardPhone,
+            Text::CardPhoneHint,
             values.phone,
             "tel",
             "tel",
@@ -527,8 +532,8 @@ fn card_form_html(
         ),
         (
             CardField::Email,
-            "card.email",
-            "card.email_hint",
+            Text::CardEmail,
+            Text::CardEmailHint,
             values.email,
             "email",
             "email",
@@ -539,10 +544,10 @@ fn card_form_html(
         b.push_str(
             &Field {
                 name: field.name(),
-                label: t(label, lang),
-                hint: Some(t(hint, lang)),
+                label: &text(label, lang),
+                hint: Some(&text(hint, lang)),
                 value,
-                error: err(field),
+                error: err(field).as_deref(),
                 kind,
                 autocomplete: ac,
                 inputmode: im,
@@ -553,9 +558,9 @@ fn card_form_html(
     let _ = write!(
         b,
         "<button type=\"submit\">{} {}</button><p class=\"hint\">{}</p></form>",
-        esc(t("card.submit", lang)),
+        esc(&text(Text::CardSubmit, lang)),
         esc(&money(p.total())),
-        esc(t("card.security", lang)),
+        esc(&text(Text::CardSecurity, lang)),
     );
     b
 }
@@ -578,7 +583,7 @@ pub(crate) async fn card_page(
         &state,
         &ctx,
         StatusCode::OK,
-        t("card.heading", ctx.lang),
+        &text(Text::CardHeading, ctx.lang),
         &format!("/payments/{}/card", p.id()),
         "",
         body,
@@ -622,10 +627,10 @@ pub(crate) async fn card_submit(
 ) -> Response {
     let here = format!("/payments/{}/card", esc(&id));
     let Ok(Form(mut post)) = form else {
-        return error_page(&state, &ctx, "request.invalid", &here);
+        return error_page(&state, &ctx, Text::RequestInvalid, &here);
     };
     if !csrf_ok(&ctx, &post.csrf) {
-        return error_page(&state, &ctx, "request.csrf", &here);
+        return error_page(&state, &ctx, Text::RequestCsrf, &here);
     }
     let p = match load(&state, &ctx, &id).await {
         Ok(p) => p,
@@ -655,7 +660,7 @@ pub(crate) async fn card_submit(
                 &state,
                 &ctx,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                t("card.heading", ctx.lang),
+                &text(Text::CardHeading, ctx.lang),
                 &here,
                 "",
                 body,
@@ -663,11 +668,11 @@ pub(crate) async fn card_submit(
         }
         Err(SubmitCardError::AlreadySubmitted) => match state.tolom.payment(p.id()).await {
             Ok(now) => see_other(&next_url(&now)),
-            Err(e) => error_page(&state, &ctx, e.code(), &here),
+            Err(e) => error_page(&state, &ctx, e.text(), &here),
         },
         Err(e) => {
-            log_internal(&e, e.code());
-            error_page(&state, &ctx, e.code(), &here)
+            log_internal(&e, e.text());
+            error_page(&state, &ctx, e.text(), &here)
         }
     }
 }
@@ -692,7 +697,7 @@ fn confirm_html(ctx: &Ctx, p: &Payment, error: Option<&str>) -> (String, Option<
                 b,
                 "{}<p>{}</p><form method=\"{}\" action=\"{}\">",
                 summary_html(lang, p),
-                esc(t("redirect.intro", lang)),
+                esc(&text(Text::RedirectIntro, lang)),
                 method,
                 esc(url)
             );
@@ -702,7 +707,7 @@ fn confirm_html(ctx: &Ctx, p: &Payment, error: Option<&str>) -> (String, Option<
             let _ = write!(
                 b,
                 "<button type=\"submit\">{}</button></form>",
-                esc(t("redirect.submit", lang))
+                esc(&text(Text::RedirectSubmit, lang))
             );
             let origin = url::Url::parse(url)
                 .ok()
@@ -717,17 +722,17 @@ fn confirm_html(ctx: &Ctx, p: &Payment, error: Option<&str>) -> (String, Option<
             b.push_str(&summary_html(lang, p));
             let hint = match &p.challenge() {
                 Some(Challenge::Otp { hint: Some(h) }) if lang == Language::En => h.clone(),
-                _ => t("confirm.intro", lang).to_string(),
+                _ => text(Text::ConfirmIntro, lang).to_string(),
             };
             let _ = write!(
                 b,
                 "<p>{}</p><form method=\"post\" action=\"/payments/{}/confirm\" novalidate>{}{}<button type=\"submit\">{}</button></form>",
-                esc(t("confirm.intro", lang)),
+                esc(&text(Text::ConfirmIntro, lang)),
                 p.id(),
                 hidden("csrf", &ctx.csrf),
                 Field {
                     name: "otp",
-                    label: t("confirm.otp", lang),
+                    label: &text(Text::ConfirmOtp, lang),
                     hint: Some(&hint),
                     value: "",
                     error,
@@ -736,7 +741,7 @@ fn confirm_html(ctx: &Ctx, p: &Payment, error: Option<&str>) -> (String, Option<
                     inputmode: Some("numeric"),
                 }
                 .html(),
-                esc(t("confirm.submit", lang)),
+                esc(&text(Text::ConfirmSubmit, lang)),
             );
             (b, None)
         }
@@ -752,15 +757,15 @@ fn confirm_response(
 ) -> Response {
     let (body, origin) = confirm_html(ctx, p, error);
     let title = if origin.is_some() {
-        t("redirect.heading", ctx.lang)
+        text(Text::RedirectHeading, ctx.lang)
     } else {
-        t("confirm.heading", ctx.lang)
+        text(Text::ConfirmHeading, ctx.lang)
     };
     let mut resp = page(
         state,
         ctx,
         status,
-        title,
+        &title,
         &format!("/payments/{}/confirm", p.id()),
         "",
         body,
@@ -811,22 +816,22 @@ pub(crate) async fn confirm_submit(
 ) -> Response {
     let here = format!("/payments/{}/confirm", esc(&id));
     let Ok(Form(form)) = form else {
-        return error_page(&state, &ctx, "request.invalid", &here);
+        return error_page(&state, &ctx, Text::RequestInvalid, &here);
     };
     if !csrf_ok(&ctx, &form.csrf) {
-        return error_page(&state, &ctx, "request.csrf", &here);
+        return error_page(&state, &ctx, Text::RequestCsrf, &here);
     }
     let p = match load(&state, &ctx, &id).await {
         Ok(p) => p,
         Err(r) => return r,
     };
     if form.otp.trim().is_empty() && p.state() == PaymentState::ActionRequired {
-        let msg = error_message("request.invalid", ctx.lang);
+        let msg = text(Text::RequestInvalid, ctx.lang);
         return confirm_response(
             &state,
             &ctx,
             &p,
-            Some(msg),
+            Some(&msg),
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
@@ -851,11 +856,11 @@ async fn continue_challenge(
         Ok(p) => see_other(&next_url(&p)),
         Err(ChallengeError::NotAwaiting) => match state.tolom.payment(id).await {
             Ok(p) => see_other(&next_url(&p)),
-            Err(e) => error_page(state, ctx, e.code(), here),
+            Err(e) => error_page(state, ctx, e.text(), here),
         },
         Err(e) => {
-            log_internal(&e, e.code());
-            error_page(state, ctx, e.code(), here)
+            log_internal(&e, e.text());
+            error_page(state, ctx, e.text(), here)
         }
     }
 }
@@ -920,32 +925,34 @@ pub(crate) async fn status_page(
         b,
         "<div class=\"{}\" role=\"status\"><p><strong>{}:</strong> <span data-state=\"{}\">{}</span></p>",
         if ok { "ok" } else if in_flight { "" } else { "bad" },
-        esc(t("charge.status", lang)),
+        esc(&text(Text::ChargeStatus, lang)),
         p.state().as_str(),
-        esc(status_text(p.state(), lang)),
+        esc(&text(p.state().text(), lang)),
     );
+    // A decline's reason, else a failure's (the stored code as it is, with
+    // its text, or the generic one for a code without a text).
     let reason = p
         .decline_reason()
-        .map(|r| r.code())
-        .or(p.failure().filter(|c| tolom_core::i18n::lookup(c).is_some()));
-    if let Some(code) = reason {
+        .map(|r| (r.code(), r.text()))
+        .or_else(|| failure_text(&p).map(|t| (p.failure().unwrap_or_default(), t)));
+    if let Some((code, why)) = reason {
         let _ = write!(
             b,
             "<p><strong>{}:</strong> <span data-code=\"{}\">{}</span></p>",
-            esc(t("status.reason", lang)),
+            esc(&text(Text::StatusReason, lang)),
             esc(code),
-            esc(error_message(code, lang))
+            esc(&text(why, lang))
         );
     }
     if p.state() == PaymentState::Unknown {
         let _ = write!(
             b,
             "<p>{}</p>",
-            esc(error_message("payment.outcome_unknown", lang))
+            esc(&text(Text::PaymentOutcomeUnknown, lang))
         );
     }
     if in_flight {
-        let _ = write!(b, "<p>{}</p>", esc(t("status.processing", lang)));
+        let _ = write!(b, "<p>{}</p>", esc(&text(Text::StatusProcessing, lang)));
     }
     b.push_str("</div>");
     b.push_str(&summary_html(lang, &p));
@@ -955,7 +962,7 @@ pub(crate) async fn status_page(
                 b,
                 "<p><a class=\"button\" href=\"/payments/{}/receipt\">{}</a></p>",
                 p.id(),
-                esc(t("status.receipt", lang))
+                esc(&text(Text::StatusReceipt, lang))
             );
         }
         PaymentState::Created | PaymentState::ActionRequired => {
@@ -963,7 +970,7 @@ pub(crate) async fn status_page(
                 b,
                 "<p><a class=\"button\" href=\"{}\">{}</a></p>",
                 next_url(&p),
-                esc(t("terms.continue", lang))
+                esc(&text(Text::TermsContinue, lang))
             );
         }
         PaymentState::Declined | PaymentState::Failed | PaymentState::Expired => {
@@ -971,7 +978,7 @@ pub(crate) async fn status_page(
                 b,
                 "<p><a class=\"button\" href=\"/pay/{}/terms\">{}</a></p>",
                 esc(p.code().as_str()),
-                esc(t("status.try_again", lang))
+                esc(&text(Text::StatusTryAgain, lang))
             );
         }
         _ => {}
@@ -985,7 +992,7 @@ pub(crate) async fn status_page(
         &state,
         &ctx,
         StatusCode::OK,
-        t("status.heading", lang),
+        &text(Text::StatusHeading, lang),
         &format!("/payments/{}", p.id()),
         head,
         b,
@@ -1008,19 +1015,19 @@ pub(crate) async fn documents(
         (Ok(c), Ok(e)) => (c, e),
         (Err(e), _) | (_, Err(e)) => {
             tracing::error!(error = %e, "terms");
-            return error_page(&state, &ctx, "service.unavailable", "/documents");
+            return error_page(&state, &ctx, Text::ServiceUnavailable, "/documents");
         }
     };
     let mut b = format!(
         "<section aria-labelledby=\"in-force\"><h2 id=\"in-force\">{}: {}</h2><p><strong>{}:</strong> {}</p>\
 <p><strong>{}:</strong> {}</p><div class=\"terms\" tabindex=\"0\" role=\"region\" aria-label=\"{}\">{}</div></section>",
-        esc(t("documents.in_force", lang)),
-        esc(t("terms.heading", lang)),
-        esc(t("terms.last_changed", lang)),
+        esc(&text(Text::DocumentsInForce, lang)),
+        esc(&text(Text::TermsHeading, lang)),
+        esc(&text(Text::TermsLastChanged, lang)),
         esc(&current.last_changed.format("%Y-%m-%d").to_string()),
-        esc(t("documents.edition", lang)),
+        esc(&text(Text::DocumentsEdition, lang)),
         esc(&current.id),
-        esc(t("terms.heading", lang)),
+        esc(&text(Text::TermsHeading, lang)),
         agreement_html(current.text(lang)),
     );
     let past: Vec<_> = editions
@@ -1030,16 +1037,16 @@ pub(crate) async fn documents(
     let _ = write!(
         b,
         "<section aria-labelledby=\"past\"><h2 id=\"past\">{}</h2><ul>",
-        esc(t("documents.past", lang))
+        esc(&text(Text::DocumentsPast, lang))
     );
     for e in &past {
         let _ = write!(
             b,
             "<li><a href=\"/documents/{}\">{} {}</a> — {} {}</li>",
             esc(&qv_path(&e.id)),
-            esc(t("documents.edition", lang)),
+            esc(&text(Text::DocumentsEdition, lang)),
             esc(&e.id),
-            esc(t("documents.effective", lang)),
+            esc(&text(Text::DocumentsEffective, lang)),
             esc(&format_bishkek(e.effective_at)),
         );
     }
@@ -1051,7 +1058,7 @@ pub(crate) async fn documents(
         &state,
         &ctx,
         StatusCode::OK,
-        t("documents.heading", lang),
+        &text(Text::DocumentsHeading, lang),
         "/documents",
         "",
         b,
@@ -1073,7 +1080,7 @@ pub(crate) async fn document_edition(
         Ok(e) => e,
         Err(e) => {
             tracing::error!(error = %e, "terms");
-            return error_page(&state, &ctx, "service.unavailable", "/documents");
+            return error_page(&state, &ctx, Text::ServiceUnavailable, "/documents");
         }
     };
     let Some(e) = editions.iter().find(|e| e.id == id) else {
@@ -1081,20 +1088,20 @@ pub(crate) async fn document_edition(
     };
     let b = format!(
         "<p><strong>{}:</strong> {}</p><p><strong>{}:</strong> {}</p><p><strong>{}:</strong> {}</p>{}<p><a href=\"/documents\">{}</a></p>",
-        esc(t("documents.edition", lang)),
+        esc(&text(Text::DocumentsEdition, lang)),
         esc(&e.id),
-        esc(t("documents.effective", lang)),
+        esc(&text(Text::DocumentsEffective, lang)),
         esc(&format_bishkek(e.effective_at)),
-        esc(t("terms.last_changed", lang)),
+        esc(&text(Text::TermsLastChanged, lang)),
         esc(&e.last_changed.format("%Y-%m-%d").to_string()),
         agreement_html(e.text(lang)),
-        esc(t("terms.all_documents", lang)),
+        esc(&text(Text::TermsAllDocuments, lang)),
     );
     page(
         &state,
         &ctx,
         StatusCode::OK,
-        t("terms.heading", lang),
+        &text(Text::TermsHeading, lang),
         &format!("/documents/{}", qv_path(&e.id)),
         "",
         b,
@@ -1123,14 +1130,14 @@ pub(crate) async fn healthz() -> &'static str {
 pub(crate) fn not_found_page(state: &AppState, ctx: &Ctx) -> Response {
     let body = format!(
         "<p>{}</p><p><a href=\"/\">{}</a></p>",
-        esc(t("error.not_found", ctx.lang)),
-        esc(t("error.back", ctx.lang))
+        esc(&text(Text::ErrorNotFound, ctx.lang)),
+        esc(&text(Text::ErrorBack, ctx.lang))
     );
     page(
         state,
         ctx,
         StatusCode::NOT_FOUND,
-        t("error.heading", ctx.lang),
+        &text(Text::ErrorHeading, ctx.lang),
         "/",
         "",
         body,

@@ -5,7 +5,7 @@ mod common;
 
 use common::{json, portal, test_config, Client};
 use tolom_acquirer_sandbox::{DECLINE_INSUFFICIENT_FUNDS, THREE_DS_OTP, VISA_APPROVE};
-use tolom_core::i18n::{message, Language};
+use tolom_core::i18n::{text, Language, Text};
 
 async fn setup() -> (Client, tolom_testkit::fixtures::Harness, String) {
     let (app, h) = portal(test_config());
@@ -182,7 +182,7 @@ async fn full_payment_through_the_one_time_code_step_and_receipt() {
     let again = c.get(&format!("/pay/{code}")).await;
     assert!(again
         .body
-        .contains(message("charge.already_paid", Language::En)));
+        .contains(&*text(Text::ChargeAlreadyPaid, Language::En)));
 }
 
 #[tokio::test]
@@ -217,8 +217,8 @@ async fn card_form_shows_every_error_at_once_next_to_its_field_without_echoing_t
             "{field} in summary"
         );
     }
-    assert!(r.body.contains(message("card.holder_latin", Language::Ru)));
-    assert!(r.body.contains(message("card.pan_luhn", Language::Ru)));
+    assert!(r.body.contains(&*text(Text::CardHolderLatin, Language::Ru)));
+    assert!(r.body.contains(&*text(Text::CardPanLuhn, Language::Ru)));
     assert!(r.body.contains("aria-invalid=\"true\""));
     assert!(!r.body.contains("4111111111111112"), "PAN never echoed");
     assert!(!r.body.contains("98765"), "CVV never echoed");
@@ -240,7 +240,9 @@ async fn terms_must_be_accepted_and_double_submit_gives_the_same_payment() {
     let fields: Vec<(&str, &str)> = base.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = c.post_form(&format!("/pay/{code}/start"), &fields).await;
     assert_eq!(r.status, 422);
-    assert!(r.body.contains(message("terms.not_accepted", Language::En)));
+    assert!(r
+        .body
+        .contains(&*text(Text::TermsNotAccepted, Language::En)));
     assert!(r.body.contains("id=\"accept-error\""));
     let mut accepted = fields.clone();
     accepted.push(("accept", "1"));
@@ -254,7 +256,7 @@ async fn terms_must_be_accepted_and_double_submit_gives_the_same_payment() {
     outdated[1] = ("key", "another-key");
     let r = c.post_form(&format!("/pay/{code}/start"), &outdated).await;
     assert_eq!(r.status, 409);
-    assert!(r.body.contains(message("terms.outdated", Language::En)));
+    assert!(r.body.contains(&*text(Text::TermsOutdated, Language::En)));
 }
 
 #[tokio::test]
@@ -278,7 +280,7 @@ async fn declined_card_shows_the_reason_and_a_way_to_try_again() {
     assert!(status.body.contains("data-state=\"declined\""));
     assert!(status
         .body
-        .contains(message("decline.insufficient_funds", Language::En)));
+        .contains(&*text(Text::DeclineInsufficientFunds, Language::En)));
     assert!(status.body.contains(&format!("href=\"/pay/{code}/terms\"")));
     // The receipt of a declined payment is not available: back to status.
     let id = r.location().trim_start_matches("/payments/").to_string();
@@ -295,7 +297,7 @@ async fn forms_without_a_valid_csrf_token_are_refused() {
     c.accept_language = Some("en".into());
     let r = c.post_form("/lookup", &[("code", &code)]).await;
     assert_eq!(r.status, 403);
-    assert!(r.body.contains(message("request.csrf", Language::En)));
+    assert!(r.body.contains(&*text(Text::RequestCsrf, Language::En)));
     let _ = c.csrf().await;
     let r = c
         .post_form("/lookup", &[("csrf", "0000"), ("code", &code)])
@@ -328,7 +330,7 @@ async fn code_errors_are_shown_next_to_the_field() {
         .post_form("/lookup", &[("csrf", &csrf), ("code", &typo)])
         .await;
     assert_eq!(r.status, 422);
-    assert!(r.body.contains(message("code.check_digit", Language::Ky)));
+    assert!(r.body.contains(&*text(Text::CodeCheckDigit, Language::Ky)));
     assert!(r.body.contains("id=\"code-error\""));
     let r = c
         .post_form("/lookup", &[("csrf", &csrf), ("code", "1100 0000 0000 0")])
@@ -338,7 +340,7 @@ async fn code_errors_are_shown_next_to_the_field() {
     assert_eq!(r.status, 422);
     assert!(
         r.body
-            .contains(message("code.invalid_characters", Language::Ky))
+            .contains(&*text(Text::CodeInvalidCharacters, Language::Ky))
             || r.body.contains("code-error")
     );
 }
@@ -363,7 +365,7 @@ async fn look_ups_are_rate_limited_per_client_with_a_translated_429() {
     assert_eq!(r.status, 429);
     assert!(r
         .body
-        .contains(message("request.rate_limited", Language::Ru)));
+        .contains(&*text(Text::RequestRateLimited, Language::Ru)));
     assert!(!r.body.contains("Асанов А."), "no name once limited");
     assert!(!r.header("retry-after").is_empty());
     let api = c.get(&format!("/api/v1/charges/{code}")).await;
@@ -454,7 +456,7 @@ async fn unknown_pages_and_payments_are_404_in_the_payers_language() {
     assert_eq!(c.get("/payments/not-a-uuid/card").await.status, 404);
     let r = c.get(&format!("/payments/{}", uuid::Uuid::new_v4())).await;
     assert_eq!(r.status, 404);
-    assert!(r.body.contains(message("payment.not_found", Language::Ru)));
+    assert!(r.body.contains(&*text(Text::PaymentNotFound, Language::Ru)));
     let api = c.get("/api/v1/nope").await;
     assert_eq!(api.status, 404);
     assert_eq!(json(&api)["error"]["code"], "request.not_found");
@@ -483,7 +485,7 @@ async fn api_pays_a_code_with_idempotency_keys() {
     assert_eq!(json(&conflict)["error"]["code"], "idempotency.key_reused");
     assert_eq!(
         json(&conflict)["error"]["message"],
-        message("idempotency.key_reused", Language::En)
+        &*text(Text::IdempotencyKeyReused, Language::En)
     );
     let id = json(&a)["id"].as_str().unwrap_or("").to_string();
 

@@ -1,8 +1,9 @@
 //! What a receipt e-mail says: subject, plain text and HTML, in the payer's
-//! language.
+//! language. The sentences are the `email-*` messages of tolom-core's
+//! Fluent files (`locales/*/email.ftl`), the labels those of the receipt.
 
-use tolom_core::i18n::Language;
-use tolom_core::receipt::{label, status_text, Receipt};
+use tolom_core::i18n::{text, text_with, FluentArgs, Language, Text};
+use tolom_core::receipt::Receipt;
 use tolom_core::time::format_bishkek;
 
 /// The rendered e-mail: a subject and two alternative bodies.
@@ -14,75 +15,6 @@ pub struct EmailContent {
     pub text: String,
     /// The `text/html` body.
     pub html: String,
-}
-
-/// The sentences of the e-mail in one language.
-struct Phrases {
-    subject: &'static str,
-    headline: &'static str,
-    greeting: &'static str,
-    intro: &'static str,
-    agency: &'static str,
-    link: &'static str,
-    verify: &'static str,
-    pdf: &'static str,
-    signed: &'static str,
-    auto: &'static str,
-    questions: &'static str,
-    why: &'static str,
-}
-
-fn phrases(lang: Language) -> Phrases {
-    match lang {
-        Language::Ky => Phrases {
-            subject: "Төлөм боюнча дүмүрчөк №",
-            headline: "Төлөм боюнча дүмүрчөк",
-            greeting: "Саламатсызбы!",
-            intro: "«{service}» кызматы үчүн төлөмүңүз кабыл алынды. Төмөндө төлөмдүн дүмүрчөгү берилди: \
-                    аны кызмат көрсөтүлгөнгө чейин сактап коюңуз.",
-            agency: "Төлөм кодун берген мекемеге төлөм тууралуу автоматтык түрдө кабар берилет, \
-                     кошумча эч нерсе кылуунун кереги жок.",
-            link: "Дүмүрчөктү онлайн көрүү жана басып чыгаруу:",
-            verify: "Дүмүрчөктүн чындыгын текшерүү:",
-            pdf: "Дүмүрчөк ушул катка PDF файл катары тиркелди.",
-            signed: "Дүмүрчөк электрондук кол тамга менен корголгон; анын чындыгын оператордун сайтынан текшерсеңиз болот.",
-            auto: "Бул кат автоматтык түрдө жөнөтүлдү, ага жооп бербеңиз.",
-            questions: "Суроолоруңуз болсо:",
-            why: "Бул катты {website} сайтында төлөп жатканда ушул электрондук даректи көрсөткөнүңүз үчүн алдыңыз.",
-        },
-        Language::Ru => Phrases {
-            subject: "Квитанция об оплате №",
-            headline: "Квитанция об оплате",
-            greeting: "Здравствуйте!",
-            intro: "Ваш платёж за услугу «{service}» принят. Ниже — квитанция об оплате: \
-                    сохраните её до получения услуги.",
-            agency: "Ведомство, выдавшее код платежа, получит сведения об оплате автоматически — \
-                     ничего дополнительно делать не нужно.",
-            link: "Посмотреть и распечатать квитанцию онлайн:",
-            verify: "Проверить подлинность квитанции:",
-            pdf: "Квитанция приложена к письму в формате PDF.",
-            signed: "Квитанция заверена электронной подписью; её подлинность можно проверить на сайте оператора.",
-            auto: "Это письмо отправлено автоматически, отвечать на него не нужно.",
-            questions: "Если у вас есть вопросы:",
-            why: "Вы получили это письмо, потому что указали этот адрес при оплате на сайте {website}.",
-        },
-        Language::En => Phrases {
-            subject: "Payment receipt No.",
-            headline: "Payment receipt",
-            greeting: "Hello,",
-            intro: "We have received your payment for {service}. Your receipt is below; \
-                    please keep it until the service has been provided.",
-            agency: "The agency that issued the payment code is notified of the payment automatically; \
-                     you do not need to do anything else.",
-            link: "View and print the receipt online:",
-            verify: "Check that the receipt is genuine:",
-            pdf: "The receipt is attached to this message as a PDF file.",
-            signed: "The receipt carries an electronic signature; you can check that it is genuine on the operator's site.",
-            auto: "This message was sent automatically; please do not reply to it.",
-            questions: "If you have questions:",
-            why: "You received this e-mail because this address was given when paying on {website}.",
-        },
-    }
 }
 
 /// Addresses on the portal that the e-mail links to.
@@ -98,41 +30,58 @@ pub struct Links {
 /// portal has such pages); `with_pdf` says whether a PDF is attached. The card appears only masked (first 6 / last 4), as on the
 /// receipt.
 pub fn render(receipt: &Receipt, lang: Language, links: &Links, with_pdf: bool) -> EmailContent {
-    let p = phrases(lang);
+    let t = |key: Text| text(key, lang);
     let service = receipt.service_name.get(lang);
-    let website = receipt.operator.website.as_str();
-    let intro = p.intro.replace("{service}", service);
-    let why = p.why.replace("{website}", website);
+    let mut args = FluentArgs::new();
+    args.set("number", receipt.number.as_str());
+    args.set("service", service);
+    args.set("website", receipt.operator.website.as_str());
+    let with = |key: Text| text_with(key, lang, &args);
+    let (greeting, agency, pdf, signed, auto, questions) = (
+        t(Text::EmailGreeting),
+        t(Text::EmailAgency),
+        t(Text::EmailPdf),
+        t(Text::EmailSigned),
+        t(Text::EmailAuto),
+        t(Text::EmailQuestions),
+    );
+    let intro = with(Text::EmailIntro);
+    let why = with(Text::EmailWhy);
+    let headline = with(Text::EmailHeadline);
     let support = format!("{}, {}", receipt.operator.phone, receipt.operator.email);
-    let subject = format!("{} {}: {}", p.subject, receipt.number, service);
+    let subject = with(Text::EmailSubject).into_owned();
+    let link_lines = [
+        (t(Text::EmailLink), &links.receipt),
+        (t(Text::EmailVerify), &links.verify),
+    ];
 
     // Plain text: the core's receipt text between the sentences.
-    let mut text = String::new();
-    text.push_str(p.greeting);
-    text.push_str("\n\n");
-    text.push_str(&intro);
-    text.push_str("\n\n");
-    text.push_str(&receipt.to_text(lang));
-    text.push('\n');
-    text.push_str(p.agency);
-    text.push('\n');
-    for (label, link) in [(p.link, &links.receipt), (p.verify, &links.verify)] {
+    let mut plain = String::new();
+    plain.push_str(&greeting);
+    plain.push_str("\n\n");
+    plain.push_str(&intro);
+    plain.push_str("\n\n");
+    plain.push_str(&receipt.to_text(lang));
+    plain.push('\n');
+    plain.push_str(&agency);
+    plain.push('\n');
+    for (label, link) in &link_lines {
         if let Some(link) = link {
-            text.push_str(&format!("\n{label}\n{link}\n"));
+            plain.push_str(&format!("\n{label}\n{link}\n"));
         }
     }
     if with_pdf {
-        text.push_str(&format!("\n{}\n", p.pdf));
+        plain.push_str(&format!("\n{pdf}\n"));
     }
-    text.push_str(&format!("\n{}\n", p.signed));
-    text.push_str("\n-- \n");
-    text.push_str(receipt.operator.name.get(lang));
-    text.push('\n');
-    text.push_str(&format!("{} {}\n", p.questions, support));
-    text.push_str(p.auto);
-    text.push('\n');
-    text.push_str(&why);
-    text.push('\n');
+    plain.push_str(&format!("\n{signed}\n"));
+    plain.push_str("\n-- \n");
+    plain.push_str(receipt.operator.name.get(lang));
+    plain.push('\n');
+    plain.push_str(&format!("{questions} {support}\n"));
+    plain.push_str(&auto);
+    plain.push('\n');
+    plain.push_str(&why);
+    plain.push('\n');
 
     // HTML: the same content as a table.
     let rows = rows(receipt, lang);
@@ -147,13 +96,12 @@ pub fn render(receipt: &Receipt, lang: Language, links: &Links, with_pdf: bool) 
          <div style=\"max-width:640px;margin:0 auto;background:#ffffff;border:1px solid #d9dde3;padding:24px;\">\n",
     );
     html.push_str(&format!(
-        "<h1 style=\"font-size:20px;margin:0 0 16px;\">{} № {}</h1>\n",
-        esc(p.headline),
-        esc(&receipt.number)
+        "<h1 style=\"font-size:20px;margin:0 0 16px;\">{}</h1>\n",
+        esc(&headline)
     ));
     html.push_str(&format!(
         "<p>{}</p>\n<p>{}</p>\n",
-        esc(p.greeting),
+        esc(&greeting),
         esc(&intro)
     ));
     html.push_str("<table style=\"border-collapse:collapse;width:100%;font-size:14px;\">\n");
@@ -161,13 +109,13 @@ pub fn render(receipt: &Receipt, lang: Language, links: &Links, with_pdf: bool) 
         html.push_str(&format!(
             "<tr><th style=\"text-align:left;font-weight:normal;color:#5b6470;padding:4px 12px 4px 0;vertical-align:top;\">{}</th>\
              <td style=\"padding:4px 0;\">{}</td></tr>\n",
-            esc(key),
+            esc(&text(*key, lang)),
             esc(value)
         ));
     }
     html.push_str("</table>\n");
-    html.push_str(&format!("<p>{}</p>\n", esc(p.agency)));
-    for (label, link) in [(p.link, &links.receipt), (p.verify, &links.verify)] {
+    html.push_str(&format!("<p>{}</p>\n", esc(&agency)));
+    for (label, link) in &link_lines {
         if let Some(link) = link {
             html.push_str(&format!(
                 "<p>{}<br><a href=\"{}\">{}</a></p>\n",
@@ -178,70 +126,81 @@ pub fn render(receipt: &Receipt, lang: Language, links: &Links, with_pdf: bool) 
         }
     }
     if with_pdf {
-        html.push_str(&format!("<p>{}</p>\n", esc(p.pdf)));
+        html.push_str(&format!("<p>{}</p>\n", esc(&pdf)));
     }
     html.push_str(&format!(
         "<p style=\"font-size:12px;color:#5b6470;\">{}</p>\n",
-        esc(p.signed)
+        esc(&signed)
     ));
     html.push_str(&format!(
         "<hr style=\"border:none;border-top:1px solid #d9dde3;\">\n\
          <p style=\"font-size:12px;color:#5b6470;\">{}<br>{}<br>{} {}<br>{}<br>{}</p>\n",
         esc(receipt.operator.name.get(lang)),
         esc(receipt.operator.address.get(lang)),
-        esc(p.questions),
+        esc(&questions),
         esc(&support),
-        esc(p.auto),
+        esc(&auto),
         esc(&why)
     ));
     html.push_str("</div>\n</body>\n</html>\n");
 
     EmailContent {
         subject,
-        text,
+        text: plain,
         html,
     }
 }
 
 /// The receipt's fields as (label, value) rows, in the receipt's order.
-fn rows(r: &Receipt, lang: Language) -> Vec<(&'static str, String)> {
-    let l = |k: &str| label(k, lang);
+fn rows(r: &Receipt, lang: Language) -> Vec<(Text, String)> {
     let mut rows = vec![
-        (l("receipt"), r.number.clone()),
-        (l("status"), status_text(r.status, lang).to_string()),
-        (l("paid_at"), format_bishkek(r.paid_at)),
-        (l("service"), r.service_name.get(lang).to_string()),
+        (Text::ReceiptLabelNumber, r.number.clone()),
+        (
+            Text::ReceiptLabelStatus,
+            text(r.status.text(), lang).into_owned(),
+        ),
+        (Text::ReceiptLabelPaidAt, format_bishkek(r.paid_at)),
+        (
+            Text::ReceiptLabelService,
+            r.service_name.get(lang).to_string(),
+        ),
     ];
     if let Some(t) = &r.tariff_name {
-        rows.push((l("tariff"), t.get(lang).to_string()));
+        rows.push((Text::ReceiptLabelTariff, t.get(lang).to_string()));
     }
-    rows.push((l("payer"), r.payer.clone()));
-    rows.push((l("code"), r.code.clone()));
-    rows.push((l("amount"), r.amount.to_string()));
-    rows.push((l("fee"), r.fee.to_string()));
-    rows.push((l("total"), r.total.to_string()));
+    rows.push((Text::ReceiptLabelPayer, r.payer.clone()));
+    rows.push((Text::ReceiptLabelCode, r.code.clone()));
+    rows.push((Text::ReceiptLabelAmount, r.amount.to_string()));
+    rows.push((Text::ReceiptLabelFee, r.fee.to_string()));
+    rows.push((Text::ReceiptLabelTotal, r.total.to_string()));
     if !r.refunded.is_zero() {
-        rows.push((l("refunded"), r.refunded.to_string()));
+        rows.push((Text::ReceiptLabelRefunded, r.refunded.to_string()));
     }
     if let (Some(pan), Some(brand)) = (&r.masked_pan, &r.brand) {
-        rows.push((l("card"), format!("{brand} {pan}")));
+        rows.push((Text::ReceiptLabelCard, format!("{brand} {pan}")));
     }
     if let Some(a) = &r.auth_code {
-        rows.push((l("auth_code"), a.clone()));
+        rows.push((Text::ReceiptLabelAuthCode, a.clone()));
     }
     if let Some(rrn) = &r.rrn {
-        rows.push((l("rrn"), rrn.clone()));
+        rows.push((Text::ReceiptLabelRrn, rrn.clone()));
     }
     if let Some(a) = &r.acquirer {
-        rows.push((l("acquirer"), a.clone()));
+        rows.push((Text::ReceiptLabelAcquirer, a.clone()));
     }
-    rows.push((l("terms"), r.terms_edition.clone()));
-    rows.push((l("operator"), r.operator.name.get(lang).to_string()));
+    rows.push((Text::ReceiptLabelTerms, r.terms_edition.clone()));
     rows.push((
-        l("support"),
+        Text::ReceiptLabelOperator,
+        r.operator.name.get(lang).to_string(),
+    ));
+    rows.push((
+        Text::ReceiptLabelSupport,
         format!("{}, {}", r.operator.phone, r.operator.email),
     ));
-    rows.push((l("signature"), format!("{} ({})", r.signature, r.key_id)));
+    rows.push((
+        Text::ReceiptLabelSignature,
+        format!("{} ({})", r.signature, r.key_id),
+    ));
     rows
 }
 
@@ -313,8 +272,14 @@ mod tests {
                 assert!(body.contains("(UTC+06:00)"));
                 assert!(body.contains("654321"), "auth code");
                 assert!(body.contains("123456789012"), "RRN");
+                // Every placeable got its argument.
+                assert!(!body.contains('$') && !body.contains("{ "), "{body}");
             }
         }
+        assert!(en.subject.ends_with(&format!(": {}", r.service_name.en)));
+        assert!(ru
+            .text
+            .contains(&format!("на сайте {}.", r.operator.website)));
         assert!(ky.text.contains("кызматы үчүн төлөмүңүз кабыл алынды"));
         assert!(ru.text.contains("Ваш платёж за услугу"));
         assert!(en.text.contains("We have received your payment"));

@@ -10,7 +10,6 @@ use tolom_core::usecases::Operator;
 use tolom_core::Tolom;
 use uuid::Uuid;
 
-use crate::cli::{Cli, Command};
 use crate::compose::{self, KeyPolicy, Mode, Needs};
 use crate::config::Settings;
 use crate::CliError;
@@ -32,32 +31,6 @@ pub mod serve;
 pub mod subject;
 pub mod terms;
 pub mod tokens;
-
-/// Runs a parsed command line.
-pub async fn run(cli: Cli) -> Result<(), CliError> {
-    let settings = Settings::load(cli.config.as_deref())?;
-    let json = cli.json;
-    match cli.command {
-        Command::Serve(args) => serve::serve(settings, args).await,
-        Command::Demo(args) => serve::demo(settings, args).await,
-        Command::Migrate => migrate::run(&settings, json).await,
-        Command::Config(c) => config_cmd::run(&settings, c),
-        Command::Keys(k) => keys::run(&settings, k),
-        Command::Codes(c) => codes::run(&settings, c, json).await,
-        Command::Payments(c) => payments::run(&settings, c, json).await,
-        Command::Refund(a) => refund::run(&settings, a, json).await,
-        Command::Reconcile => reconcile::run(&settings, json).await,
-        Command::Expire => expire::run(&settings, json).await,
-        Command::Outbox(c) => outbox::run(&settings, c, json).await,
-        Command::Report(a) => report::run(&settings, a, json).await,
-        Command::Receipts(c) => receipts::run(&settings, c, json).await,
-        Command::Terms(c) => terms::run(&settings, c, json).await,
-        Command::Tokens(c) => tokens::run(&settings, c, json).await,
-        Command::Audit(c) => audit::run(&settings, c, json).await,
-        Command::Retention(c) => retention::run(&settings, c, json).await,
-        Command::Subject(c) => subject::run(&settings, c).await,
-    }
-}
 
 /// The principal of command-line actions: the operating-system user
 /// (`cli:<user>` in the audit log).

@@ -34,6 +34,14 @@ impl Site {
             hex::encode([7u8; 32]),
         )
         .expect("key");
+        // The commands that call an acquirer (refund, reconcile, expire) run
+        // with the sandbox, which a configuration must name explicitly,
+        // together with a development or test environment.
+        std::fs::write(
+            dir.path().join("tolom.toml"),
+            "[acquirer]\nkind = \"sandbox\"\nenvironment = \"test\"\n",
+        )
+        .expect("config");
         Site { dir }
     }
 

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::card::{CardSummary, Contact};
 use crate::catalogue::ServiceId;
 use crate::code::PaymentCode;
-use crate::i18n::{ErrorCode, Language};
+use crate::i18n::{ErrorCode, Language, Text};
 use crate::money::{Money, MoneyError};
 use crate::time::to_bishkek;
 
@@ -74,18 +74,18 @@ impl DeclineReason {
 }
 
 impl ErrorCode for DeclineReason {
-    fn code(&self) -> &'static str {
+    fn text(&self) -> Text {
         match self {
-            DeclineReason::InsufficientFunds => "decline.insufficient_funds",
-            DeclineReason::ExpiredCard => "decline.expired_card",
-            DeclineReason::IncorrectCvv => "decline.incorrect_cvv",
-            DeclineReason::DoNotHonour => "decline.do_not_honour",
-            DeclineReason::LostOrStolen => "decline.lost_or_stolen",
-            DeclineReason::AuthenticationFailed => "decline.authentication_failed",
-            DeclineReason::LimitExceeded => "decline.limit_exceeded",
-            DeclineReason::RestrictedCard => "decline.restricted_card",
-            DeclineReason::InvalidCard => "decline.invalid_card",
-            DeclineReason::Other => "decline.other",
+            DeclineReason::InsufficientFunds => Text::DeclineInsufficientFunds,
+            DeclineReason::ExpiredCard => Text::DeclineExpiredCard,
+            DeclineReason::IncorrectCvv => Text::DeclineIncorrectCvv,
+            DeclineReason::DoNotHonour => Text::DeclineDoNotHonour,
+            DeclineReason::LostOrStolen => Text::DeclineLostOrStolen,
+            DeclineReason::AuthenticationFailed => Text::DeclineAuthenticationFailed,
+            DeclineReason::LimitExceeded => Text::DeclineLimitExceeded,
+            DeclineReason::RestrictedCard => Text::DeclineRestrictedCard,
+            DeclineReason::InvalidCard => Text::DeclineInvalidCard,
+            DeclineReason::Other => Text::DeclineOther,
         }
     }
 }
@@ -468,7 +468,8 @@ impl Payment {
     pub fn decline_reason(&self) -> Option<DeclineReason> {
         self.r.decline_reason
     }
-    /// Stable code of a technical failure.
+    /// Stable code of a technical failure (a [`Text`] code, stored as
+    /// text; read it back with [`Text::from_code`]).
     pub fn failure(&self) -> Option<&str> {
         self.r.failure.as_deref()
     }
@@ -616,10 +617,11 @@ impl Payment {
         Ok(())
     }
 
-    /// `Authorizing | Unknown | ActionRequired → Failed` (no money taken).
-    pub fn fail(&mut self, code: &str, now: DateTime<Utc>) -> Result<(), TransitionError> {
+    /// `Authorizing | Unknown | ActionRequired → Failed` (no money taken);
+    /// `reason`'s stable code is kept in [`Payment::failure`].
+    pub fn fail(&mut self, reason: Text, now: DateTime<Utc>) -> Result<(), TransitionError> {
         self.go(Action::Fail, now)?;
-        self.r.failure = Some(code.to_string());
+        self.r.failure = Some(reason.code().to_string());
         self.r.challenge = None;
         Ok(())
     }
@@ -627,8 +629,12 @@ impl Payment {
     /// `Authorizing → Failed` for a purchase that certainly never reached
     /// the acquirer: the acquirer is forgotten, so that the late-approval
     /// sweep never asks about it.
-    pub fn fail_not_sent(&mut self, code: &str, now: DateTime<Utc>) -> Result<(), TransitionError> {
-        self.fail(code, now)?;
+    pub fn fail_not_sent(
+        &mut self,
+        reason: Text,
+        now: DateTime<Utc>,
+    ) -> Result<(), TransitionError> {
+        self.fail(reason, now)?;
         self.r.acquirer = None;
         Ok(())
     }
@@ -793,7 +799,7 @@ mod tests {
             }
             S::Failed => {
                 authorize(&mut p);
-                p.fail("x", now).unwrap();
+                p.fail(Text::ServiceUnavailable, now).unwrap();
             }
             S::Expired => p.expire(now).unwrap(),
             S::PartiallyRefunded => {
@@ -832,7 +838,9 @@ mod tests {
             Action::Decline => p
                 .decline(DeclineReason::Other, now)
                 .map_err(|e| e.to_string()),
-            Action::Fail => p.fail("x", now).map_err(|e| e.to_string()),
+            Action::Fail => p
+                .fail(Text::ServiceUnavailable, now)
+                .map_err(|e| e.to_string()),
             Action::Expire => p.expire(now).map_err(|e| e.to_string()),
             Action::RefundPart | Action::RefundAll => {
                 let amount = if action == Action::RefundAll {
@@ -947,7 +955,7 @@ mod tests {
     fn a_purchase_never_sent_forgets_the_acquirer() {
         let mut p = in_state(PaymentState::Authorizing);
         assert_eq!(p.acquirer(), Some("sandbox"));
-        p.fail_not_sent("payment.acquirer_unavailable", p.created_at())
+        p.fail_not_sent(Text::PaymentAcquirerUnavailable, p.created_at())
             .unwrap();
         assert_eq!(p.state(), PaymentState::Failed);
         assert_eq!(p.acquirer(), None);
@@ -1009,11 +1017,13 @@ mod tests {
     #[test]
     fn every_decline_reason_has_a_translated_code() {
         for r in DeclineReason::ALL {
-            assert!(crate::i18n::lookup(r.code()).is_some(), "{}", r.code());
+            assert_eq!(Text::from_code(r.code()), Some(r.text()), "{}", r.code());
             assert_eq!(DeclineReason::from_code(r.code()), Some(r));
         }
+        let mut words = std::collections::HashSet::new();
         for s in PaymentState::ALL {
             assert_eq!(PaymentState::parse(s.as_str()), Some(s));
+            assert!(words.insert(s.text()), "{s} shares its text");
         }
     }
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::i18n::ErrorCode;
+use crate::i18n::{ErrorCode, Text};
 use crate::money::Money;
 
 use super::PaymentState;
@@ -24,11 +24,11 @@ pub enum RefundRefused {
 }
 
 impl ErrorCode for RefundRefused {
-    fn code(&self) -> &'static str {
+    fn text(&self) -> Text {
         match self {
-            RefundRefused::NotRefundable(_) => "refund.not_refundable",
-            RefundRefused::AmountInvalid => "refund.amount_invalid",
-            RefundRefused::ExceedsPaid => "refund.exceeds_paid",
+            RefundRefused::NotRefundable(_) => Text::RefundNotRefundable,
+            RefundRefused::AmountInvalid => Text::RefundAmountInvalid,
+            RefundRefused::ExceedsPaid => Text::RefundExceedsPaid,
         }
     }
 }

@@ -8,6 +8,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::Text;
+
 /// Where a payment is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,6 +72,22 @@ impl PaymentState {
             self,
             PaymentState::Succeeded | PaymentState::PartiallyRefunded
         )
+    }
+
+    /// The state in words, for payers (`Paid`, `Declined`, ...).
+    pub fn text(&self) -> Text {
+        match self {
+            PaymentState::Created => Text::PaymentStateCreated,
+            PaymentState::Authorizing => Text::PaymentStateAuthorizing,
+            PaymentState::ActionRequired => Text::PaymentStateActionRequired,
+            PaymentState::Unknown => Text::PaymentStateUnknown,
+            PaymentState::Succeeded => Text::PaymentStateSucceeded,
+            PaymentState::Declined => Text::PaymentStateDeclined,
+            PaymentState::Failed => Text::PaymentStateFailed,
+            PaymentState::Expired => Text::PaymentStateExpired,
+            PaymentState::PartiallyRefunded => Text::PaymentStatePartiallyRefunded,
+            PaymentState::Refunded => Text::PaymentStateRefunded,
+        }
     }
 
     /// Stable id as stored and shown in the API.

@@ -11,7 +11,7 @@ use crate::charge::{Charge, ChargeStatus, Payer};
 use crate::code::{CodeError, PaymentCode};
 use crate::errors::{IssueError, LookupError};
 use crate::events::EventKind;
-use crate::i18n::LocalizedText;
+use crate::i18n::{LocalizedText, Text};
 use crate::money::Money;
 use crate::ports::{ChargeStore, StoreError};
 
@@ -36,8 +36,8 @@ pub struct ChargeView {
     pub fee: Money,
     /// Status now.
     pub status: ChargeStatus,
-    /// Why it cannot be paid now, if it cannot.
-    pub not_payable: Option<&'static str>,
+    /// Why it cannot be paid now, if it cannot (serialized as its code).
+    pub not_payable: Option<Text>,
     /// When it stops being payable.
     pub expires_at: DateTime<Utc>,
 }
@@ -235,7 +235,7 @@ impl Charges {
             not_payable: charge
                 .ensure_payable(now)
                 .err()
-                .map(|e| crate::i18n::ErrorCode::code(&e)),
+                .map(|e| crate::i18n::ErrorCode::text(&e)),
             expires_at: charge.expires_at,
         }
     }

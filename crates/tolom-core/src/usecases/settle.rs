@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::charge::Charge;
 use crate::events::EventKind;
+use crate::i18n::Text;
 use crate::payment::{Approval, Payment, PaymentState};
 use crate::ports::{
     Acquirer, AcquirerError, AcquirerErrorKind, AcquirerOutcome, ChargeChange, ChargeStore,
@@ -22,7 +23,7 @@ use super::notices;
 pub(crate) enum Settlement {
     Outcome(AcquirerOutcome),
     Unknown,
-    Fail(&'static str),
+    Fail(Text),
     /// The purchase was refused before it reached the acquirer.
     NotSent,
     Expire,
@@ -34,7 +35,7 @@ fn closed(payment: &Payment) -> Settlement {
     if payment.state() == PaymentState::ActionRequired {
         Settlement::Expire
     } else {
-        Settlement::Fail("payment.acquirer_unavailable")
+        Settlement::Fail(Text::PaymentAcquirerUnavailable)
     }
 }
 
@@ -69,7 +70,7 @@ impl Settler {
             Err(e) => match e.kind {
                 AcquirerErrorKind::Unknown => Settlement::Unknown,
                 AcquirerErrorKind::NotSent => Settlement::NotSent,
-                AcquirerErrorKind::Rejected => Settlement::Fail("service.unavailable"),
+                AcquirerErrorKind::Rejected => Settlement::Fail(Text::ServiceUnavailable),
             },
         };
         self.settle(payment, charge, outcome, now).await
@@ -113,7 +114,7 @@ impl Settler {
             Settlement::NotSent => {
                 // The purchase certainly never reached the acquirer: record
                 // that, so that the late-approval sweep never asks about it.
-                next.fail_not_sent("payment.acquirer_unavailable", now)
+                next.fail_not_sent(Text::PaymentAcquirerUnavailable, now)
                     .is_ok()
             }
             Settlement::Expire => next.expire(now).is_ok(),

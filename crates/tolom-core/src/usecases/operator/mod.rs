@@ -24,7 +24,7 @@ use crate::charge::Charge;
 use crate::code::PaymentCode;
 use crate::errors::{IssueError, LookupError, QueryError, RefundError};
 use crate::events::Event;
-use crate::i18n::ErrorCode;
+use crate::i18n::{ErrorCode, Text};
 use crate::money::Money;
 use crate::outbox::{OutboxMessage, OutboxStatus};
 use crate::payment::{Payment, Refund};
@@ -98,20 +98,20 @@ pub enum OperatorError {
 }
 
 impl ErrorCode for OperatorError {
-    fn code(&self) -> &'static str {
+    fn text(&self) -> Text {
         match self {
-            OperatorError::Unauthenticated => "auth.unauthenticated",
-            OperatorError::Forbidden { .. } => "auth.forbidden",
-            OperatorError::Invalid(_) => "request.invalid",
-            OperatorError::Issue(e) => e.code(),
-            OperatorError::Lookup(e) => e.code(),
-            OperatorError::Refund(e) => e.code(),
-            OperatorError::Query(e) => e.code(),
-            OperatorError::TokenExists(_) => "token.exists",
-            OperatorError::TokenNotFound(_) => "token.not_found",
-            OperatorError::EditionExists(_) => "terms.exists",
-            OperatorError::NotDead(_) => "outbox.not_dead",
-            OperatorError::Store(e) => crate::errors::store_code(e),
+            OperatorError::Unauthenticated => Text::AuthUnauthenticated,
+            OperatorError::Forbidden { .. } => Text::AuthForbidden,
+            OperatorError::Invalid(_) => Text::RequestInvalid,
+            OperatorError::Issue(e) => e.text(),
+            OperatorError::Lookup(e) => e.text(),
+            OperatorError::Refund(e) => e.text(),
+            OperatorError::Query(e) => e.text(),
+            OperatorError::TokenExists(_) => Text::TokenExists,
+            OperatorError::TokenNotFound(_) => Text::TokenNotFound,
+            OperatorError::EditionExists(_) => Text::TermsExists,
+            OperatorError::NotDead(_) => Text::OutboxNotDead,
+            OperatorError::Store(e) => crate::errors::store_text(e),
         }
     }
 }

@@ -1,0 +1,85 @@
+//! `tolom report`.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use tolom_core::time::to_bishkek;
+use tolom_core::usecases::operator::report_csv;
+
+use super::{me, operator, tolom};
+use crate::compose::{KeyPolicy, Needs};
+use crate::config::Settings;
+use crate::output::write_out;
+use crate::CliError;
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// A table for people.
+    Table,
+    /// CSV.
+    Csv,
+    /// JSON.
+    Json,
+}
+
+/// `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// First day (Asia/Bishkek), default today.
+    #[arg(long)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day, default --from.
+    #[arg(long)]
+    pub to: Option<chrono::NaiveDate>,
+    /// One service only.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs `report`.
+pub async fn run(settings: &Settings, a: ReportArgs, json: bool) -> Result<(), CliError> {
+    let tolom = tolom(settings, Needs::NoAcquirer, KeyPolicy::Optional).await?;
+    let operator = operator(&tolom)?;
+    let today = to_bishkek(operator.now()).date_naive();
+    let from = a.from.unwrap_or(today);
+    let to = a.to.unwrap_or(from);
+    let rows = operator
+        .report(&me(), from, to, a.service.as_deref())
+        .await?;
+    let format = if json { Format::Json } else { a.format };
+    let text = match format {
+        Format::Csv => report_csv(&rows),
+        Format::Json => {
+            serde_json::to_string_pretty(&rows).map_err(|e| CliError::Usage(e.to_string()))?
+                + "\n"
+        }
+        Format::Table => {
+            let mut s = format!(
+                "{:<10}  {:<24}  {:>8}  {:>12}  {:>10}  {:>12}  {:>12}  {:>12}\n",
+                "DAY", "SERVICE", "PAYMENTS", "AMOUNT", "FEE", "TOTAL", "REFUNDED", "NET"
+            );
+            for r in &rows {
+                s.push_str(&format!(
+                    "{:<10}  {:<24}  {:>8}  {:>12}  {:>10}  {:>12}  {:>12}  {:>12}\n",
+                    r.day.to_string(),
+                    r.service,
+                    r.payments,
+                    r.amount.amount().to_string(),
+                    r.fee.amount().to_string(),
+                    r.total.amount().to_string(),
+                    r.refunded.amount().to_string(),
+                    r.net.amount().to_string()
+                ));
+            }
+            s
+        }
+    };
+    write_out(a.out.as_deref(), &text)
+}

@@ -1,0 +1,121 @@
+### tolom: messages of payer-facing errors (Kyrgyz).
+###
+### Message ids are stable codes with their dots written as dashes: the id
+### `code-check_digit` is the code `code.check_digit` (codes never contain
+### `-`, so the mapping is reversible). tolom-core's build turns every id
+### into a variant of `tolom_core::i18n::Text` (`Text::CodeCheckDigit`) and
+### fails when an id is missing from one of ky, ru and en, when a message
+### uses other variables in another language, or when a file does not parse.
+### Keep every message on one line.
+###
+### The API returns the code with the message; the portal shows the message.
+
+## Payment code input
+
+code-empty = Төлөм кодун киргизиңиз.
+code-invalid_characters = Төлөм коду сандардан гана турат.
+code-length = Төлөм кодунун узундугу туура эмес.
+code-prefix = Мындай төлөм коду жок: код 11, 16 же 13 менен башталат.
+code-check_digit = Төлөм кодунда ката бар: текшерип, кайра киргизиңиз.
+code-not_found = Мындай төлөм коду табылган жок.
+
+## Charge state
+
+charge-expired = Бул төлөм кодунун мөөнөтү бүттү. Жаңы код алыңыз.
+charge-already_paid = Бул төлөм коду боюнча төлөм мурун эле жүргүзүлгөн.
+charge-cancelled = Бул төлөм коду жокко чыгарылган.
+charge-payment_in_progress = Бул код боюнча төлөм азыр жүрүп жатат. Бир аздан кийин кайталаңыз.
+
+## User agreement
+
+terms-not_accepted = Төлөө үчүн колдонуучу келишимин кабыл алыңыз.
+terms-outdated = Колдонуучу келишими жаңыланды. Жаңы редакциясы менен таанышып, кабыл алыңыз.
+
+## Idempotency
+
+idempotency-key_invalid = Сурамдын ачкычы (Idempotency-Key) туура эмес.
+idempotency-key_reused = Бул сурам ачкычы башка сурам үчүн колдонулган.
+idempotency-in_progress = Ушул ачкыч менен суроо азыр иштетилүүдө. Бир аздан кийин кайталаңыз.
+
+## Payment
+
+payment-not_found = Төлөм табылган жок.
+payment-already_submitted = Бул төлөм үчүн карта маалыматы мурун эле жөнөтүлгөн.
+payment-not_awaiting_challenge = Бул төлөм ырастоо кодун күтпөйт.
+payment-expired = Төлөм сессиясынын убактысы бүттү. Кайрадан баштаңыз.
+payment-acquirer_unavailable = Банк азыр жооп бербей жатат. Акча алынган жок; бир аздан кийин кайталаңыз.
+payment-outcome_unknown = Банктан жыйынтык али келе элек. Төлөмдүн абалын кийинчерээк текшериңиз; акча эки жолу алынбайт.
+payment-challenge_failed = Ырастоо коду туура эмес. Төлөм өткөн жок.
+# Shown for a stored failure code that this version does not know.
+payment-failure_unknown = Төлөм аягына чыккан жок.
+
+## Declines
+
+decline-insufficient_funds = Картада каражат жетишсиз.
+decline-expired_card = Банк картанын мөөнөтү бүткөн деп четке какты.
+decline-incorrect_cvv = CVV/CVC коду туура эмес.
+decline-do_not_honour = Картаны чыгарган банк төлөмдү четке какты. Банкыңызга кайрылыңыз.
+decline-lost_or_stolen = Карта бөгөттөлгөн. Банкыңызга кайрылыңыз.
+decline-authentication_failed = Төлөм ырасталган жок (3-D Secure).
+decline-limit_exceeded = Картанын лимити ашып кетти.
+decline-restricted_card = Бул карта менен мындай төлөм жүргүзүүгө болбойт.
+decline-invalid_card = Банк картаны тааныган жок.
+decline-other = Банк төлөмдү четке какты.
+
+## Card form
+
+card-holder_required = Карта ээсинин атын киргизиңиз.
+card-holder_latin = Карта ээсинин аты-жөнүн латын тамгалары менен, картадагыдай жазыңыз.
+card-pan_required = Картанын номерин киргизиңиз.
+card-pan_digits = Картанын номери сандардан гана турат.
+card-pan_length = Картанын номеринин узундугу туура эмес.
+card-pan_luhn = Картанын номеринде ката бар.
+card-brand_unknown = Бул карта түрү кабыл алынбайт (Visa, Mastercard, Maestro, UnionPay, Мир, Элкарт).
+card-expiry_invalid = Картанын мөөнөтүн АА/ЖЖ түрүндө киргизиңиз.
+card-expired = Картанын мөөнөтү бүткөн.
+card-cvv_required = CVV/CVC кодун киргизиңиз (картанын артындагы 3 сан).
+card-cvv_length = CVV/CVC коду 3 сандан турат.
+
+## Contact details
+
+contact-phone_required = Телефон номериңизди киргизиңиз.
+contact-phone_invalid = Телефон номери туура эмес. Мисалы: +996 555 123 456.
+contact-email_required = Электрондук почтаңызды киргизиңиз.
+contact-email_invalid = Электрондук почтанын дареги туура эмес.
+
+## Refunds
+
+refund-amount_invalid = Кайтаруу суммасы туура эмес.
+refund-exceeds_paid = Кайтаруу суммасы төлөнгөн суммадан ашат.
+refund-not_refundable = Бул төлөмдү кайтарууга болбойт.
+refund-failed = Банк кайтарууну четке какты.
+
+## Receipts
+
+receipt-not_available = Дүмүрчөк ийгиликтүү төлөмдөн кийин гана берилет.
+receipt-invalid = Бул дүмүрчөк чыныгы эмес же өзгөртүлгөн.
+
+## Requests
+
+request-invalid = Сурам туура эмес.
+request-csrf = Барактын мөөнөтү бүттү. Баракты жаңыртып, кайра аракет кылыңыз.
+request-rate_limited = Өтө көп аракет. Бир мүнөттөн кийин кайталаңыз.
+request-not_found = Табылган жок.
+request-unsupported_media_type = Суроонун денеси application/json болушу керек.
+
+## Access
+
+auth-unauthenticated = Кирүү үчүн токен керек.
+auth-forbidden = Бул аракетке укугуңуз жок.
+
+## The service itself
+
+service-unavailable = Кызмат убактылуу иштебей жатат. Бир аздан кийин кайталаңыз.
+internal-error = Ички ката кетти. Бир аздан кийин кайталаңыз же колдоо кызматына кайрылыңыз.
+
+## Operator actions
+
+token-exists = Мындай аталыштагы токен мурун эле бар.
+token-not_found = Мындай аталыштагы активдүү токен жок.
+terms-exists = Келишимдин бул редакциясы мурун эле жарыяланган.
+outbox-not_dead = Мындай жөнөтүлбөй калган билдирүү жок.

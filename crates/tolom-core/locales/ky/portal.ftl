@@ -1,0 +1,152 @@
+### tolom: labels, headings and hints of the payment portal (Kyrgyz).
+###
+### Message ids are stable codes with their dots written as dashes: the id
+### `code-check_digit` is the code `code.check_digit` (codes never contain
+### `-`, so the mapping is reversible). tolom-core's build turns every id
+### into a variant of `tolom_core::i18n::Text` (`Text::CodeCheckDigit`) and
+### fails when an id is missing from one of ky, ru and en, when a message
+### uses other variables in another language, or when a file does not parse.
+### Keep every message on one line.
+
+## site
+
+site-name = Төлөм
+site-tagline = Мамлекеттик кызматтар үчүн төлөм коду менен төлөө
+
+## skip
+
+skip = Негизги мазмунга өтүү
+
+## lang
+
+lang-switch = Тил
+
+## nav
+
+nav-home = Башкы бет
+nav-documents = Документтер
+nav-verify = Дүмүрчөктү текшерүү
+
+## footer
+
+footer-operator = Оператор
+footer-address = Дареги
+footer-support = Колдоо кызматы
+
+## home
+
+home-heading = Төлөм кодун киргизиңиз
+home-intro = Кодду мамлекеттик мекеме берген. Биз төлөөчүнүн аты-жөнүн (жашырылган түрдө), сумманы жана абалын көрсөтөбүз.
+
+## code
+
+code-label = Төлөм коду
+code-hint = Сандар гана; боштуктарга уруксат берилет.
+code-submit = Издөө
+
+## charge
+
+charge-heading = Төлөм
+charge-code = Төлөм коду
+charge-service = Кызмат
+charge-tariff = Мөөнөтү
+charge-payer = Төлөөчү
+charge-amount = Сумма
+charge-fee = Комиссия
+charge-total = Бардыгы
+charge-status = Абалы
+charge-expires = Төлөө мөөнөтү
+charge-pay = Төлөө
+charge-not_payable = Бул кодду азыр төлөөгө болбойт.
+charge-status-unpaid = Төлөнө элек
+charge-status-paid = Төлөндү
+charge-status-expired = Мөөнөтү бүттү
+charge-status-cancelled = Жокко чыгарылды
+
+## terms
+
+terms-heading = Колдонуучунун келишими
+terms-intro = Төлөөдөн мурун азыр күчүндө турган колдонуучунун келишимин окуп, кабыл алыңыз.
+terms-last_changed = Акыркы өзгөртүү
+terms-edition = Редакциясы
+terms-accept = Колдонуучунун келишимин окудум жана кабыл алам
+terms-continue = Улантуу
+terms-all_documents = Бардык документтер жана мурунку редакциялар
+
+## card
+
+card-heading = Карта менен төлөө
+card-intro = Бардык талааларды толтуруңуз. Карта маалыматтары сакталбайт.
+card-holder = Карта ээсинин аты (латын тамгалары менен)
+card-holder_hint = Картада жазылгандай, мисалы AIBEK ASANOV
+card-pan = Картанын номери
+card-pan_hint = 13–19 сан
+card-expiry = Жарактуулук мөөнөтү
+card-expiry_hint = АА/ЖЖ, мисалы 12/30
+card-cvv = CVV/CVC
+card-cvv_hint = Картанын артындагы 3 сан
+card-phone = Телефон
+card-phone_hint = Мисалы +996 555 123 456
+card-email = Электрондук почта
+card-email_hint = Дүмүрчөк ушул дарекке жөнөтүлөт
+card-submit = Төлөө
+card-security = Карта маалыматтары банкка түз жөнөтүлөт жана сакталбайт.
+
+## errors
+
+errors-summary = Төмөнкү талааларды оңдоңуз:
+
+## confirm
+
+confirm-heading = Төлөмдү ырастоо
+confirm-intro = Банк SMS аркылуу жөнөткөн бир жолку кодду киргизиңиз.
+confirm-otp = Бир жолку код
+confirm-submit = Ырастоо
+
+## redirect
+
+redirect-heading = Банкта ырастоо
+redirect-intro = Төлөмдү ырастоо үчүн банктын барагына өтүңүз.
+redirect-submit = Банкка өтүү
+
+## status
+
+status-heading = Төлөмдүн абалы
+status-processing = Төлөм иштетилүүдө. Бул барак өзү жаңыланат; жаңылабасаңыз да болот.
+status-try_again = Кайра аракет кылуу
+status-receipt = Дүмүрчөктү көрүү
+status-reason = Себеби
+
+## receipt
+
+receipt-heading = Дүмүрчөк
+receipt-pdf = PDF жүктөп алуу
+receipt-json = JSON
+receipt-print = Басып чыгаруу үчүн браузердин «Басып чыгаруу» буйругун колдонуңуз.
+receipt-verify = Текшерүү шилтемеси
+receipt-qr = QR код: дүмүрчөктүн чыныгы экенин текшерүү шилтемеси
+receipt-printable = Басып чыгаруучу версия
+
+## verify
+
+verify-heading = Дүмүрчөктү текшерүү
+verify-intro = Дүмүрчөктүн номерин жана кол тамгасын киргизиңиз (же QR кодду сканерлеңиз).
+verify-number = Дүмүрчөктүн номери
+verify-signature = Кол тамга
+verify-submit = Текшерүү
+verify-genuine = Дүмүрчөк чыныгы: бул төлөм биз аркылуу жүргүзүлгөн.
+verify-not_genuine = Дүмүрчөк чыныгы ЭМЕС: мындай номер жана кол тамга менен төлөм жок.
+
+## documents
+
+documents-heading = Документтер
+documents-in_force = Күчүндөгү редакция
+documents-past = Мурунку редакциялар
+documents-effective = Күчүнө кирген күнү
+documents-edition = Редакция
+
+## error
+
+error-heading = Ката
+error-not_found = Барак табылган жок.
+error-back = Башкы бетке кайтуу

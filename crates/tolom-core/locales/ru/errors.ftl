@@ -1,0 +1,121 @@
+### tolom: messages of payer-facing errors (Russian).
+###
+### Message ids are stable codes with their dots written as dashes: the id
+### `code-check_digit` is the code `code.check_digit` (codes never contain
+### `-`, so the mapping is reversible). tolom-core's build turns every id
+### into a variant of `tolom_core::i18n::Text` (`Text::CodeCheckDigit`) and
+### fails when an id is missing from one of ky, ru and en, when a message
+### uses other variables in another language, or when a file does not parse.
+### Keep every message on one line.
+###
+### The API returns the code with the message; the portal shows the message.
+
+## Payment code input
+
+code-empty = Введите код платежа.
+code-invalid_characters = Код платежа должен состоять только из цифр.
+code-length = Неверная длина кода платежа.
+code-prefix = Такого кода платежа не бывает: код начинается с 11, 16 или 13.
+code-check_digit = В коде платежа опечатка: проверьте и введите его снова.
+code-not_found = Код платежа не найден.
+
+## Charge state
+
+charge-expired = Срок действия кода платежа истёк. Получите новый код.
+charge-already_paid = По этому коду платёж уже произведён.
+charge-cancelled = Этот код платежа аннулирован.
+charge-payment_in_progress = По этому коду уже идёт платёж. Повторите попытку позже.
+
+## User agreement
+
+terms-not_accepted = Чтобы оплатить, примите пользовательское соглашение.
+terms-outdated = Пользовательское соглашение изменилось. Ознакомьтесь с новой редакцией и примите её.
+
+## Idempotency
+
+idempotency-key_invalid = Неверный ключ идемпотентности запроса.
+idempotency-key_reused = Этот ключ идемпотентности уже использован для другого запроса.
+idempotency-in_progress = Запрос с этим ключом сейчас обрабатывается. Повторите чуть позже.
+
+## Payment
+
+payment-not_found = Платёж не найден.
+payment-already_submitted = Данные карты для этого платежа уже отправлены.
+payment-not_awaiting_challenge = Этот платёж не ожидает кода подтверждения.
+payment-expired = Время сеанса оплаты истекло. Начните заново.
+payment-acquirer_unavailable = Банк сейчас недоступен. Деньги не списаны; повторите попытку позже.
+payment-outcome_unknown = Результат от банка ещё не получен. Проверьте статус платежа позже; деньги не будут списаны дважды.
+payment-challenge_failed = Неверный код подтверждения. Платёж не прошёл.
+# Shown for a stored failure code that this version does not know.
+payment-failure_unknown = Платёж не удалось завершить.
+
+## Declines
+
+decline-insufficient_funds = Недостаточно средств на карте.
+decline-expired_card = Банк отклонил платёж: срок действия карты истёк.
+decline-incorrect_cvv = Неверный код CVV/CVC.
+decline-do_not_honour = Банк-эмитент отклонил платёж. Обратитесь в свой банк.
+decline-lost_or_stolen = Карта заблокирована. Обратитесь в свой банк.
+decline-authentication_failed = Платёж не подтверждён (3-D Secure).
+decline-limit_exceeded = Превышен лимит по карте.
+decline-restricted_card = Этой картой нельзя оплатить такую операцию.
+decline-invalid_card = Банк не распознал карту.
+decline-other = Банк отклонил платёж.
+
+## Card form
+
+card-holder_required = Введите имя держателя карты.
+card-holder_latin = Имя держателя карты пишите латинскими буквами, как на карте.
+card-pan_required = Введите номер карты.
+card-pan_digits = Номер карты должен состоять только из цифр.
+card-pan_length = Неверная длина номера карты.
+card-pan_luhn = В номере карты ошибка.
+card-brand_unknown = Этот тип карты не принимается (Visa, Mastercard, Maestro, UnionPay, Мир, Элкарт).
+card-expiry_invalid = Введите срок действия карты в виде ММ/ГГ.
+card-expired = Срок действия карты истёк.
+card-cvv_required = Введите код CVV/CVC (3 цифры на обороте карты).
+card-cvv_length = Код CVV/CVC состоит из 3 цифр.
+
+## Contact details
+
+contact-phone_required = Введите номер телефона.
+contact-phone_invalid = Неверный номер телефона. Например: +996 555 123 456.
+contact-email_required = Введите адрес электронной почты.
+contact-email_invalid = Неверный адрес электронной почты.
+
+## Refunds
+
+refund-amount_invalid = Неверная сумма возврата.
+refund-exceeds_paid = Сумма возврата превышает оплаченную сумму.
+refund-not_refundable = Этот платёж нельзя вернуть.
+refund-failed = Банк отклонил возврат.
+
+## Receipts
+
+receipt-not_available = Квитанция доступна только после успешной оплаты.
+receipt-invalid = Эта квитанция не подлинная или была изменена.
+
+## Requests
+
+request-invalid = Неверный запрос.
+request-csrf = Срок действия страницы истёк. Обновите страницу и повторите попытку.
+request-rate_limited = Слишком много попыток. Повторите через минуту.
+request-not_found = Не найдено.
+request-unsupported_media_type = Тело запроса должно быть application/json.
+
+## Access
+
+auth-unauthenticated = Требуется токен доступа.
+auth-forbidden = Недостаточно прав для этого действия.
+
+## The service itself
+
+service-unavailable = Сервис временно недоступен. Повторите попытку позже.
+internal-error = Внутренняя ошибка. Повторите попытку позже или обратитесь в поддержку.
+
+## Operator actions
+
+token-exists = Токен с таким именем уже существует.
+token-not_found = Активного токена с таким именем нет.
+terms-exists = Эта редакция соглашения уже опубликована.
+outbox-not_dead = Такого недоставленного сообщения нет.

@@ -1,0 +1,152 @@
+### tolom: labels, headings and hints of the payment portal (Russian).
+###
+### Message ids are stable codes with their dots written as dashes: the id
+### `code-check_digit` is the code `code.check_digit` (codes never contain
+### `-`, so the mapping is reversible). tolom-core's build turns every id
+### into a variant of `tolom_core::i18n::Text` (`Text::CodeCheckDigit`) and
+### fails when an id is missing from one of ky, ru and en, when a message
+### uses other variables in another language, or when a file does not parse.
+### Keep every message on one line.
+
+## site
+
+site-name = Төлөм
+site-tagline = Оплата государственных услуг по коду платежа
+
+## skip
+
+skip = Перейти к содержанию
+
+## lang
+
+lang-switch = Язык
+
+## nav
+
+nav-home = Главная
+nav-documents = Документы
+nav-verify = Проверить квитанцию
+
+## footer
+
+footer-operator = Оператор
+footer-address = Адрес
+footer-support = Служба поддержки
+
+## home
+
+home-heading = Введите код платежа
+home-intro = Код выдаёт государственное учреждение. Мы покажем имя плательщика (скрыто), сумму и статус.
+
+## code
+
+code-label = Код платежа
+code-hint = Только цифры; пробелы допускаются.
+code-submit = Найти
+
+## charge
+
+charge-heading = Платёж
+charge-code = Код платежа
+charge-service = Услуга
+charge-tariff = Срочность
+charge-payer = Плательщик
+charge-amount = Сумма
+charge-fee = Комиссия
+charge-total = Итого к оплате
+charge-status = Статус
+charge-expires = Оплатить до
+charge-pay = Оплатить
+charge-not_payable = Этот код сейчас нельзя оплатить.
+charge-status-unpaid = Не оплачен
+charge-status-paid = Оплачен
+charge-status-expired = Срок истёк
+charge-status-cancelled = Отменён
+
+## terms
+
+terms-heading = Пользовательское соглашение
+terms-intro = Перед оплатой прочитайте и примите действующее пользовательское соглашение.
+terms-last_changed = Последнее изменение
+terms-edition = Редакция
+terms-accept = Я прочитал(а) и принимаю пользовательское соглашение
+terms-continue = Продолжить
+terms-all_documents = Все документы и прежние редакции
+
+## card
+
+card-heading = Оплата картой
+card-intro = Заполните все поля. Данные карты не сохраняются.
+card-holder = Имя держателя карты (латиницей)
+card-holder_hint = Как на карте, например AIBEK ASANOV
+card-pan = Номер карты
+card-pan_hint = 13–19 цифр
+card-expiry = Срок действия
+card-expiry_hint = ММ/ГГ, например 12/30
+card-cvv = CVV/CVC
+card-cvv_hint = 3 цифры на обороте карты
+card-phone = Телефон
+card-phone_hint = Например +996 555 123 456
+card-email = Электронная почта
+card-email_hint = Квитанция придёт на этот адрес
+card-submit = Оплатить
+card-security = Данные карты передаются в банк и не сохраняются.
+
+## errors
+
+errors-summary = Исправьте следующие поля:
+
+## confirm
+
+confirm-heading = Подтверждение платежа
+confirm-intro = Введите одноразовый код, который банк отправил в SMS.
+confirm-otp = Одноразовый код
+confirm-submit = Подтвердить
+
+## redirect
+
+redirect-heading = Подтверждение в банке
+redirect-intro = Для подтверждения платежа перейдите на страницу банка.
+redirect-submit = Перейти в банк
+
+## status
+
+status-heading = Статус платежа
+status-processing = Платёж обрабатывается. Страница обновится сама; можно обновить её вручную.
+status-try_again = Попробовать снова
+status-receipt = Открыть квитанцию
+status-reason = Причина
+
+## receipt
+
+receipt-heading = Квитанция
+receipt-pdf = Скачать PDF
+receipt-json = JSON
+receipt-print = Для печати используйте команду «Печать» браузера.
+receipt-verify = Ссылка для проверки
+receipt-qr = QR-код: ссылка для проверки подлинности квитанции
+receipt-printable = Версия для печати
+
+## verify
+
+verify-heading = Проверка квитанции
+verify-intro = Введите номер квитанции и подпись (или отсканируйте QR-код).
+verify-number = Номер квитанции
+verify-signature = Подпись
+verify-submit = Проверить
+verify-genuine = Квитанция подлинная: этот платёж проведён через нас.
+verify-not_genuine = Квитанция НЕ подлинная: платежа с таким номером и подписью нет.
+
+## documents
+
+documents-heading = Документы
+documents-in_force = Действующая редакция
+documents-past = Прежние редакции
+documents-effective = Действует с
+documents-edition = Редакция
+
+## error
+
+error-heading = Ошибка
+error-not_found = Страница не найдена.
+error-back = Вернуться на главную

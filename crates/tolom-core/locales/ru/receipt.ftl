@@ -1,0 +1,47 @@
+### tolom: receipt labels and payment states (Russian).
+###
+### Message ids are stable codes with their dots written as dashes: the id
+### `code-check_digit` is the code `code.check_digit` (codes never contain
+### `-`, so the mapping is reversible). tolom-core's build turns every id
+### into a variant of `tolom_core::i18n::Text` (`Text::CodeCheckDigit`) and
+### fails when an id is missing from one of ky, ru and en, when a message
+### uses other variables in another language, or when a file does not parse.
+### Keep every message on one line.
+###
+### Used by the printable receipt, its PDF and plain text, and the receipt e-mail.
+
+## Receipt fields
+
+receipt-label-number = Квитанция №
+receipt-label-status = Статус
+receipt-label-paid_at = Время оплаты
+receipt-label-service = Услуга
+receipt-label-tariff = Срочность
+receipt-label-payer = Плательщик
+receipt-label-code = Код платежа
+receipt-label-amount = Сумма
+receipt-label-fee = Комиссия
+receipt-label-total = Итого
+receipt-label-refunded = Возвращено
+receipt-label-card = Карта
+receipt-label-auth_code = Код авторизации
+receipt-label-rrn = RRN
+receipt-label-acquirer = Эквайер
+receipt-label-terms = Редакция соглашения
+receipt-label-operator = Оператор
+receipt-label-address = Адрес
+receipt-label-support = Поддержка
+receipt-label-signature = Подпись
+
+## Payment states, as a payer reads them
+
+payment-state-created = Не оплачен
+payment-state-authorizing = Обрабатывается
+payment-state-action_required = Ожидает подтверждения
+payment-state-unknown = Ожидается ответ банка
+payment-state-succeeded = Оплачено
+payment-state-declined = Отклонён
+payment-state-failed = Не выполнен
+payment-state-expired = Истёк
+payment-state-partially_refunded = Частично возвращён
+payment-state-refunded = Возвращён
