@@ -128,7 +128,9 @@ impl fmt::Debug for PostgresStore {
 
 impl PostgresStore {
     /// Connects, creates the schema when missing and runs the migrations
-    /// (unless [`PgOptions::run_migrations`] is off).
+    /// (unless [`PgOptions::run_migrations`] is off). A role with the
+    /// privileges on an existing schema's tables (and no right to create
+    /// anything) connects with `run_migrations: false`.
     ///
     /// Fails with [`ConnectError::Store`]`(`[`StoreError::Unavailable`]`)`
     /// when the server cannot be reached within
@@ -178,10 +180,18 @@ impl PostgresStore {
     /// migration fails; with [`ConnectError::Store`] and a temporary
     /// [`StoreError::Unavailable`] when the server went away meanwhile.
     pub async fn migrate(&self) -> Result<(), ConnectError> {
+        use sqlx::migrate::MigrateError;
         MIGRATOR.run(&self.pool).await.map_err(|e| match e {
-            sqlx::migrate::MigrateError::Execute(inner) => match error::map(inner) {
-                StoreError::Unavailable(m) => ConnectError::Store(StoreError::Unavailable(m)),
+            // The migrator's own statements (its table, its lock): the
+            // server went away, or the role may not create the table.
+            MigrateError::Execute(inner) => match error::map(inner) {
+                e @ (StoreError::Unavailable(_) | StoreError::Broken(_)) => ConnectError::Store(e),
                 other => ConnectError::Migrate(other.to_string()),
+            },
+            // A migration's SQL failed: only a lost server is worth a retry.
+            MigrateError::ExecuteMigration(inner, version) => match error::map(inner) {
+                e @ StoreError::Unavailable(_) => ConnectError::Store(e),
+                other => ConnectError::Migrate(format!("migration {version}: {other}")),
             },
             other => ConnectError::Migrate(other.to_string()),
         })
@@ -221,6 +231,18 @@ impl PostgresStore {
         let Some(schema) = &self.schema else {
             return Ok(());
         };
+        // Look first: `CREATE SCHEMA IF NOT EXISTS` needs the CREATE
+        // privilege on the database even when the schema exists, and a
+        // deployment may give tolom's role no more than the schema's.
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+                .bind(schema)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| ConnectError::Store(error::map(e)))?;
+        if exists {
+            return Ok(());
+        }
         let sql = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
         match sqlx::query(&sql).execute(&self.pool).await {
             Ok(_) => Ok(()),
