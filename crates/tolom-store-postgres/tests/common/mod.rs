@@ -256,6 +256,9 @@ impl TestDb {
                 .and_then(|s| s.parse::<u64>().ok())
                 .unwrap_or(0);
             if secs < cutoff {
+                let _ = sqlx::query(&format!("DROP OWNED BY \"{name}\""))
+                    .execute(&mut conn)
+                    .await;
                 let _ = sqlx::query(&format!("DROP ROLE IF EXISTS \"{name}\""))
                     .execute(&mut conn)
                     .await;
@@ -308,6 +311,10 @@ impl Drop for RoleGuard {
                 .bind(&name)
                 .execute(&mut conn)
                 .await;
+                // The privileges granted to it (on the test's schema) first.
+                let _ = sqlx::query(&format!("DROP OWNED BY \"{name}\""))
+                    .execute(&mut conn)
+                    .await;
                 if let Err(e) = sqlx::query(&format!("DROP ROLE IF EXISTS \"{name}\""))
                     .execute(&mut conn)
                     .await
