@@ -166,7 +166,7 @@ fn under_test(dir: &Path, port: u16) -> NotifierUnderTest {
                 .collect();
             Box::pin(async move { texts })
         }),
-        unreachable: Some(Arc::new(SmtpNotifier::new(config(free_port())).unwrap())),
+        unreachable: Arc::new(SmtpNotifier::new(config(free_port())).unwrap()),
         guard: None,
     }
 }

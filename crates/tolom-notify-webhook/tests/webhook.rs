@@ -45,7 +45,7 @@ fn under_test(receiver: Arc<Receiver>) -> NotifierUnderTest {
             let bodies = seen.bodies_for(id);
             Box::pin(async move { bodies })
         }),
-        unreachable: Some(Arc::new(notifier(&dead_url()))),
+        unreachable: Arc::new(notifier(&dead_url())),
         guard: Some(Box::new(receiver)),
     }
 }
