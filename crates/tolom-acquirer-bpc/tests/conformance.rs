@@ -35,18 +35,22 @@ async fn bpc(_case: &'static str) -> Option<AcquirerUnderTest> {
 
 tolom_testkit::acquirer_conformance!(bpc_emulator, bpc);
 
+fn sandbox_cards() -> TestCards {
+    TestCards {
+        approve: VISA_APPROVE.into(),
+        decline: (
+            DECLINE_INSUFFICIENT_FUNDS.into(),
+            DeclineReason::InsufficientFunds,
+        ),
+        challenge: THREE_DS_OTP.into(),
+    }
+}
+
 /// The sandbox acquirer with its documented test cards.
 async fn sandbox(_case: &'static str) -> Option<AcquirerUnderTest> {
     Some(AcquirerUnderTest {
         acquirer: Arc::new(SandboxAcquirer::for_tests()),
-        cards: TestCards {
-            approve: VISA_APPROVE.into(),
-            decline: (
-                DECLINE_INSUFFICIENT_FUNDS.into(),
-                DeclineReason::InsufficientFunds,
-            ),
-            challenge: THREE_DS_OTP.into(),
-        },
+        cards: sandbox_cards(),
         solve: Box::new(|_challenge, _order| async { ChallengeResponse::otp("123456") }.boxed()),
         guard: None,
     })
@@ -84,14 +88,7 @@ async fn the_sandbox_charges_each_approved_order_once() {
     let sandbox = Arc::new(SandboxAcquirer::for_tests());
     let under_test = AcquirerUnderTest {
         acquirer: sandbox.clone(),
-        cards: TestCards {
-            approve: VISA_APPROVE.into(),
-            decline: (
-                DECLINE_INSUFFICIENT_FUNDS.into(),
-                DeclineReason::InsufficientFunds,
-            ),
-            challenge: THREE_DS_OTP.into(),
-        },
+        cards: sandbox_cards(),
         solve: Box::new(|_challenge, _order| async { ChallengeResponse::otp("123456") }.boxed()),
         guard: None,
     };

@@ -196,7 +196,7 @@ async fn payments_report_receipts_refund() {
     let paid = site
         .paid_payment(Utc::now() - Duration::minutes(5), "Асанов Айбек")
         .await;
-    let id = paid.id.to_string();
+    let id = paid.id().to_string();
     let out = site
         .tolom()
         .args([
@@ -241,7 +241,7 @@ async fn payments_report_receipts_refund() {
         .assert()
         .code(2);
     // Report for today (Asia/Bishkek).
-    let today = tolom_core::time::to_bishkek(paid.succeeded_at.expect("paid")).date_naive();
+    let today = tolom_core::time::to_bishkek(paid.succeeded_at().expect("paid")).date_naive();
     site.tolom()
         .args(["report", "--from", &today.to_string(), "--format", "csv"])
         .assert()
@@ -263,7 +263,7 @@ async fn payments_report_receipts_refund() {
         .signer(std::sync::Arc::new(signer))
         .build()
         .expect("tolom");
-    let receipt = tolom.receipt(paid.id).await.expect("receipt");
+    let receipt = tolom.receipt(paid.id()).await.expect("receipt");
     store.close().await;
     site.tolom()
         .args(["receipts", "verify", &receipt.number, &receipt.signature])
@@ -468,7 +468,7 @@ async fn retention_removes_contact_data_and_subject_export_finds_it_before() {
         .expect("run");
     assert!(out.status.success());
     let export: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(export["payments"][0]["payment"]["id"], old.id.to_string());
+    assert_eq!(export["payments"][0]["payment"]["id"], old.id().to_string());
     assert_eq!(
         export["payments"][0]["charge"]["payer"]["full_name"],
         "Асанов Айбек"
@@ -486,7 +486,7 @@ async fn retention_removes_contact_data_and_subject_export_finds_it_before() {
         .success();
     assert!(std::fs::read_to_string(site.dir.path().join("req.json"))
         .expect("file")
-        .contains(&old.id.to_string()));
+        .contains(&old.id().to_string()));
     site.tolom()
         .args(["--json", "retention", "run", "--days", "365"])
         .assert()
@@ -560,7 +560,14 @@ fn production_refuses_test_adapters_and_a_missing_acquirer() {
     // Commands that never call an acquirer run without one.
     std::fs::write(&config, "").expect("config");
     site.tolom()
-        .args(["codes", "issue", "--service", "passport-2020", "--payer", "Асанов Айбек"])
+        .args([
+            "codes",
+            "issue",
+            "--service",
+            "passport-2020",
+            "--payer",
+            "Асанов Айбек",
+        ])
         .assert()
         .success();
     // A development instance may name the sandbox.

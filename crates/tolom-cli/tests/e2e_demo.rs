@@ -65,7 +65,11 @@ impl Demo {
                     continue;
                 }
                 // `  1100 4200 0013  passport-2020  Сыдыкова А.  885.00 KGS  unpaid`
-                let code: String = line.chars().take(18).filter(|c| c.is_ascii_digit()).collect();
+                let code: String = line
+                    .chars()
+                    .take(18)
+                    .filter(|c| c.is_ascii_digit())
+                    .collect();
                 let payer = line.chars().skip(18 + 33).take(14).collect::<String>();
                 codes.push((code, payer.trim().to_string()));
             }
@@ -139,9 +143,20 @@ fn wait_for_lines(path: &Path, needle: &str, n: usize) -> Vec<serde_json::Value>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_serves_its_codes_and_stops_cleanly_on_sigterm() {
     let mut demo = Demo::start();
-    assert_eq!(demo.codes.len(), 5, "one demo code per service: {:?}", demo.codes);
-    assert!(demo.data().join("tolom.db").is_file(), "SQLite under ./tolom-data");
-    let http = reqwest::Client::builder().no_proxy().build().expect("client");
+    assert_eq!(
+        demo.codes.len(),
+        5,
+        "one demo code per service: {:?}",
+        demo.codes
+    );
+    assert!(
+        demo.data().join("tolom.db").is_file(),
+        "SQLite under ./tolom-data"
+    );
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
     for (code, payer) in &demo.codes {
         let v: serde_json::Value = http
             .get(format!("{}/api/v1/charges/{code}", demo.base))
@@ -152,7 +167,11 @@ async fn the_demo_serves_its_codes_and_stops_cleanly_on_sigterm() {
             .await
             .expect("json");
         assert_eq!(v["status"], "unpaid", "{v}");
-        assert_eq!(v["payer"].as_str(), Some(payer.as_str()), "masked payer as printed");
+        assert_eq!(
+            v["payer"].as_str(),
+            Some(payer.as_str()),
+            "masked payer as printed"
+        );
     }
     let status = demo.terminate();
     assert_eq!(status.code(), Some(0), "SIGTERM stops tolom demo cleanly");
@@ -163,7 +182,8 @@ async fn the_demo_serves_its_codes_and_stops_cleanly_on_sigterm() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pays_a_demo_code_through_the_otp_step_in_every_language() {
-    let Some((chromium, driver)) = browser("pays_a_demo_code_through_the_otp_step_in_every_language")
+    let Some((chromium, driver)) =
+        browser("pays_a_demo_code_through_the_otp_step_in_every_language")
     else {
         return;
     };
@@ -235,6 +255,9 @@ async fn pays_a_demo_code_through_the_otp_step_in_every_language() {
     assert!(mails.iter().all(|m| m["to"] == "aibek@example.kg"));
     wait_for_lines(&log, "\"channel\":\"webhook\"", 3);
     let text = std::fs::read_to_string(&log).expect("log");
-    assert!(!text.contains(THREE_DS_OTP), "no full card number in the log");
+    assert!(
+        !text.contains(THREE_DS_OTP),
+        "no full card number in the log"
+    );
     assert_eq!(demo.terminate().code(), Some(0));
 }

@@ -1,6 +1,7 @@
 //! The main subcommands against PostgreSQL (a fresh schema per run), via
 //! `DATABASE_URL` (default postgres://postgres@127.0.0.1:5432/test).
-//! Skipped loudly when the server is unreachable and CI is not set.
+//! Whether the server must be there is `tolom_testkit::external`'s call
+//! (skipped loudly on a laptop, a failure in CI).
 
 mod common;
 
@@ -11,19 +12,18 @@ use common::Site;
 async fn pg() -> Option<String> {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    match sqlx::PgPool::connect(&url).await {
+    let probe = match sqlx::PgPool::connect(&url).await {
         Ok(p) => {
             p.close().await;
-            Some(url)
+            Ok(url.clone())
         }
-        Err(e) => {
-            if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false") {
-                panic!("PostgreSQL unreachable at {url} under CI: {e}");
-            }
-            eprintln!("SKIPPED: PostgreSQL unreachable at {url}: {e}");
-            None
-        }
-    }
+        Err(e) => Err(format!("unreachable at {url}: {e}")),
+    };
+    tolom_testkit::external::require(
+        "main_commands_on_postgres",
+        tolom_testkit::external::External::Postgres,
+        probe,
+    )
 }
 
 #[tokio::test]

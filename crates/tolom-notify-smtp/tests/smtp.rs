@@ -2,6 +2,7 @@
 
 mod support;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use tolom_core::outbox::Channel;
 use tolom_core::ports::{Notification, Notifier};
 use tolom_core::receipt::Receipt;
 use tolom_notify_smtp::{Security, SmtpConfig, SmtpCredentials, SmtpNotifier};
-use tolom_testkit::conformance::notifier::{sample, SAMPLE_PAN};
+use tolom_testkit::conformance::notifier::{run, sample, NotifierUnderTest, SAMPLE_PAN};
 use uuid::Uuid;
 
 fn config(port: u16) -> SmtpConfig {
@@ -45,7 +46,7 @@ fn email(to: &str, language: Language) -> Notification {
 
 #[tokio::test]
 async fn receipt_emails_in_kyrgyz_russian_and_english_reach_the_server() {
-    if !smtp_server_available("receipt_emails_in_kyrgyz_russian_and_english") {
+    if !smtp_server_available("receipt_emails_in_kyrgyz_russian_and_english_reach_the_server") {
         return;
     }
     let dir = TempDir::new("tolom-smtp");
@@ -151,40 +152,67 @@ async fn receipt_emails_in_kyrgyz_russian_and_english_reach_the_server() {
     assert_eq!(server.messages().len(), 3);
 }
 
+/// The SMTP notifier pointed at a server writing to `dir` on `port`, with
+/// an unreachable twin (a port nobody listens on) and what the server
+/// received for a message id (subject, text parts and raw source).
+fn under_test(dir: &Path, port: u16) -> NotifierUnderTest {
+    let path = dir.to_path_buf();
+    NotifierUnderTest {
+        notifier: Arc::new(SmtpNotifier::new(config(port)).unwrap()),
+        received: Box::new(move |id| {
+            let texts: Vec<String> = messages_for(&path, id)
+                .iter()
+                .map(Received::all_text)
+                .collect();
+            Box::pin(async move { texts })
+        }),
+        unreachable: Arc::new(SmtpNotifier::new(config(free_port())).unwrap()),
+        guard: None,
+    }
+}
+
+/// A fresh aiosmtpd server per case, kept alive by the guard.
+async fn smtp(case: &'static str) -> Option<NotifierUnderTest> {
+    if !smtp_server_available(&format!("notifier_conformance::{case}")) {
+        return None;
+    }
+    let dir = TempDir::new("tolom-smtp");
+    let server = SmtpServer::start(dir.path(), ServerOptions::default());
+    let mut under_test = under_test(dir.path(), server.port);
+    // Dropped in order: the server stops, then its directory goes.
+    under_test.guard = Some(Box::new((server, dir)));
+    Some(under_test)
+}
+
+tolom_testkit::notifier_conformance!(smtp);
+
 #[tokio::test]
-async fn passes_the_notifier_conformance_suite() {
-    if !smtp_server_available("passes_the_notifier_conformance_suite") {
+async fn the_suites_redelivery_arrives_as_a_second_copy_with_the_same_message_id() {
+    if !smtp_server_available(
+        "the_suites_redelivery_arrives_as_a_second_copy_with_the_same_message_id",
+    ) {
         return;
     }
     let dir = TempDir::new("tolom-smtp");
     let server = SmtpServer::start(dir.path(), ServerOptions::default());
-    let notifier = SmtpNotifier::new(config(server.port)).unwrap();
-    let down = SmtpNotifier::new(config(free_port())).unwrap();
-    let path = dir.path().to_path_buf();
-    tolom_testkit::conformance::notifier::run(
-        &notifier,
-        |id| {
-            let path = path.clone();
-            async move {
-                messages_for(&path, id)
-                    .iter()
-                    .map(Received::all_text)
-                    .collect()
-            }
-        },
-        Some(&down),
-    )
-    .await;
+    run(&under_test(dir.path(), server.port)).await;
     // The redelivery in the suite arrived as a second copy with the same
-    // Message-ID, which is how a mailbox recognises it.
+    // Message-ID, which is how a mailbox recognises it; the unreachable
+    // twin delivered nothing.
     let all = server.messages();
     assert_eq!(all.len(), 2);
     assert_eq!(all[0].field("message_id"), all[1].field("message_id"));
+    assert_eq!(
+        all[0].field("tolom_message_id"),
+        all[1].field("tolom_message_id")
+    );
 }
 
 #[tokio::test]
 async fn smtp_4xx_is_transient_5xx_is_permanent_and_a_dead_server_is_transient() {
-    if !smtp_server_available("smtp_4xx_is_transient_5xx_is_permanent") {
+    if !smtp_server_available(
+        "smtp_4xx_is_transient_5xx_is_permanent_and_a_dead_server_is_transient",
+    ) {
         return;
     }
     let dir = TempDir::new("tolom-smtp");
@@ -194,12 +222,12 @@ async fn smtp_4xx_is_transient_5xx_is_permanent_and_a_dead_server_is_transient()
 
     server.set_mode("451");
     let e = notifier.deliver(Uuid::new_v4(), &n).await.unwrap_err();
-    assert!(e.transient, "451 is transient: {e}");
+    assert!(e.is_temporary(), "451 is transient: {e}");
     assert!(e.message.contains("451"), "{e}");
 
     server.set_mode("550");
     let e = notifier.deliver(Uuid::new_v4(), &n).await.unwrap_err();
-    assert!(!e.transient, "550 is permanent: {e}");
+    assert!(!e.is_temporary(), "550 is permanent: {e}");
     assert!(e.message.contains("550"), "{e}");
 
     server.set_mode("ok");
@@ -208,7 +236,7 @@ async fn smtp_4xx_is_transient_5xx_is_permanent_and_a_dead_server_is_transient()
 
     let down = SmtpNotifier::new(config(free_port())).unwrap();
     let e = down.deliver(Uuid::new_v4(), &n).await.unwrap_err();
-    assert!(e.transient, "connection refused is transient: {e}");
+    assert!(e.is_temporary(), "connection refused is transient: {e}");
 }
 
 #[tokio::test]
@@ -229,14 +257,14 @@ async fn a_server_that_stalls_is_a_transient_timeout() {
         .deliver(Uuid::new_v4(), &email("a@example.kg", Language::Ru))
         .await
         .unwrap_err();
-    assert!(e.transient, "{e}");
+    assert!(e.is_temporary(), "{e}");
     assert!(e.message.contains("timeout"), "{e}");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
 #[tokio::test]
 async fn logs_in_with_credentials_and_a_wrong_password_is_permanent() {
-    if !smtp_server_available("logs_in_with_credentials") {
+    if !smtp_server_available("logs_in_with_credentials_and_a_wrong_password_is_permanent") {
         return;
     }
     let dir = TempDir::new("tolom-smtp");
@@ -266,7 +294,10 @@ async fn logs_in_with_credentials_and_a_wrong_password_is_permanent() {
         .deliver(Uuid::new_v4(), &email("a@example.kg", Language::Ky))
         .await
         .unwrap_err();
-    assert!(!e.transient, "535 authentication failed is permanent: {e}");
+    assert!(
+        !e.is_temporary(),
+        "535 authentication failed is permanent: {e}"
+    );
     assert!(!e.message.contains("guess"), "no password in errors");
 
     let anonymous = SmtpNotifier::new(config(server.port)).unwrap();
@@ -275,7 +306,7 @@ async fn logs_in_with_credentials_and_a_wrong_password_is_permanent() {
         .await
         .unwrap_err();
     assert!(
-        !e.transient,
+        !e.is_temporary(),
         "530 authentication required is permanent: {e}"
     );
     assert_eq!(server.messages().len(), 1);
@@ -295,7 +326,7 @@ fn certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf
 
 #[tokio::test]
 async fn starttls_and_implicit_tls_with_a_private_certificate_authority() {
-    if !smtp_server_available("starttls_and_implicit_tls") {
+    if !smtp_server_available("starttls_and_implicit_tls_with_a_private_certificate_authority") {
         return;
     }
     let certs = TempDir::new("tolom-smtp-cert");
@@ -331,7 +362,10 @@ async fn starttls_and_implicit_tls_with_a_private_certificate_authority() {
         .deliver(Uuid::new_v4(), &email("a@example.kg", Language::Ru))
         .await
         .unwrap_err();
-    assert!(e.transient, "a TLS failure may be fixed on the server: {e}");
+    assert!(
+        e.is_temporary(),
+        "a TLS failure may be fixed on the server: {e}"
+    );
     // Plain to a server that requires STARTTLS: refused.
     let plain = SmtpNotifier::new(config(server.port)).unwrap();
     assert!(plain

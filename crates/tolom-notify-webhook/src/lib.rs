@@ -84,8 +84,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tolom_core::money::Money;
 use tolom_core::outbox::{AgencyEvent, AgencyEventKind, Channel};
-use tolom_core::ports::{Notification, Notifier, NotifyError};
 use tolom_core::ports::{Clock, SystemClock};
+use tolom_core::ports::{Notification, Notifier, NotifyError};
 use uuid::Uuid;
 
 pub use signature::{sign, verify, VerifyError, DEFAULT_TOLERANCE, SIGNATURE_HEADER};

@@ -14,7 +14,7 @@ use tolom_notify_webhook::{
     EVENT_ID_HEADER, EVENT_TYPE_HEADER, MESSAGE_ID_HEADER, SIGNATURE_HEADER,
 };
 use tolom_testkit::clock::ManualClock;
-use tolom_testkit::conformance::notifier::{sample, SAMPLE_PAN};
+use tolom_testkit::conformance::notifier::{run, sample, NotifierUnderTest, SAMPLE_PAN};
 use uuid::Uuid;
 
 const SECRET: &str = "whsec_test_4c1f0a";
@@ -34,22 +34,38 @@ fn event() -> AgencyEvent {
     }
 }
 
+/// The webhook notifier pointed at `receiver`, with an unreachable twin (a
+/// port nobody listens on) and the bodies the receiver got for a message
+/// id; the receiver lives as long as the case.
+fn under_test(receiver: Arc<Receiver>) -> NotifierUnderTest {
+    let seen = receiver.clone();
+    NotifierUnderTest {
+        notifier: Arc::new(notifier(&receiver.url)),
+        received: Box::new(move |id| {
+            let bodies = seen.bodies_for(id);
+            Box::pin(async move { bodies })
+        }),
+        unreachable: Arc::new(notifier(&dead_url())),
+        guard: Some(Box::new(receiver)),
+    }
+}
+
+/// A fresh receiver per case.
+async fn webhook(_case: &'static str) -> Option<NotifierUnderTest> {
+    Some(under_test(Arc::new(Receiver::start(SECRET).await)))
+}
+
+tolom_testkit::notifier_conformance!(webhook);
+
 #[tokio::test]
-async fn passes_the_notifier_conformance_suite() {
-    let receiver = Receiver::start(SECRET).await;
-    let n = notifier(&receiver.url);
-    let down = notifier(&dead_url());
-    tolom_testkit::conformance::notifier::run(
-        &n,
-        |id| {
-            let bodies = receiver.bodies_for(id);
-            async move { bodies }
-        },
-        Some(&down),
-    )
-    .await;
+async fn the_receiver_acts_once_on_the_suites_redelivery() {
+    let receiver = Arc::new(Receiver::start(SECRET).await);
+    run(&under_test(receiver.clone())).await;
     // The suite delivered the same event twice; the receiver acted once.
-    assert_eq!(receiver.deliveries().len(), 2);
+    let deliveries = receiver.deliveries();
+    assert_eq!(deliveries.len(), 2);
+    assert!(deliveries.iter().all(|d| d.verified.is_ok()));
+    assert_eq!(deliveries[0].body, deliveries[1].body);
     assert_eq!(receiver.processed().len(), 1);
 }
 
@@ -153,7 +169,7 @@ async fn answers_map_to_transient_or_permanent_failures() {
             .deliver(Uuid::new_v4(), &notification)
             .await
             .expect_err("a non-2xx answer is not a delivery");
-        assert_eq!(e.transient, transient, "HTTP {status}: {e}");
+        assert_eq!(e.is_temporary(), transient, "HTTP {status}: {e}");
         assert!(e.message.contains(&status.to_string()), "{e}");
     }
     receiver.set_mode(Mode::Status(202));
@@ -176,7 +192,7 @@ async fn a_wrong_secret_or_a_stale_clock_is_rejected_by_the_receiver() {
         .deliver(Uuid::new_v4(), &notification)
         .await
         .unwrap_err();
-    assert!(!e.transient, "401 is permanent: {e}");
+    assert!(!e.is_temporary(), "401 is permanent: {e}");
     assert_eq!(
         receiver.deliveries()[0].verified,
         Err(VerifyError::Mismatch)
@@ -208,7 +224,7 @@ async fn a_slow_or_absent_receiver_is_a_transient_failure_and_redelivery_is_idem
     // The receiver acts on the event but its answer comes too late.
     receiver.set_mode(Mode::Slow(Duration::from_secs(3)));
     let err = n.deliver(message_id, &notification).await.unwrap_err();
-    assert!(err.transient, "{err}");
+    assert!(err.is_temporary(), "{err}");
     assert!(err.message.contains("timeout"), "{err}");
     assert!(
         !err.message.contains("127.0.0.1"),
@@ -225,5 +241,5 @@ async fn a_slow_or_absent_receiver_is_a_transient_failure_and_redelivery_is_idem
 
     let down = notifier(&dead_url());
     let err = down.deliver(message_id, &notification).await.unwrap_err();
-    assert!(err.transient, "connection refused is transient: {err}");
+    assert!(err.is_temporary(), "connection refused is transient: {err}");
 }

@@ -46,14 +46,15 @@ use sqlx::{Connection, PgConnection};
 use tolom_acquirer_sandbox::{SandboxAcquirer, VISA_APPROVE};
 use tolom_core::charge::{Charge, ChargeStatus, Payer};
 use tolom_core::code::{CodeFormat, ServiceFamily};
+use tolom_core::events::{Event, EventKind};
 use tolom_core::i18n::Language;
 use tolom_core::money::Money;
-use tolom_core::events::Event;
 use tolom_core::outbox::Channel;
 use tolom_core::payment::PaymentState;
 use tolom_core::ports::{ChargeStore, Notification, Notifier, NotifyError};
 use tolom_core::usecases::{StartPayment, Tolom};
 use tolom_store_postgres::{PgOptions, PostgresStore};
+use tolom_testkit::fixtures::card_form;
 use uuid::Uuid;
 
 struct NullNotifier(Channel);
@@ -144,7 +145,8 @@ async fn issue_charges(
                     at: issued_at,
                     charge_id: charge.id,
                     payment_id: None,
-                    kind: "charge.issued".into(),
+                    kind: EventKind::ChargeIssued,
+                    actor: "system".into(),
                     data: serde_json::json!({"code": charge.code}),
                 };
                 store
@@ -265,7 +267,7 @@ async fn flow_task(
     worker: usize,
     deadline: Instant,
 ) -> usize {
-    let card = common::card(VISA_APPROVE, "123");
+    let card = card_form(VISA_APPROVE);
     let mut done = 0;
     while Instant::now() < deadline {
         let Some(code) = queue.lock().ok().and_then(|mut q| q.pop_front()) else {
@@ -287,12 +289,12 @@ async fn flow_task(
             .await
             .unwrap_or_else(|e| panic!("start: {e:?}"));
         let p = tolom
-            .submit_card(p.id, &card, &key)
+            .submit_card(p.id(), &card, &key)
             .await
             .unwrap_or_else(|e| panic!("card: {e:?}"));
-        assert_eq!(p.state, PaymentState::Succeeded);
+        assert_eq!(p.state(), PaymentState::Succeeded);
         let receipt = tolom
-            .receipt(p.id)
+            .receipt(p.id())
             .await
             .unwrap_or_else(|e| panic!("receipt: {e:?}"));
         assert!(!receipt.number.is_empty());

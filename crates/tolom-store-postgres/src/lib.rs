@@ -3,34 +3,64 @@
 //! Storage for **tolom** on PostgreSQL: one [`PostgresStore`] implements
 //! every storage port of the core ([`ChargeStore`], [`PaymentStore`],
 //! [`OutboxStore`], [`EventLog`], [`TermsStore`], hence
-//! [`tolom_core::ports::Store`]), for any number of portal instances on one
-//! database.
+//! [`tolom_core::ports::Store`]) and the operations port ([`OpsStore`]), for
+//! any number of portal instances on one database.
 //!
 //! [`ChargeStore`]: tolom_core::ports::ChargeStore
 //! [`PaymentStore`]: tolom_core::ports::PaymentStore
 //! [`OutboxStore`]: tolom_core::ports::OutboxStore
 //! [`EventLog`]: tolom_core::ports::EventLog
 //! [`TermsStore`]: tolom_core::ports::TermsStore
+//! [`OpsStore`]: tolom_core::ports::OpsStore
 //!
-//! - **The database enforces the invariants itself** (see
-//!   `migrations/0001_init.sql` and `docs/storage-postgres.md`): partial
-//!   unique indexes allow at most one payment in flight and at most one paid
-//!   payment per charge; CHECK constraints keep refunds within what was
-//!   paid; triggers keep amounts, charge and code fixed, tie a paid payment
-//!   to a `Paid` charge and keep the event log append-only; updates are
-//!   compare-and-set on a `version` column.
+//! - **The database enforces the invariants itself** (see `migrations/`
+//!   and `docs/storage-postgres.md`): partial unique indexes allow at most
+//!   one payment in flight and at most one paid payment per charge; CHECK
+//!   constraints keep refunds within what was paid; triggers keep amounts,
+//!   charge and code fixed, tie a paid payment to a `Paid` charge and keep
+//!   the event log append-only; updates are compare-and-set on a `version`
+//!   column.
 //! - **Outbox messages are written in the same transaction** as the state
 //!   change they announce, and workers claim them with
 //!   `FOR UPDATE SKIP LOCKED`, so workers in several processes never hold
 //!   the same message at once.
-//! - **Errors are mapped at the edge**: unique violations become
-//!   `DuplicateCode`, `InFlight` or an existing payment; check and trigger
-//!   violations `Invariant`; serialization failures and deadlocks are
-//!   retried internally; lost connections, pool timeouts and shutdowns
-//!   become the retryable [`StoreError::Unavailable`]. Nothing of `sqlx`
-//!   crosses into the core.
+//! - **Every event and every operator action is in the audit chain**, in
+//!   the transaction of the change it records: a trigger appends each event
+//!   with its actor; the [`AuditNote`] of an operator action (retrying a
+//!   dead letter, publishing an edition, creating or revoking a token, a
+//!   retention run) is appended by the same transaction as the action, and
+//!   a refused action writes neither.
+//! - **Errors are mapped at the edge, by SQLSTATE and constraint name**,
+//!   never by message text (`src/error.rs`): a refusal by a named index,
+//!   CHECK or trigger becomes `DuplicateCode`, `InFlight`, an existing
+//!   payment or an `Invariant` of the matching [`InvariantKind`];
+//!   serialization failures and deadlocks are retried, then become the
+//!   temporary [`StoreError::Unavailable`], like lost connections, pool
+//!   timeouts and shutdowns; a full disk, corruption, missing privileges, an
+//!   unknown table and a row that does not read back are the permanent
+//!   [`StoreError::Broken`]. Nothing of `sqlx` crosses into the core.
 //! - **Embedded, forward-only migrations** run on [`PostgresStore::connect`]
 //!   and on demand ([`PostgresStore::migrate`]).
+//!
+//! [`AuditNote`]: tolom_core::audit::AuditNote
+//! [`InvariantKind`]: tolom_core::ports::InvariantKind
+//!
+//! ## Layout
+//!
+//! The same in both storage adapters:
+//!
+//! | file | what |
+//! |---|---|
+//! | `lib.rs` | [`PostgresStore`]: connect, migrate, ping, close |
+//! | `options.rs` | [`PgOptions`], pool and session settings |
+//! | `error.rs` | the error mapping, the retry loop, [`ConnectError`] |
+//! | `rows.rs` | columns, parameters, rows ↔ domain values |
+//! | `audit.rs` | audit notes appended inside the action's transaction |
+//! | `charges.rs`, `payments.rs`, `outbox.rs`, `events.rs`, `terms.rs`, `ops.rs` | one port each |
+//!
+//! The port files import `lib.rs` (the store), `error`, `rows` and `audit`;
+//! `audit` imports `error` and `rows`, which import nothing of the crate: no
+//! module cycle.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -52,103 +82,28 @@
 //! `DateTime<Utc>` with nanoseconds reads back truncated to the microsecond.
 #![forbid(unsafe_code)]
 
-mod convert;
+mod audit;
+mod charges;
 mod error;
+mod events;
 mod ops;
-mod store;
+mod options;
+mod outbox;
+mod payments;
+mod rows;
+mod terms;
 
 use std::fmt;
-use std::str::FromStr;
-use std::time::Duration;
 
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::PgPool;
 use tolom_core::ports::StoreError;
+
+pub use error::ConnectError;
+pub use options::PgOptions;
 
 /// The embedded migrations (`crates/tolom-store-postgres/migrations/`).
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
-
-/// How to connect.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PgOptions {
-    /// The schema that holds tolom's tables (created when missing). It is
-    /// put first and alone on the connections' `search_path`, so several
-    /// deployments (or test runs) can share one database. `None`: the
-    /// server's default `search_path` (usually `public`).
-    ///
-    /// Letters, digits and `_` only, not starting with a digit.
-    pub schema: Option<String>,
-    /// Most connections the pool opens (default 10). Several portal
-    /// instances each have their own pool: keep their sum under the
-    /// server's `max_connections`.
-    pub max_connections: u32,
-    /// Connections kept open when idle (default 0).
-    pub min_connections: u32,
-    /// How long a call waits for a connection before it fails with
-    /// [`StoreError::Unavailable`] (default 5 s). With the server down, every
-    /// call fails after this long.
-    pub acquire_timeout: Duration,
-    /// Server-side `statement_timeout` (default 30 s; `None`: the server's
-    /// setting). A statement cut off fails with `Unavailable`.
-    pub statement_timeout: Option<Duration>,
-    /// Server-side `lock_timeout` (default 10 s; `None`: the server's). A
-    /// statement that waits longer for a row lock fails with `Unavailable`.
-    pub lock_timeout: Option<Duration>,
-    /// `application_name` shown in `pg_stat_activity` (default `tolom`).
-    pub application_name: String,
-    /// Check each connection with a round trip before a call uses it
-    /// (default `true`). A connection the server closed (restart,
-    /// failover, `pg_terminate_backend`) is then replaced silently; with
-    /// `false`, the call that meets it fails once with the retryable
-    /// [`StoreError::Unavailable`] and the pool drops it. `false` saves one
-    /// round trip per call (see `docs/benchmarks/tolom-store-postgres.md`).
-    pub test_before_acquire: bool,
-    /// Run the migrations on connect (default `true`). Turn it off when a
-    /// deployment job runs [`PostgresStore::migrate`] before the portals
-    /// start.
-    pub run_migrations: bool,
-}
-
-impl Default for PgOptions {
-    fn default() -> Self {
-        PgOptions {
-            schema: None,
-            max_connections: 10,
-            min_connections: 0,
-            acquire_timeout: Duration::from_secs(5),
-            statement_timeout: Some(Duration::from_secs(30)),
-            lock_timeout: Some(Duration::from_secs(10)),
-            application_name: "tolom".into(),
-            test_before_acquire: true,
-            run_migrations: true,
-        }
-    }
-}
-
-/// Why [`PostgresStore::connect`] or [`PostgresStore::migrate`] failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConnectError {
-    /// The URL or the options are invalid (retrying will not help).
-    #[error("invalid database configuration: {0}")]
-    Config(String),
-    /// The database could not be reached, or refused the session; retrying
-    /// may help (see [`StoreError::is_retryable`]).
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A migration failed, or the database holds migrations that this build
-    /// does not know (a newer tolom ran against it).
-    #[error("migration failed: {0}")]
-    Migrate(String),
-}
-
-impl ConnectError {
-    /// Whether trying again later may succeed (the server was unreachable
-    /// or busy).
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, ConnectError::Store(e) if e.is_retryable())
-    }
-}
 
 /// Every storage port of tolom on PostgreSQL.
 ///
@@ -171,65 +126,21 @@ impl fmt::Debug for PostgresStore {
     }
 }
 
-/// Whether `name` is a plain SQL identifier we accept as a schema name.
-fn valid_schema(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && name.len() <= 63
-}
-
-fn connect_options(url: &str, options: &PgOptions) -> Result<PgConnectOptions, ConnectError> {
-    let mut connect = PgConnectOptions::from_str(url)
-        .map_err(|e| ConnectError::Config(format!("database URL: {}", redact(&e.to_string()))))?
-        .application_name(&options.application_name);
-    let mut settings: Vec<(&str, String)> = Vec::new();
-    if let Some(schema) = &options.schema {
-        if !valid_schema(schema) {
-            return Err(ConnectError::Config(format!(
-                "schema {schema:?}: use letters, digits and _ only"
-            )));
-        }
-        settings.push(("search_path", schema.clone()));
-    }
-    if let Some(t) = options.statement_timeout {
-        settings.push(("statement_timeout", format!("{}ms", t.as_millis())));
-    }
-    if let Some(t) = options.lock_timeout {
-        settings.push(("lock_timeout", format!("{}ms", t.as_millis())));
-    }
-    if !settings.is_empty() {
-        connect = connect.options(settings);
-    }
-    Ok(connect)
-}
-
-/// Drops anything that looks like a URL's credentials from a message.
-fn redact(message: &str) -> String {
-    match (message.find("://"), message.find('@')) {
-        (Some(s), Some(a)) if a > s => format!("{}://***{}", &message[..s], &message[a..]),
-        _ => message.to_string(),
-    }
-}
-
-fn pool_options(options: &PgOptions) -> PgPoolOptions {
-    PgPoolOptions::new()
-        .max_connections(options.max_connections.max(1))
-        .min_connections(options.min_connections)
-        .acquire_timeout(options.acquire_timeout)
-        .test_before_acquire(options.test_before_acquire)
-}
-
 impl PostgresStore {
     /// Connects, creates the schema when missing and runs the migrations
-    /// (unless [`PgOptions::run_migrations`] is off).
+    /// (unless [`PgOptions::run_migrations`] is off). A role with the
+    /// privileges on an existing schema's tables (and no right to create
+    /// anything) connects with `run_migrations: false`.
     ///
     /// Fails with [`ConnectError::Store`]`(`[`StoreError::Unavailable`]`)`
     /// when the server cannot be reached within
-    /// [`PgOptions::acquire_timeout`].
+    /// [`PgOptions::acquire_timeout`] (temporary), and with
+    /// [`ConnectError::Store`]`(`[`StoreError::Broken`]`)` when it refuses
+    /// the session or the schema for good (wrong credentials, no such
+    /// database, no privilege to create the schema).
     pub async fn connect(url: &str, options: PgOptions) -> Result<PostgresStore, ConnectError> {
-        let connect = connect_options(url, &options)?;
-        let pool = pool_options(&options)
+        let connect = options::connect_options(url, &options)?;
+        let pool = options::pool_options(&options)
             .connect_with(connect)
             .await
             .map_err(|e| ConnectError::Store(error::map(e)))?;
@@ -249,9 +160,9 @@ impl PostgresStore {
     /// cannot be reached. Migrations are not run: call
     /// [`PostgresStore::migrate`].
     pub fn connect_lazy(url: &str, options: PgOptions) -> Result<PostgresStore, ConnectError> {
-        let connect = connect_options(url, &options)?;
+        let connect = options::connect_options(url, &options)?;
         Ok(PostgresStore {
-            pool: pool_options(&options).connect_lazy_with(connect),
+            pool: options::pool_options(&options).connect_lazy_with(connect),
             schema: options.schema,
         })
     }
@@ -265,12 +176,22 @@ impl PostgresStore {
     /// Runs the embedded migrations that have not run yet. Safe to call from
     /// several instances at once (the migrator takes an advisory lock).
     /// Fails with [`ConnectError::Migrate`] when the database holds a
-    /// migration this build does not know, or one that changed.
+    /// migration this build does not know, or one that changed, or a
+    /// migration fails; with [`ConnectError::Store`] and a temporary
+    /// [`StoreError::Unavailable`] when the server went away meanwhile.
     pub async fn migrate(&self) -> Result<(), ConnectError> {
+        use sqlx::migrate::MigrateError;
         MIGRATOR.run(&self.pool).await.map_err(|e| match e {
-            sqlx::migrate::MigrateError::Execute(inner) => match error::map(inner) {
-                StoreError::Unavailable(m) => ConnectError::Store(StoreError::Unavailable(m)),
+            // The migrator's own statements (its table, its lock): the
+            // server went away, or the role may not create the table.
+            MigrateError::Execute(inner) => match error::map(inner) {
+                e @ (StoreError::Unavailable(_) | StoreError::Broken(_)) => ConnectError::Store(e),
                 other => ConnectError::Migrate(other.to_string()),
+            },
+            // A migration's SQL failed: only a lost server is worth a retry.
+            MigrateError::ExecuteMigration(inner, version) => match error::map(inner) {
+                e @ StoreError::Unavailable(_) => ConnectError::Store(e),
+                other => ConnectError::Migrate(format!("migration {version}: {other}")),
             },
             other => ConnectError::Migrate(other.to_string()),
         })
@@ -301,7 +222,7 @@ impl PostgresStore {
     }
 
     /// Closes every connection; calls made afterwards fail with
-    /// [`StoreError::Unavailable`].
+    /// [`StoreError::Unavailable`] (the pool is closed).
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -310,6 +231,18 @@ impl PostgresStore {
         let Some(schema) = &self.schema else {
             return Ok(());
         };
+        // Look first: `CREATE SCHEMA IF NOT EXISTS` needs the CREATE
+        // privilege on the database even when the schema exists, and a
+        // deployment may give tolom's role no more than the schema's.
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+                .bind(schema)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| ConnectError::Store(error::map(e)))?;
+        if exists {
+            return Ok(());
+        }
         let sql = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
         match sqlx::query(&sql).execute(&self.pool).await {
             Ok(_) => Ok(()),
@@ -325,42 +258,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn schema_names_are_plain_identifiers() {
-        assert!(valid_schema("tolom"));
-        assert!(valid_schema("tolom_test_1"));
-        assert!(valid_schema("_x"));
-        assert!(!valid_schema(""));
-        assert!(!valid_schema("1abc"));
-        assert!(!valid_schema("a-b"));
-        assert!(!valid_schema("a\"; DROP TABLE x; --"));
-        assert!(!valid_schema(&"a".repeat(64)));
-    }
-
-    #[test]
-    fn bad_schema_is_a_config_error() {
-        let r = connect_options(
-            "postgres://u:secret@localhost/db",
-            &PgOptions {
-                schema: Some("no way".into()),
-                ..PgOptions::default()
-            },
-        );
-        assert!(matches!(r, Err(ConnectError::Config(_))));
-    }
-
-    #[test]
-    fn credentials_are_redacted() {
-        assert_eq!(
-            redact("bad url postgres://u:secret@host/db"),
-            "bad url postgres://***@host/db"
-        );
-        assert!(
-            !format!("{:?}", ConnectError::Config(redact("postgres://u:pw@h/d"))).contains("pw")
-        );
-    }
-
-    #[test]
     fn migrations_are_embedded() {
-        assert_eq!(PostgresStore::migration_versions().first(), Some(&1));
+        let versions = PostgresStore::migration_versions();
+        assert_eq!(versions.first(), Some(&1));
+        assert_eq!(versions.last(), Some(&5));
     }
 }

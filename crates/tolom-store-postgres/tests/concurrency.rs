@@ -1,6 +1,7 @@
 //! Many payers (and many portal instances) racing for one charge, through
-//! the use cases, the PostgreSQL store and the sandbox acquirer: exactly one
-//! charge at the acquirer, one succeeded payment, the charge Paid.
+//! the use cases (the testkit's `Harness` on each instance's store), the
+//! PostgreSQL store and the sandbox acquirer: exactly one charge at the
+//! acquirer, one succeeded payment, the charge Paid.
 
 mod common;
 
@@ -13,12 +14,14 @@ use tolom_core::errors::{StartPaymentError, SubmitCardError};
 use tolom_core::i18n::Language;
 use tolom_core::outbox::OutboxStatus;
 use tolom_core::payment::PaymentState;
-use tolom_core::ports::{Acquirer, ChargeStore, OutboxStore, PaymentQuery, PaymentStore};
-use tolom_core::usecases::{StartPayment, Tolom};
-use tolom_core::ports::Clock;
+use tolom_core::ports::{ChargeStore, OutboxStore, PaymentQuery, PaymentStore};
+use tolom_core::usecases::{Config, StartPayment};
 use tolom_store_postgres::PostgresStore;
-use tolom_testkit::clock::ManualClock;
+use tolom_testkit::fixtures::{card_form, Harness};
 use uuid::Uuid;
+
+/// One portal instance: the use cases on its own store (its own pool).
+type Instance = Arc<Harness<PostgresStore>>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Outcome {
@@ -28,7 +31,8 @@ enum Outcome {
 
 /// What one payer does: start, pay, and start again when another payer's
 /// start replaced theirs, until the charge is paid (by them or another).
-async fn payer(tolom: Arc<Tolom>, code: String, terms: String, who: usize) -> Outcome {
+async fn payer(h: Instance, code: String, terms: String, who: usize) -> Outcome {
+    let tolom = &h.tolom;
     let mut replaced = 0u32;
     for attempt in 0..2000 {
         let start_key = format!("start-{who}-{attempt}");
@@ -49,19 +53,19 @@ async fn payer(tolom: Arc<Tolom>, code: String, terms: String, who: usize) -> Ou
                 tokio::time::sleep(Duration::from_millis(2)).await;
                 continue;
             }
-            Err(StartPaymentError::Store(e)) if e.is_retryable() => continue,
+            Err(StartPaymentError::Store(e)) if e.is_temporary() => continue,
             Err(e) => panic!("payer {who}: start: {e:?}"),
         };
         let submitted = tolom
             .submit_card(
-                payment.id,
-                &common::card(VISA_APPROVE, "123"),
+                payment.id(),
+                &card_form(VISA_APPROVE),
                 &format!("submit-{who}-{attempt}"),
             )
             .await;
         match submitted {
-            Ok(p) if p.state == PaymentState::Succeeded => return Outcome::Paid(p.id),
-            Ok(p) => panic!("payer {who}: payment ended {:?}", p.state),
+            Ok(p) if p.state() == PaymentState::Succeeded => return Outcome::Paid(p.id()),
+            Ok(p) => panic!("payer {who}: payment ended {:?}", p.state()),
             // Another payer's start replaced this payment before the card
             // went out: nothing was charged; start again.
             Err(SubmitCardError::Expired | SubmitCardError::AlreadySubmitted) => {
@@ -79,25 +83,23 @@ async fn payer(tolom: Arc<Tolom>, code: String, terms: String, who: usize) -> Ou
             Err(SubmitCardError::NotPayable(NotPayable::AlreadyPaid)) => {
                 return Outcome::AlreadyPaid
             }
-            Err(SubmitCardError::Store(e)) if e.is_retryable() => continue,
+            Err(SubmitCardError::Store(e)) if e.is_temporary() => continue,
             Err(e) => panic!("payer {who}: submit: {e:?}"),
         }
     }
     panic!("payer {who} never saw the charge settle")
 }
 
-async fn race(instances: Vec<(PostgresStore, Arc<Tolom>)>, sandbox: &SandboxAcquirer) {
-    let tolom = instances[0].1.clone();
-    let charge = common::issue(&tolom, "passport-2020", "Сыдыкова Айгүл Бакытовна").await;
-    let terms = tolom
-        .terms_in_force()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .id;
+async fn race(instances: Vec<Instance>, sandbox: &SandboxAcquirer) {
+    let first = instances[0].clone();
+    let charge = first
+        .charge("passport-2020", "Сыдыкова Айгүл Бакытовна")
+        .await;
+    let terms = first.terms_id().await;
     let tasks: Vec<_> = (0..64)
         .map(|who| {
-            let tolom = instances[who % instances.len()].1.clone();
-            tokio::spawn(payer(tolom, charge.code.to_string(), terms.clone(), who))
+            let h = instances[who % instances.len()].clone();
+            tokio::spawn(payer(h, charge.code.to_string(), terms.clone(), who))
         })
         .collect();
     let mut outcomes = Vec::new();
@@ -120,7 +122,8 @@ async fn race(instances: Vec<(PostgresStore, Arc<Tolom>)>, sandbox: &SandboxAcqu
     );
     assert_eq!(sandbox.charges(&paid[0].simple().to_string()), 1);
     // Every instance sees the same, consistent state.
-    for (store, _) in &instances {
+    for h in &instances {
+        let store = &h.store;
         let payments = store
             .list_payments(&PaymentQuery {
                 charge_id: Some(charge.id),
@@ -130,14 +133,14 @@ async fn race(instances: Vec<(PostgresStore, Arc<Tolom>)>, sandbox: &SandboxAcqu
             .unwrap_or_else(|e| panic!("{e}"));
         let succeeded: Vec<_> = payments
             .iter()
-            .filter(|p| p.state == PaymentState::Succeeded)
+            .filter(|p| p.state() == PaymentState::Succeeded)
             .collect();
         assert_eq!(succeeded.len(), 1, "one succeeded payment");
-        assert_eq!(succeeded[0].id, paid[0]);
+        assert_eq!(succeeded[0].id(), paid[0]);
         assert!(
-            payments.iter().all(|p| !p.state.is_in_flight()),
+            payments.iter().all(|p| !p.state().is_in_flight()),
             "nothing left in flight: {:?}",
-            payments.iter().map(|p| p.state).collect::<Vec<_>>()
+            payments.iter().map(|p| p.state()).collect::<Vec<_>>()
         );
         assert_eq!(
             store
@@ -156,13 +159,10 @@ async fn race(instances: Vec<(PostgresStore, Arc<Tolom>)>, sandbox: &SandboxAcqu
     }
 }
 
-fn instance(
-    store: PostgresStore,
-    sandbox: Arc<SandboxAcquirer>,
-    clock: Arc<ManualClock>,
-) -> (PostgresStore, Arc<Tolom>) {
-    let portal = common::portal(store.clone(), sandbox as Arc<dyn Acquirer>, clock);
-    (store, Arc::new(portal.tolom))
+/// A portal instance on `store` (each instance's clock stands at the same
+/// fixed instant).
+fn instance(store: PostgresStore, sandbox: Arc<SandboxAcquirer>) -> Instance {
+    Arc::new(Harness::on(Arc::new(store), sandbox, Config::default()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -172,8 +172,7 @@ async fn sixty_four_payers_one_charge_one_pool() {
     };
     let (store, _guard) = db.fresh_with(16).await;
     let sandbox = Arc::new(SandboxAcquirer::for_tests());
-    let clock = Arc::new(ManualClock::fixed());
-    race(vec![instance(store, sandbox.clone(), clock)], &sandbox).await;
+    race(vec![instance(store, sandbox.clone())], &sandbox).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -184,12 +183,8 @@ async fn sixty_four_payers_one_charge_two_portal_instances() {
     let (a, guard) = db.fresh_with(10).await;
     let b = db.another_instance(&guard, 10).await;
     let sandbox = Arc::new(SandboxAcquirer::for_tests());
-    let clock = Arc::new(ManualClock::fixed());
     race(
-        vec![
-            instance(a, sandbox.clone(), clock.clone()),
-            instance(b, sandbox.clone(), clock),
-        ],
+        vec![instance(a, sandbox.clone()), instance(b, sandbox.clone())],
         &sandbox,
     )
     .await;
@@ -203,27 +198,20 @@ async fn replayed_idempotency_keys_give_one_payment_and_one_acquirer_call() {
     let (a, guard) = db.fresh_with(10).await;
     let b = db.another_instance(&guard, 10).await;
     let sandbox = Arc::new(SandboxAcquirer::for_tests());
-    let clock = Arc::new(ManualClock::fixed());
-    let instances = [
-        instance(a, sandbox.clone(), clock.clone()),
-        instance(b, sandbox.clone(), clock.clone()),
-    ];
-    let tolom = instances[0].1.clone();
-    let charge = common::issue(&tolom, "id-card-2017", "Асанов Айбек Маратович").await;
+    let instances = [instance(a, sandbox.clone()), instance(b, sandbox.clone())];
+    let charge = instances[0]
+        .charge("id-card-2017", "Асанов Айбек Маратович")
+        .await;
     let code = charge.code.to_string();
-    let terms = tolom
-        .terms_in_force()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .id;
+    let terms = instances[0].terms_id().await;
 
     // 32 replays of one start request, over two instances, at once.
     let starts: Vec<_> = (0..32)
         .map(|i| {
-            let tolom = instances[i % 2].1.clone();
+            let h = instances[i % 2].clone();
             let (code, terms) = (code.clone(), terms.clone());
             tokio::spawn(async move {
-                tolom
+                h.tolom
                     .start_payment(StartPayment {
                         code: &code,
                         accepted_terms: Some(&terms),
@@ -240,7 +228,7 @@ async fn replayed_idempotency_keys_give_one_payment_and_one_acquirer_call() {
             .await
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|e| panic!("replayed start: {e:?}"));
-        ids.push(p.id);
+        ids.push(p.id());
     }
     ids.dedup();
     assert_eq!(ids.len(), 1, "every replay returns the same payment");
@@ -249,14 +237,10 @@ async fn replayed_idempotency_keys_give_one_payment_and_one_acquirer_call() {
     // 32 replays of one card submission, over two instances, at once.
     let submits: Vec<_> = (0..32)
         .map(|i| {
-            let tolom = instances[i % 2].1.clone();
+            let h = instances[i % 2].clone();
             tokio::spawn(async move {
-                tolom
-                    .submit_card(
-                        payment_id,
-                        &common::card(VISA_APPROVE, "123"),
-                        "submit-once",
-                    )
+                h.tolom
+                    .submit_card(payment_id, &card_form(VISA_APPROVE), "submit-once")
                     .await
             })
         })
@@ -265,11 +249,14 @@ async fn replayed_idempotency_keys_give_one_payment_and_one_acquirer_call() {
     for s in submits {
         match s.await.unwrap_or_else(|e| panic!("{e}")) {
             Ok(p) => {
-                assert_eq!(p.id, payment_id);
+                assert_eq!(p.id(), payment_id);
                 assert!(
-                    matches!(p.state, PaymentState::Authorizing | PaymentState::Succeeded),
+                    matches!(
+                        p.state(),
+                        PaymentState::Authorizing | PaymentState::Succeeded
+                    ),
                     "a replay sees the payment in progress or done, got {:?}",
-                    p.state
+                    p.state()
                 );
             }
             // The core checks the replayed key only when it first reads the
@@ -285,17 +272,13 @@ async fn replayed_idempotency_keys_give_one_payment_and_one_acquirer_call() {
     assert_eq!(sandbox.total_charges(), 1, "one charge");
     // Replayed once more, later: the final result.
     let again = instances[1]
-        .1
-        .submit_card(
-            payment_id,
-            &common::card(VISA_APPROVE, "123"),
-            "submit-once",
-        )
+        .tolom
+        .submit_card(payment_id, &card_form(VISA_APPROVE), "submit-once")
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(again.state, PaymentState::Succeeded);
+    assert_eq!(again.state(), PaymentState::Succeeded);
     let listed = instances[1]
-        .0
+        .store
         .list_payments(&PaymentQuery {
             charge_id: Some(charge.id),
             ..PaymentQuery::default()
@@ -303,5 +286,4 @@ async fn replayed_idempotency_keys_give_one_payment_and_one_acquirer_call() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(listed.len(), 1, "one payment stored");
-    let _ = clock.now();
 }

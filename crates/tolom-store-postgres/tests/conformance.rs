@@ -1,27 +1,16 @@
-//! The testkit's storage conformance suite, each case on a fresh schema.
+//! The testkit's conformance suites on PostgreSQL: one named test per case
+//! (`storage_conformance::charges`, `ops_conformance::audit_chain`, ...),
+//! each on a fresh schema.
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use tolom_core::ports::Store;
+use tolom_store_postgres::PostgresStore;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn storage_conformance_suite() {
-    let Some(db) = common::TestDb::connect_or_skip("storage conformance").await else {
-        return;
-    };
-    let guards = Arc::new(Mutex::new(Vec::new()));
-    tolom_testkit::conformance::storage::run(|| {
-        let db = db.clone();
-        let guards = guards.clone();
-        async move {
-            let (store, guard) = db.fresh().await;
-            if let Ok(mut g) = guards.lock() {
-                g.push(guard);
-            }
-            Arc::new(store) as Arc<dyn Store>
-        }
-    })
-    .await;
+async fn store() -> Option<Arc<PostgresStore>> {
+    common::store_for("postgres conformance").await
 }
+
+tolom_testkit::storage_conformance!(store);
+tolom_testkit::ops_conformance!(store);

@@ -12,9 +12,9 @@ use sqlx::{Connection, PgConnection};
 use tolom_core::card::{CardBrand, CardSummary, MaskedPan};
 use tolom_core::charge::{Charge, ChargeStatus, Payer};
 use tolom_core::code::{CodeFormat, ServiceFamily};
+use tolom_core::events::{Event, EventKind};
 use tolom_core::i18n::Language;
 use tolom_core::money::Money;
-use tolom_core::events::Event;
 use tolom_core::outbox::{AgencyEvent, AgencyEventKind, OutboxMessage, OutboxPayload};
 use tolom_core::payment::{Approval, NewPayment, Payment, PaymentState};
 use tolom_core::ports::{
@@ -77,7 +77,7 @@ async fn an_unreachable_server_is_unavailable_and_retryable() {
         lazy.ping().await,
     ] {
         match r {
-            Err(e @ StoreError::Unavailable(_)) => assert!(e.is_retryable()),
+            Err(e @ StoreError::Unavailable(_)) => assert!(e.is_temporary()),
             other => panic!("expected Unavailable, got {other:?}"),
         }
     }
@@ -121,13 +121,14 @@ async fn an_exhausted_pool_is_unavailable() {
     );
 }
 
-fn event(p: &Payment, kind: &str) -> Event {
+fn event(p: &Payment, kind: EventKind) -> Event {
     Event {
         id: Uuid::new_v4(),
         at: t0(),
-        charge_id: p.charge_id,
-        payment_id: Some(p.id),
-        kind: kind.into(),
+        charge_id: p.charge_id(),
+        payment_id: Some(p.id()),
+        kind,
+        actor: "system".into(),
         data: serde_json::json!({}),
     }
 }
@@ -155,7 +156,8 @@ async fn authorizing(store: &PostgresStore) -> (Charge, Payment) {
         at: t0(),
         charge_id: charge.id,
         payment_id: None,
-        kind: "charge.issued".into(),
+        kind: EventKind::ChargeIssued,
+        actor: "system".into(),
         data: serde_json::json!({}),
     };
     store
@@ -177,7 +179,7 @@ async fn authorizing(store: &PostgresStore) -> (Charge, Payment) {
     })
     .unwrap_or_else(|e| panic!("{e}"));
     store
-        .create_payment(&p, &[event(&p, "payment.created")])
+        .create_payment(&p, &[event(&p, EventKind::PaymentCreated)])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     p.authorize(
@@ -191,6 +193,7 @@ async fn authorizing(store: &PostgresStore) -> (Charge, Payment) {
         None,
         "sandbox",
         t0(),
+        t0(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     store
@@ -198,7 +201,7 @@ async fn authorizing(store: &PostgresStore) -> (Charge, Payment) {
             payment: p.clone(),
             charge: None,
             refund: None,
-            events: vec![event(&p, "payment.authorizing")],
+            events: vec![event(&p, EventKind::PaymentAuthorizing)],
             outbox: vec![],
         })
         .await
@@ -221,20 +224,20 @@ fn success(p: &Payment) -> PaymentUpdate {
         payment: next.clone(),
         charge: Some(ChargeChange::MarkPaid),
         refund: None,
-        events: vec![event(&next, "payment.succeeded")],
+        events: vec![event(&next, EventKind::PaymentSucceeded)],
         outbox: vec![OutboxMessage::new(
             Uuid::new_v4(),
             OutboxPayload::AgencyNotice(AgencyEvent {
                 event_id: Uuid::new_v4(),
                 kind: AgencyEventKind::PaymentSucceeded,
                 occurred_at: t0(),
-                code: next.code.to_string(),
+                code: next.code().to_string(),
                 agency_ref: None,
-                service: next.service.clone(),
-                payment_id: next.id,
-                receipt_number: next.receipt_number.clone(),
-                amount: next.amount,
-                refunded: next.refunded,
+                service: next.service().clone(),
+                payment_id: next.id(),
+                receipt_number: next.receipt_number().map(str::to_string),
+                amount: next.amount(),
+                refunded: next.refunded(),
             }),
             t0(),
         )],
@@ -269,7 +272,7 @@ async fn kill_mid_update(lock_sql: &str, what: &str) {
     };
     let (store, guard) = db.fresh_with(4).await;
     let (charge, p) = authorizing(&store).await;
-    let events_before = store.events_of(p.id).await.unwrap_or_default();
+    let events_before = store.events_of(p.id()).await.unwrap_or_default();
     let outbox_before = store.outbox_list(None, 0).await.unwrap_or_default();
 
     let mut blocker = db.raw().await;
@@ -282,7 +285,7 @@ async fn kill_mid_update(lock_sql: &str, what: &str) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     sqlx::query(lock_sql)
-        .bind(p.id)
+        .bind(p.id())
         .bind(charge.id)
         .execute(&mut blocker)
         .await
@@ -304,7 +307,7 @@ async fn kill_mid_update(lock_sql: &str, what: &str) {
     assert!(killed);
     let r = task.await.unwrap_or_else(|e| panic!("{e}"));
     match &r {
-        Err(e @ StoreError::Unavailable(_)) => assert!(e.is_retryable()),
+        Err(e @ StoreError::Unavailable(_)) => assert!(e.is_temporary()),
         other => panic!("{what}: expected Unavailable, got {other:?}"),
     }
     sqlx::query("ROLLBACK")
@@ -315,7 +318,7 @@ async fn kill_mid_update(lock_sql: &str, what: &str) {
     let _ = watch.close().await;
 
     // Nothing of the killed transaction is visible.
-    assert_eq!(store.payment(p.id).await, Ok(Some(p.clone())), "{what}");
+    assert_eq!(store.payment(p.id()).await, Ok(Some(p.clone())), "{what}");
     assert_eq!(
         store
             .charge(charge.id)
@@ -326,7 +329,7 @@ async fn kill_mid_update(lock_sql: &str, what: &str) {
         Some(ChargeStatus::Unpaid),
         "{what}"
     );
-    assert_eq!(store.events_of(p.id).await, Ok(events_before), "{what}");
+    assert_eq!(store.events_of(p.id()).await, Ok(events_before), "{what}");
     assert_eq!(
         store.outbox_list(None, 0).await,
         Ok(outbox_before),
@@ -338,8 +341,8 @@ async fn kill_mid_update(lock_sql: &str, what: &str) {
         .update_payment(&update)
         .await
         .unwrap_or_else(|e| panic!("{what}: retry: {e}"));
-    let stored = store.payment(p.id).await.ok().flatten();
-    assert_eq!(stored.map(|s| s.state), Some(PaymentState::Succeeded));
+    let stored = store.payment(p.id()).await.ok().flatten();
+    assert_eq!(stored.map(|s| s.state()), Some(PaymentState::Succeeded));
     assert_eq!(store.outbox_list(None, 0).await.map(|o| o.len()), Ok(1));
     assert_eq!(
         store

@@ -10,43 +10,27 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use tolom_acquirer_sandbox::{SandboxAcquirer, VISA_APPROVE};
-use tolom_core::i18n::Language;
 use tolom_core::outbox::{retry_delay, OutboxStatus};
 use tolom_core::payment::PaymentState;
-use tolom_core::ports::{Acquirer, OutboxStore};
-use tolom_core::usecases::{StartPayment, Tolom};
-use tolom_core::ports::Clock;
+use tolom_core::ports::{Acquirer, Clock, OpsStore, OutboxStore};
+use tolom_core::usecases::Config;
 use tolom_store_postgres::PostgresStore;
-use tolom_testkit::clock::ManualClock;
+use tolom_testkit::fixtures::Harness;
 use uuid::Uuid;
 
-/// Pays `n` charges through `tolom`; each success enqueues two messages.
-async fn pay_many(tolom: &Tolom, n: usize) {
-    let terms = tolom
-        .terms_in_force()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .id;
+/// A portal instance on `store` with the sandbox acquirer.
+fn portal(store: &PostgresStore, config: Config) -> Harness<PostgresStore> {
+    let sandbox: Arc<dyn Acquirer> = Arc::new(SandboxAcquirer::for_tests());
+    Harness::on(Arc::new(store.clone()), sandbox, config)
+}
+
+/// Pays `n` charges through `h`; each success enqueues its messages (a
+/// receipt e-mail and an agency notice by default).
+async fn pay_many(h: &Harness<PostgresStore>, n: usize) {
     for i in 0..n {
-        let charge = common::issue(tolom, "id-card-2017", "Асанов Айбек Маратович").await;
-        let p = tolom
-            .start_payment(StartPayment {
-                code: charge.code.as_str(),
-                accepted_terms: Some(&terms),
-                idempotency_key: &format!("start-{i}"),
-                language: Language::En,
-            })
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
-        let p = tolom
-            .submit_card(
-                p.id,
-                &common::card(VISA_APPROVE, "123"),
-                &format!("submit-{i}"),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(p.state, PaymentState::Succeeded);
+        let charge = h.charge("id-card-2017", "Асанов Айбек Маратович").await;
+        let p = h.pay(&charge.code, VISA_APPROVE, &format!("pay-{i}")).await;
+        assert_eq!(p.state(), PaymentState::Succeeded);
     }
 }
 
@@ -57,10 +41,8 @@ async fn workers_on_two_pools_never_hold_a_message_together() {
     };
     let (a, guard) = db.fresh_with(6).await;
     let b = db.another_instance(&guard, 6).await;
-    let sandbox: Arc<dyn Acquirer> = Arc::new(SandboxAcquirer::for_tests());
-    let clock = Arc::new(ManualClock::fixed());
-    let portal = common::portal(a.clone(), sandbox, clock.clone());
-    pay_many(&portal.tolom, 30).await;
+    let portal = portal(&a, Config::default());
+    pay_many(&portal, 30).await;
     let total = a
         .outbox_list(Some(OutboxStatus::Pending), 0)
         .await
@@ -74,7 +56,7 @@ async fn workers_on_two_pools_never_hold_a_message_together() {
     let holding: Arc<Mutex<HashSet<Uuid>>> = Arc::new(Mutex::new(HashSet::new()));
     let delivered: Arc<Mutex<HashMap<Uuid, u32>>> = Arc::new(Mutex::new(HashMap::new()));
     let overlaps = Arc::new(Mutex::new(Vec::new()));
-    let now = clock.now();
+    let now = portal.clock.now();
     let workers: Vec<_> = (0..8)
         .map(|w| {
             let store: PostgresStore = if w % 2 == 0 { a.clone() } else { b.clone() };
@@ -143,11 +125,9 @@ async fn two_portals_dispatch_each_notice_once() {
     };
     let (a, guard) = db.fresh_with(6).await;
     let b = db.another_instance(&guard, 6).await;
-    let sandbox: Arc<dyn Acquirer> = Arc::new(SandboxAcquirer::for_tests());
-    let clock = Arc::new(ManualClock::fixed());
-    let one = Arc::new(common::portal(a, sandbox.clone(), clock.clone()));
-    let two = Arc::new(common::portal(b.clone(), sandbox, clock.clone()));
-    pay_many(&one.tolom, 20).await;
+    let one = Arc::new(portal(&a, Config::default()));
+    let two = Arc::new(portal(&b, Config::default()));
+    pay_many(&one, 20).await;
     let tasks: Vec<_> = (0..6)
         .map(|i| {
             let portal = if i % 2 == 0 { one.clone() } else { two.clone() };
@@ -194,30 +174,16 @@ async fn failures_back_off_then_die_visibly_and_can_be_retried() {
         return;
     };
     let (store, _guard) = db.fresh().await;
-    let sandbox: Arc<dyn Acquirer> = Arc::new(SandboxAcquirer::for_tests());
-    let clock = Arc::new(ManualClock::fixed());
     // One message per payment: the agency notice.
-    let config = tolom_core::usecases::Config {
-        receipt_emails: false,
-        ..tolom_core::usecases::Config::default()
-    };
-    let email = Arc::new(tolom_testkit::notifier::RecordingNotifier::new(
-        tolom_core::outbox::Channel::Email,
-    ));
-    let webhook = Arc::new(tolom_testkit::notifier::RecordingNotifier::new(
-        tolom_core::outbox::Channel::Webhook,
-    ));
-    let tolom = Tolom::builder()
-        .store(Arc::new(store.clone()))
-        .acquirer(sandbox)
-        .clock(clock.clone())
-        .signer(Arc::new(tolom_testkit::fixtures::test_signer()))
-        .notifier(email)
-        .notifier(webhook.clone())
-        .config(config)
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
-    pay_many(&tolom, 1).await;
+    let h = portal(
+        &store,
+        Config {
+            receipt_emails: false,
+            ..Config::default()
+        },
+    );
+    let (tolom, clock, webhook) = (&h.tolom, &h.clock, &h.webhook);
+    pay_many(&h, 1).await;
 
     // The receiver is down: every attempt fails, transiently.
     webhook.fail_next(100, true);
@@ -268,12 +234,24 @@ async fn failures_back_off_then_die_visibly_and_can_be_retried() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(dead.len(), 1, "the dead letter is visible");
-    // An operator retries it once the receiver is back.
+    // An operator retries it once the receiver is back; the retry is in
+    // the audit log.
     webhook.fail_next(0, true);
-    store
-        .outbox_retry(dead[0].id, clock.now())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (operator, who) = h.operator();
+    assert_eq!(
+        operator
+            .retry_outbox(&who, &[dead[0].id], false)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        1
+    );
+    let audit = store.audit_entries(1, 0).await.unwrap_or_default();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "outbox.retried" && e.subject == dead[0].id.to_string()),
+        "the retry is audited"
+    );
     let r = tolom
         .dispatch_outbox("w", 10)
         .await
@@ -289,11 +267,9 @@ async fn an_expired_lease_hands_the_message_to_another_pool() {
     };
     let (a, guard) = db.fresh().await;
     let b = db.another_instance(&guard, 2).await;
-    let sandbox: Arc<dyn Acquirer> = Arc::new(SandboxAcquirer::for_tests());
-    let clock = Arc::new(ManualClock::fixed());
-    let portal = common::portal(a.clone(), sandbox, clock.clone());
-    pay_many(&portal.tolom, 1).await;
-    let now = clock.now();
+    let portal = portal(&a, Config::default());
+    pay_many(&portal, 1).await;
+    let now = portal.clock.now();
     let first = a
         .claim_outbox(now, now + Duration::seconds(60), 10, "crashed-worker")
         .await

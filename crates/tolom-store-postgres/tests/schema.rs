@@ -8,11 +8,11 @@ use chrono::{Duration, TimeZone, Utc};
 use sqlx::Row;
 use tolom_core::charge::{Charge, ChargeStatus, Payer};
 use tolom_core::code::{CodeFormat, ServiceFamily};
+use tolom_core::events::{Event, EventKind};
 use tolom_core::i18n::Language;
 use tolom_core::money::Money;
-use tolom_core::events::Event;
 use tolom_core::payment::{Approval, NewPayment, Payment};
-use tolom_core::ports::{ChargeChange, ChargeStore, PaymentStore, PaymentUpdate, StoreError};
+use tolom_core::ports::{ChargeChange, ChargeStore, InvariantKind, PaymentStore, PaymentUpdate};
 use tolom_store_postgres::PostgresStore;
 use uuid::Uuid;
 
@@ -28,7 +28,12 @@ fn ev(charge: Uuid, payment: Option<Uuid>) -> Event {
         at: t0(),
         charge_id: charge,
         payment_id: payment,
-        kind: "test".into(),
+        kind: if payment.is_some() {
+            EventKind::PaymentAuthorizing
+        } else {
+            EventKind::ChargeIssued
+        },
+        actor: "system".into(),
         data: serde_json::json!({}),
     }
 }
@@ -111,7 +116,7 @@ async fn the_schema_refuses_broken_invariants_from_raw_sql() {
              acquirer, acquirer_ref, approval, decline_reason, failure, challenge, \
              refunded_minor, refund_pending_minor, succeeded_at, receipt_number \
              FROM payments WHERE id = '{}'",
-            p.id
+            p.id()
         ),
     )
     .await;
@@ -128,7 +133,7 @@ async fn the_schema_refuses_broken_invariants_from_raw_sql() {
     ] {
         let (code, name) = refused(
             &store,
-            &format!("UPDATE payments SET {set} WHERE id = '{}'", p.id),
+            &format!("UPDATE payments SET {set} WHERE id = '{}'", p.id()),
         )
         .await;
         assert_eq!(code, "23514", "{set}");
@@ -140,7 +145,7 @@ async fn the_schema_refuses_broken_invariants_from_raw_sql() {
         &store,
         &format!(
             "UPDATE payments SET refund_pending_minor = total_minor + 1 WHERE id = '{}'",
-            p.id
+            p.id()
         ),
     )
     .await;
@@ -167,7 +172,7 @@ async fn the_schema_refuses_broken_invariants_from_raw_sql() {
         &format!(
             "UPDATE payments SET state = 'succeeded', approval = '{{\"auth_code\":\"1\",\"rrn\":\"1\"}}', \
              succeeded_at = now() WHERE id = '{}'",
-            p.id
+            p.id()
         ),
     )
     .await;
@@ -179,7 +184,7 @@ async fn the_schema_refuses_broken_invariants_from_raw_sql() {
         &format!(
             "UPDATE payments SET card = '{{\"masked_pan\":\"4111111111111111\",\"brand\":\"visa\",\"holder\":\"X\"}}' \
              WHERE id = '{}'",
-            p.id
+            p.id()
         ),
     )
     .await;
@@ -193,7 +198,7 @@ async fn the_schema_refuses_broken_invariants_from_raw_sql() {
         "UPDATE events SET kind = 'rewritten'".to_string(),
         "DELETE FROM events".to_string(),
         "TRUNCATE events".to_string(),
-        format!("DELETE FROM payments WHERE id = '{}'", p.id),
+        format!("DELETE FROM payments WHERE id = '{}'", p.id()),
         format!("DELETE FROM charges WHERE id = '{}'", c.id),
     ] {
         let (code, _) = refused(&store, &sql).await;
@@ -201,7 +206,7 @@ async fn the_schema_refuses_broken_invariants_from_raw_sql() {
     }
 
     // Nothing above changed the stored payment.
-    assert_eq!(store.payment(p.id).await, Ok(Some(p.clone())));
+    assert_eq!(store.payment(p.id()).await, Ok(Some(p.clone())));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,13 +217,13 @@ async fn a_second_paid_payment_is_refused_by_the_index() {
     let (store, _guard) = db.fresh().await;
     let c = charge(&store, 2).await;
     let mut p = payment(&store, &c).await;
-    p.authorize("s".into(), None, None, "x", t0())
+    p.authorize("s".into(), None, None, "x", t0(), t0())
         .unwrap_or_else(|e| panic!("{e}"));
     let up = |p: &Payment, charge: Option<ChargeChange>| PaymentUpdate {
         payment: p.clone(),
         charge,
         refund: None,
-        events: vec![ev(p.charge_id, Some(p.id))],
+        events: vec![ev(p.charge_id(), Some(p.id()))],
         outbox: vec![],
     };
     store
@@ -247,7 +252,7 @@ async fn a_second_paid_payment_is_refused_by_the_index() {
              acquirer, acquirer_ref, approval, decline_reason, failure, challenge, \
              refunded_minor, refund_pending_minor, succeeded_at, receipt_number \
              FROM payments WHERE id = '{}'",
-            p.id
+            p.id()
         ),
     )
     .await;
@@ -255,17 +260,27 @@ async fn a_second_paid_payment_is_refused_by_the_index() {
         (code.as_str(), name.as_str()),
         ("23505", "payments_one_paid")
     );
-    // Through the port: MarkPaid without a paid payment is an Invariant.
+    // Through the port: MarkPaid without a paid payment is refused at
+    // commit by the deferred rule (charges_paid_needs_payment).
     let c2 = charge(&store, 3).await;
     let mut q = payment(&store, &c2).await;
-    q.authorize("s".into(), None, None, "x", t0())
+    q.authorize("s".into(), None, None, "x", t0(), t0())
         .unwrap_or_else(|e| panic!("{e}"));
     let r = store
         .update_payment(&up(&q, Some(ChargeChange::MarkPaid)))
         .await;
-    assert!(matches!(r, Err(StoreError::Invariant(_))), "{r:?}");
     assert_eq!(
-        store.payment(q.id).await.ok().flatten().map(|x| x.version),
+        r.as_ref().err().and_then(|e| e.invariant_kind()),
+        Some(InvariantKind::PaidWithoutPayment),
+        "{r:?}"
+    );
+    assert_eq!(
+        store
+            .payment(q.id())
+            .await
+            .ok()
+            .flatten()
+            .map(|x| x.version()),
         Some(1),
         "the refused update wrote nothing"
     );

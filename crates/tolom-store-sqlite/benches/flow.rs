@@ -34,8 +34,8 @@ use tolom_core::i18n::Language;
 use tolom_core::money::Money;
 use tolom_core::outbox::Channel;
 use tolom_core::payment::PaymentState;
-use tolom_core::ports::{Notification, Notifier, NotifyError};
 use tolom_core::ports::Ed25519Signer;
+use tolom_core::ports::{Notification, Notifier, NotifyError};
 use tolom_core::usecases::{IssueCharge, StartPayment, Tolom};
 use tolom_store_sqlite::{Durability, SqliteOptions, SqliteStore};
 use uuid::Uuid;
@@ -149,12 +149,12 @@ async fn flows(dir: &Path, durability: Durability, n: usize, payers: usize) -> F
                         .expect("start");
                     lap(1, &mut t);
                     let p = tolom
-                        .submit_card(p.id, &card(), &format!("submit-{i}"))
+                        .submit_card(p.id(), &card(), &format!("submit-{i}"))
                         .await
                         .expect("submit");
-                    assert_eq!(p.state, PaymentState::Succeeded);
+                    assert_eq!(p.state(), PaymentState::Succeeded);
                     lap(2, &mut t);
-                    let receipt = tolom.receipt(p.id).await.expect("receipt");
+                    let receipt = tolom.receipt(p.id()).await.expect("receipt");
                     std::hint::black_box(receipt.to_json());
                     lap(3, &mut t);
                     tolom

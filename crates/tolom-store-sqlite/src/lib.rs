@@ -8,24 +8,75 @@
 //! [`TermsStore`](tolom_core::ports::TermsStore)), so a [`SqliteStore`] is a
 //! [`tolom_core::ports::Store`]; and the operations port
 //! [`OpsStore`](tolom_core::ports::OpsStore) (hash-chained audit log that
-//! every event also goes into, admin tokens, retention, access requests).
+//! every event and every operator's note also goes into, in the same
+//! transaction; admin tokens; retention; access requests).
 //!
 //! - **The schema enforces the invariants**, not only the Rust code: one
 //!   payment in flight per charge and one paid payment per charge (partial
 //!   unique indexes), optimistic versions, refunds never above the total
 //!   (CHECK), amounts/charge/code fixed after insert and append-only events
-//!   (triggers), no unmasked card number (CHECK). See
-//!   `migrations/20261125000001_initial.sql`.
+//!   and audit log (triggers), no unmasked card number (CHECK). See
+//!   `migrations/` (the rules are named in `20261202000003_*.sql`).
 //! - **Embedded, versioned, forward-only migrations** run by
 //!   [`SqliteStore::open`] and [`SqliteStore::migrate`].
-//! - **Server settings**: WAL, `synchronous=FULL` by default
-//!   ([`Durability`]), a busy timeout, foreign keys on, and one writer
-//!   connection taking `BEGIN IMMEDIATE` next to a pool of read-only
-//!   readers, so concurrent payers never see `SQLITE_BUSY`.
-//! - **Errors mapped at the edge**: SQLite errors become
-//!   [`StoreError`](tolom_core::ports::StoreError) kinds (`DuplicateCode`,
-//!   `InFlight`, `Conflict`, `Invariant`, retryable `Unavailable`); nothing
-//!   of sqlx crosses into the core.
+//! - **Settings**: WAL, `synchronous=FULL` by default ([`Durability`]), a
+//!   busy timeout, foreign keys on, and one writer connection taking
+//!   `BEGIN IMMEDIATE` next to a pool of read-only readers, so concurrent
+//!   payers never see `SQLITE_BUSY`.
+//!
+//! ## Layout
+//!
+//! The same in both storage adapters:
+//!
+//! | module | what |
+//! | --- | --- |
+//! | `lib.rs` | these docs, [`SqliteStore`]: open, migrate, close, the two pools, transactions |
+//! | `options.rs` | [`SqliteOptions`], [`Durability`] |
+//! | `rows.rs` | rows ↔ domain values (a row that does not restore is `Broken`) |
+//! | `error.rs` | SQLite errors → [`StoreError`] |
+//! | `audit.rs` | writes into the audit chain inside a transaction (events, notes), shared by the ports |
+//! | `charges.rs` | `ChargeStore` |
+//! | `payments.rs` | `PaymentStore` |
+//! | `outbox.rs` | `OutboxStore` |
+//! | `events.rs` | `EventLog` |
+//! | `terms.rs` | `TermsStore` |
+//! | `ops.rs` | `OpsStore` |
+//!
+//! Port modules import `lib.rs`, `rows`, `error` and `audit`, never each
+//! other (except `payments` using `outbox`'s insert), and `audit` imports
+//! no port module: there is no module cycle.
+//!
+//! ## Errors
+//!
+//! SQLite errors become [`StoreError`]
+//! kinds at the edge (`error.rs`), by the **extended result code** and the
+//! **name** of the rule, never by the prose of a message; nothing of sqlx
+//! crosses into the core:
+//!
+//! - a UNIQUE violation (2067, 1555) by the index SQLite names
+//!   (`payments_one_in_flight` → `InFlight` on insert, `Invariant`
+//!   `SecondInFlight` on update; `payments_one_paid` →
+//!   `SecondPaidPayment`) or the columns it lists (`charges.code` →
+//!   `DuplicateCode`, `payments.start_key` → the existing payment,
+//!   `refunds.payment_id, refunds.idempotency_key` → `Conflict`,
+//!   `terms_editions.id` → `DuplicateEdition`, `api_tokens.name` →
+//!   `DuplicateToken`);
+//! - a CHECK (275) by the constraint's name (`refunds_within_total`,
+//!   `refunded_not_negative`, `refund_pending_not_negative` →
+//!   `RefundsExceedTotal`; `card_masked` → `UnmaskedCard`; any other →
+//!   `Constraint`);
+//! - a trigger (1811) by the exact token it raises (`tolom:immutable_field`,
+//!   `tolom:append_only`, `tolom:paid_without_payment`);
+//! - a FOREIGN KEY (787) → `ChargeNotFound` for a new payment, otherwise
+//!   `Constraint`; NOT NULL, STRICT types → `Constraint`;
+//! - `BUSY`/`LOCKED` after the busy timeout, a pool timeout, a closed
+//!   store → `Unavailable` (temporary: nothing was written, retry);
+//! - `CORRUPT`, `NOTADB`, `FULL`, `READONLY`, `PERM`, `IOERR_*`, `CANTOPEN`,
+//!   a database migrated by a newer tolom, a row that does not read back
+//!   into a valid value → `Broken` (permanent: an operator has to act).
+//!
+//! Only `Unavailable` and `Conflict` are
+//! [temporary](tolom_core::ports::StoreError::is_temporary).
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -39,11 +90,233 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod codec;
+mod audit;
+mod charges;
 mod error;
+mod events;
 mod ops;
 mod options;
-mod store;
+mod outbox;
+mod payments;
+mod rows;
+mod terms;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::ConnectOptions;
+use tolom_core::ports::StoreError;
+
+use crate::audit::WriteTx;
+use crate::error::{map, map_migrate};
 
 pub use options::{Durability, SqliteOptions};
-pub use store::SqliteStore;
+
+/// The embedded, versioned, forward-only migrations
+/// (`crates/tolom-store-sqlite/migrations/`).
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Storage on SQLite: every storage port of the core, so an
+/// `Arc<SqliteStore>` is an `Arc<dyn tolom_core::ports::Store>`, and the
+/// operations port.
+///
+/// **Write discipline.** All write transactions go through one writer
+/// connection (a pool of size 1) and start with `BEGIN IMMEDIATE`, so within
+/// a process writers queue in the pool instead of meeting `SQLITE_BUSY`,
+/// and a transaction that reads before it writes never has to upgrade its
+/// lock. Look-ups and lists use a pool of read-only connections, which in
+/// WAL mode never block the writer and are never blocked by it. Several
+/// processes on one file still work: `BEGIN IMMEDIATE` takes SQLite's write
+/// lock, and the busy timeout makes them wait their turn.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use tolom_store_sqlite::{SqliteOptions, SqliteStore};
+/// let dir = std::env::temp_dir().join(format!("tolom-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let store = SqliteStore::open(dir.join("tolom.db").to_str().unwrap(), SqliteOptions::default())
+///     .await
+///     .unwrap();
+/// assert_eq!(store.schema_version().await.unwrap(), Some(SqliteStore::latest_schema_version()));
+/// store.close().await;
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    readers: SqlitePool,
+    location: String,
+    commits: Arc<AtomicU64>,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_memory(location: &str) -> bool {
+    location == ":memory:"
+        || location == "sqlite::memory:"
+        || location.contains("mode=memory")
+        || location
+            .trim_start_matches("sqlite:")
+            .starts_with(":memory:")
+}
+
+impl SqliteStore {
+    /// Opens (creating it if allowed) the database at `location` — a file
+    /// path, or a `sqlite:` URL such as `sqlite:///var/lib/tolom/tolom.db`
+    /// or `sqlite://data/tolom.db?mode=rwc` — in WAL mode with the
+    /// durability, busy timeout and foreign keys of `options`, and runs the
+    /// pending migrations.
+    ///
+    /// Fails with [`StoreError::Broken`] when the file cannot be opened
+    /// (missing directory, permissions, a directory in its place, not a
+    /// database, a bad URL), when the database was migrated by a newer tolom
+    /// (an applied migration this build does not know) or an applied
+    /// migration was edited; with [`StoreError::Unavailable`] when another
+    /// process holds the database locked beyond the busy timeout.
+    pub async fn open(location: &str, options: SqliteOptions) -> Result<SqliteStore, StoreError> {
+        if is_memory(location) {
+            return SqliteStore::in_memory().await;
+        }
+        let base = if location.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(location)
+                .map_err(|e| StoreError::Broken(format!("bad database location: {e}")))?
+        } else {
+            SqliteConnectOptions::new().filename(location)
+        };
+        let base = base
+            .foreign_keys(true)
+            .busy_timeout(options.busy_timeout)
+            .synchronous(match options.durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Normal => SqliteSynchronous::Normal,
+            })
+            .disable_statement_logging();
+        let writer_options = base
+            .clone()
+            .create_if_missing(options.create_if_missing)
+            .journal_mode(SqliteJournalMode::Wal);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(options.acquire_timeout)
+            .test_before_acquire(false)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(writer_options)
+            .await
+            .map_err(map)?;
+        MIGRATOR.run(&writer).await.map_err(map_migrate)?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(options.readers.max(1))
+            .min_connections(0)
+            .acquire_timeout(options.acquire_timeout)
+            .test_before_acquire(false)
+            .connect_with(base.read_only(true))
+            .await
+            .map_err(map)?;
+        Ok(SqliteStore {
+            writer,
+            readers,
+            location: location.to_string(),
+            commits: Arc::default(),
+        })
+    }
+
+    /// A fresh private database in memory, migrated: for tests. One
+    /// connection serves reads and writes (an in-memory database lives in
+    /// its connection).
+    pub async fn in_memory() -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(":memory:")
+            .foreign_keys(true)
+            .disable_statement_logging();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .test_before_acquire(false)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(map)?;
+        MIGRATOR.run(&pool).await.map_err(map_migrate)?;
+        Ok(SqliteStore {
+            readers: pool.clone(),
+            writer: pool,
+            location: ":memory:".into(),
+            commits: Arc::default(),
+        })
+    }
+
+    /// Runs the migrations not yet applied (idempotent; [`SqliteStore::open`]
+    /// already does it). Migrations are forward-only: there is no down
+    /// migration.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.writer).await.map_err(map_migrate)
+    }
+
+    /// The newest migration applied to the database, if any.
+    pub async fn schema_version(&self) -> Result<Option<i64>, StoreError> {
+        sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT MAX(version) FROM _sqlx_migrations WHERE success = 1",
+        )
+        .fetch_one(&self.readers)
+        .await
+        .map_err(map)
+    }
+
+    /// The newest migration this build knows.
+    pub fn latest_schema_version() -> i64 {
+        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
+    /// Where the database is, as given to [`SqliteStore::open`].
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Write transactions committed through this store (and its clones)
+    /// since it was opened: for metrics and for the benchmark's
+    /// commits-per-payment figure.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    /// Closes every connection (after the calls in progress end). Calls
+    /// made afterwards fail with [`StoreError::Unavailable`].
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.readers.close().await;
+    }
+
+    /// Starts a write transaction on the writer connection, taking SQLite's
+    /// write lock at once (`BEGIN IMMEDIATE`).
+    pub(crate) async fn write(&self) -> Result<WriteTx, StoreError> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map)
+    }
+
+    /// Commits a write transaction and counts it.
+    pub(crate) async fn commit(&self, tx: WriteTx) -> Result<(), StoreError> {
+        tx.commit().await.map_err(map)?;
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The read-only pool.
+    pub(crate) fn readers(&self) -> &SqlitePool {
+        &self.readers
+    }
+}

@@ -1,112 +1,56 @@
-//! The operations port ([`OpsStore`]) on SQLite: the hash-chained audit
-//! log, admin API tokens (hashes only), personal-data retention and access
-//! requests. Schema: `migrations/20261125000002_ops.sql`.
+//! [`OpsStore`] on SQLite: the hash-chained audit log, admin API tokens
+//! (hashes only), personal-data retention and access requests. Schema:
+//! `migrations/20261125000002_ops.sql`.
 //!
-//! Every event written through the storage ports is appended to the audit
-//! chain by [`append_in`], called from the store's event writer inside the
-//! same transaction. The single writer connection with `BEGIN IMMEDIATE`
-//! serialises appends: the last entry read in a transaction is still the
-//! last when it commits.
+//! Every operator action writes its [`AuditNote`] in the same transaction
+//! as the action ([`crate::audit::record_note`]); a refused action (a taken
+//! token name, an unknown token) rolls back and writes nothing, not even
+//! the note.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Sqlite, Transaction};
+use tolom_core::access::{ApiToken, ANONYMISED};
+use tolom_core::audit::{AuditEntry, AuditNote};
 use tolom_core::card::Phone;
-use tolom_core::access::{ApiToken, Role, ANONYMISED};
-use tolom_core::audit::AuditEntry;
-use tolom_core::ports::OpsStore;
 use tolom_core::payment::Payment;
-use tolom_core::ports::{PaymentStore, StoreError};
+use tolom_core::ports::{OpsStore, StoreError};
 
-use crate::codec::*;
-use crate::error::{corrupt, map, unique_violation};
-use crate::store::SqliteStore;
+use crate::audit::record_note;
+use crate::error::map;
+use crate::rows::{
+    audit_from, id, limit_of, payment_from, token_from, ts, AUDIT_COLUMNS, IN_FLIGHT_SQL,
+    PAYMENT_COLUMNS, TOKEN_COLUMNS,
+};
+use crate::SqliteStore;
 
-const AUDIT_COLUMNS: &str = "seq, at, actor, action, subject, data, prev_hash, hash";
+/// The recipient a receipt e-mail gets when its payment is anonymised
+/// (the only change the trigger `outbox_payload_fixed` allows).
+const ANONYMISED_EMAIL: &str = "anonymised@invalid";
 
-fn audit_from(row: &SqliteRow) -> Result<AuditEntry, StoreError> {
-    let seq = row.int("seq")?;
-    Ok(AuditEntry {
-        seq: u64::try_from(seq).map_err(|_| corrupt("audit seq", seq))?,
-        at: parse_ts(&row.text("at")?)?,
-        actor: row.text("actor")?,
-        action: row.text("action")?,
-        subject: row.text("subject")?,
-        data: from_json("audit data", &row.text("data")?)?,
-        prev_hash: row.text("prev_hash")?,
-        hash: row.text("hash")?,
-    })
+/// `note` with `"anonymised": n` added to its data (an object; other data
+/// is kept under `"data"`).
+fn with_count(note: &AuditNote, n: u64) -> AuditNote {
+    let mut note = note.clone();
+    let data = match note.data.take() {
+        serde_json::Value::Object(map) => map,
+        serde_json::Value::Null => serde_json::Map::new(),
+        other => {
+            let mut map = serde_json::Map::new();
+            map.insert("data".into(), other);
+            map
+        }
+    };
+    let mut data = data;
+    data.insert("anonymised".into(), n.into());
+    note.data = serde_json::Value::Object(data);
+    note
 }
-
-const TOKEN_COLUMNS: &str = "id, name, role, secret_hash, created_at, revoked_at";
-
-fn token_from(row: &SqliteRow) -> Result<ApiToken, StoreError> {
-    let role = row.text("role")?;
-    Ok(ApiToken {
-        id: parse_id(&row.text("id")?)?,
-        name: row.text("name")?,
-        role: Role::parse(&role).ok_or_else(|| corrupt("token role", role))?,
-        secret_hash: row.text("secret_hash")?,
-        created_at: parse_ts(&row.text("created_at")?)?,
-        revoked_at: row
-            .opt_text("revoked_at")?
-            .map(|s| parse_ts(&s))
-            .transpose()?,
-    })
-}
-
-/// Appends one entry to the audit chain inside a write transaction.
-pub(crate) async fn append_in(
-    tx: &mut Transaction<'static, Sqlite>,
-    at: DateTime<Utc>,
-    actor: &str,
-    action: &str,
-    subject: &str,
-    data: serde_json::Value,
-) -> Result<AuditEntry, StoreError> {
-    let last = sqlx::query(&format!(
-        "SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1"
-    ))
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(map)?
-    .as_ref()
-    .map(audit_from)
-    .transpose()?;
-    let entry = AuditEntry::next(last.as_ref(), at, actor, action, subject, data);
-    sqlx::query(&format!(
-        "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-    ))
-    .bind(i64::try_from(entry.seq).map_err(|_| StoreError::Invariant("audit log full".into()))?)
-    .bind(ts(entry.at))
-    .bind(&entry.actor)
-    .bind(&entry.action)
-    .bind(&entry.subject)
-    .bind(to_json(&entry.data)?)
-    .bind(&entry.prev_hash)
-    .bind(&entry.hash)
-    .execute(&mut **tx)
-    .await
-    .map_err(map)?;
-    Ok(entry)
-}
-
-/// The in-flight states, as stored.
-const IN_FLIGHT_SQL: &str = "('created', 'authorizing', 'action_required', 'unknown')";
 
 #[async_trait]
 impl OpsStore for SqliteStore {
-    async fn append_audit(
-        &self,
-        at: DateTime<Utc>,
-        actor: &str,
-        action: &str,
-        subject: &str,
-        data: serde_json::Value,
-    ) -> Result<AuditEntry, StoreError> {
+    async fn append_audit(&self, note: &AuditNote) -> Result<AuditEntry, StoreError> {
         let mut tx = self.write().await?;
-        let entry = append_in(&mut tx, at, actor, action, subject, data).await?;
+        let entry = record_note(&mut tx, note).await?;
         self.commit(tx).await?;
         Ok(entry)
     }
@@ -116,24 +60,24 @@ impl OpsStore for SqliteStore {
         from_seq: u64,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(&format!(
+        sqlx::query(&format!(
             "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq >= ?1 ORDER BY seq LIMIT ?2"
         ))
         .bind(i64::try_from(from_seq).unwrap_or(i64::MAX))
-        .bind(if limit == 0 {
-            -1
-        } else {
-            i64::try_from(limit).unwrap_or(i64::MAX)
-        })
+        .bind(limit_of(limit))
         .fetch_all(self.readers())
         .await
-        .map_err(map)?;
-        rows.iter().map(audit_from).collect()
+        .map_err(map)?
+        .iter()
+        .map(audit_from)
+        .collect()
     }
 
-    async fn create_token(&self, token: &ApiToken) -> Result<(), StoreError> {
+    async fn create_token(&self, token: &ApiToken, note: &AuditNote) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        let done = sqlx::query(&format!(
+        // UNIQUE api_tokens.name → DuplicateToken (error.rs), before the
+        // note: the transaction rolls back and nothing is written.
+        sqlx::query(&format!(
             "INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
         ))
         .bind(id(token.id))
@@ -143,28 +87,22 @@ impl OpsStore for SqliteStore {
         .bind(ts(token.created_at))
         .bind(token.revoked_at.map(ts))
         .execute(&mut *tx)
-        .await;
-        match done {
-            Ok(_) => {}
-            Err(e) if unique_violation(&e).is_some() => {
-                return Err(StoreError::Invariant(format!(
-                    "a token named {} (or with the same secret) exists",
-                    token.name
-                )))
-            }
-            Err(e) => return Err(map(e)),
-        }
+        .await
+        .map_err(map)?;
+        record_note(&mut tx, note).await?;
         self.commit(tx).await
     }
 
     async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
-        let rows = sqlx::query(&format!(
+        sqlx::query(&format!(
             "SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, name"
         ))
         .fetch_all(self.readers())
         .await
-        .map_err(map)?;
-        rows.iter().map(token_from).collect()
+        .map_err(map)?
+        .iter()
+        .map(token_from)
+        .collect()
     }
 
     async fn token_by_hash(&self, secret_hash: &str) -> Result<Option<ApiToken>, StoreError> {
@@ -180,7 +118,12 @@ impl OpsStore for SqliteStore {
         .transpose()
     }
 
-    async fn revoke_token(&self, name: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn revoke_token(
+        &self,
+        name: &str,
+        at: DateTime<Utc>,
+        note: &AuditNote,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let done = sqlx::query(
             "UPDATE api_tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL",
@@ -191,12 +134,18 @@ impl OpsStore for SqliteStore {
         .await
         .map_err(map)?;
         if done.rows_affected() == 0 {
+            // Dropping the transaction rolls it back: nothing written.
             return Err(StoreError::NotFound);
         }
+        record_note(&mut tx, note).await?;
         self.commit(tx).await
     }
 
-    async fn anonymise_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn anonymise_before(
+        &self,
+        before: DateTime<Utc>,
+        note: &AuditNote,
+    ) -> Result<u64, StoreError> {
         let mut tx = self.write().await?;
         let ids: Vec<String> = sqlx::query_scalar(&format!(
             "UPDATE payments SET contact = NULL, \
@@ -216,21 +165,23 @@ impl OpsStore for SqliteStore {
         // Receipt e-mails of anonymised payments (delivered or not) lose
         // their recipient; the trigger `outbox_payload_fixed` allows exactly
         // this change.
-        sqlx::query(
-            "UPDATE outbox SET payload = json_set(payload, '$.data.to', 'anonymised@invalid') \
+        sqlx::query(&format!(
+            "UPDATE outbox SET payload = json_set(payload, '$.data.to', ?2) \
              WHERE json_extract(payload, '$.kind') = 'receipt_email' \
-               AND json_extract(payload, '$.data.to') IS NOT 'anonymised@invalid' \
+               AND json_extract(payload, '$.data.to') IS NOT ?2 \
                AND json_extract(payload, '$.data.payment_id') IN \
-                   (SELECT id FROM payments WHERE contact IS NULL AND state NOT IN \
-                    ('created', 'authorizing', 'action_required', 'unknown') \
-                    AND updated_at < ?1)",
-        )
+                   (SELECT id FROM payments WHERE contact IS NULL \
+                    AND state NOT IN {IN_FLIGHT_SQL} AND updated_at < ?1)"
+        ))
         .bind(ts(before))
+        .bind(ANONYMISED_EMAIL)
         .execute(&mut *tx)
         .await
         .map_err(map)?;
+        let count = ids.len() as u64;
+        record_note(&mut tx, &with_count(note, count)).await?;
         self.commit(tx).await?;
-        Ok(ids.len() as u64)
+        Ok(count)
     }
 
     async fn payments_by_contact(
@@ -248,23 +199,50 @@ impl OpsStore for SqliteStore {
         if phone.is_none() && email.is_none() {
             return Ok(Vec::new());
         }
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM payments WHERE contact IS NOT NULL AND \
+        sqlx::query(&format!(
+            "SELECT {} FROM payments WHERE contact IS NOT NULL AND \
                (json_extract(contact, '$.phone') = ?1 \
                 OR lower(json_extract(contact, '$.email')) = ?2) \
              ORDER BY created_at, id",
-        )
+            *PAYMENT_COLUMNS
+        ))
         .bind(phone)
         .bind(email)
         .fetch_all(self.readers())
         .await
-        .map_err(map)?;
-        let mut out = Vec::with_capacity(ids.len());
-        for i in ids {
-            if let Some(p) = self.payment(parse_id(&i)?).await? {
-                out.push(p);
-            }
-        }
-        Ok(out)
+        .map_err(map)?
+        .iter()
+        .map(payment_from)
+        .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_count_joins_the_note_data() {
+        let at = Utc::now();
+        let n = with_count(
+            &AuditNote::system(
+                at,
+                "retention.run",
+                "payments",
+                serde_json::json!({"days": 3}),
+            ),
+            2,
+        );
+        assert_eq!(n.data, serde_json::json!({"days": 3, "anonymised": 2}));
+        let n = with_count(
+            &AuditNote::system(at, "retention.run", "payments", serde_json::Value::Null),
+            0,
+        );
+        assert_eq!(n.data, serde_json::json!({"anonymised": 0}));
+        let n = with_count(
+            &AuditNote::system(at, "retention.run", "payments", serde_json::json!("x")),
+            1,
+        );
+        assert_eq!(n.data, serde_json::json!({"data": "x", "anonymised": 1}));
     }
 }

@@ -11,6 +11,7 @@ use tolom_acquirer_sandbox::{
     DECLINE_INSUFFICIENT_FUNDS, ELCART_APPROVE, MASTERCARD_APPROVE, THREE_DS_OTP, VISA_APPROVE,
 };
 use tolom_core::payment::{ChallengeResponse, PaymentState};
+use tolom_core::ports::OpsStore;
 
 /// A CVV that appears nowhere else in the data of these flows.
 const CVV: &str = "862";
@@ -30,9 +31,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_pan_or_cvv_in_the_database_file_its_wal_or_any_text_column() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let w = World::new(dir.path()).await;
-    let terms = w.terms().await;
+    let w = World::new().await;
     let cards = [
         (VISA_APPROVE, PaymentState::Succeeded),
         (MASTERCARD_APPROVE, PaymentState::Succeeded),
@@ -41,31 +40,27 @@ async fn no_pan_or_cvv_in_the_database_file_its_wal_or_any_text_column() {
         (THREE_DS_OTP, PaymentState::Succeeded),
     ];
     for (i, (pan, expected)) in cards.iter().enumerate() {
-        let code = w.charge().await.code.to_string();
-        let p = w
-            .tolom
-            .start_payment(World::start(&code, &terms, &format!("start-{i}")))
-            .await
-            .expect("start");
-        let mut p = w
-            .tolom
-            .submit_card(p.id, &card(pan, CVV), &format!("submit-{i}"))
-            .await
-            .expect("submit");
-        if p.state == PaymentState::ActionRequired {
-            p = w
-                .tolom
-                .complete_challenge(p.id, &ChallengeResponse::otp("123456"))
+        let charge = w.h.charge(common::SERVICE, common::PAYER).await;
+        let p = w.h.start(&charge.code, &format!("start-{i}")).await;
+        let mut p =
+            w.h.tolom
+                .submit_card(p.id(), &card(pan, CVV), &format!("submit-{i}"))
                 .await
-                .expect("3-D Secure");
+                .expect("submit");
+        if p.state() == PaymentState::ActionRequired {
+            p =
+                w.h.tolom
+                    .complete_challenge(p.id(), &ChallengeResponse::otp("123456"))
+                    .await
+                    .expect("3-D Secure");
         }
-        assert_eq!(p.state, *expected, "card {}", masked(pan));
-        if p.state == PaymentState::Succeeded {
-            w.tolom.receipt(p.id).await.expect("receipt");
+        assert_eq!(p.state(), *expected, "card {}", masked(pan));
+        if p.state() == PaymentState::Succeeded {
+            w.h.tolom.receipt(p.id()).await.expect("receipt");
         }
     }
     // Receipts e-mailed, agency notified: the outbox is exercised too.
-    let r = w.tolom.dispatch_outbox("w", 100).await.expect("dispatch");
+    let r = w.h.tolom.dispatch_outbox("w", 100).await.expect("dispatch");
     assert_eq!(r.delivered, 8);
 
     // 1. The raw bytes of the database file and its write-ahead log, as
@@ -138,7 +133,19 @@ async fn no_pan_or_cvv_in_the_database_file_its_wal_or_any_text_column() {
         );
     }
     assert!(
-        tables.iter().any(|t| t == "payments") && tables.iter().any(|t| t == "events"),
+        tables.iter().any(|t| t == "payments")
+            && tables.iter().any(|t| t == "events")
+            && tables.iter().any(|t| t == "audit_log"),
         "{tables:?}"
+    );
+    // The audit chain (every event, with its data) was scanned too.
+    assert!(
+        w.store()
+            .audit_entries(1, 0)
+            .await
+            .map(|e| e.len())
+            .unwrap_or(0)
+            > 20,
+        "the audit chain holds the flows' events"
     );
 }

@@ -11,8 +11,19 @@ use common::{card, World};
 use tolom_acquirer_sandbox::VISA_APPROVE;
 use tolom_core::charge::ChargeStatus;
 use tolom_core::errors::{StartPaymentError, SubmitCardError};
+use tolom_core::i18n::Language;
 use tolom_core::payment::{Payment, PaymentState};
-use tolom_core::ports::{PaymentQuery, StoreError};
+use tolom_core::ports::{ChargeStore, PaymentQuery, PaymentStore, StoreError};
+use tolom_core::usecases::StartPayment;
+
+fn start<'a>(code: &'a str, terms: &'a str, key: &'a str) -> StartPayment<'a> {
+    StartPayment {
+        code,
+        accepted_terms: Some(terms),
+        idempotency_key: key,
+        language: Language::Ru,
+    }
+}
 
 #[derive(Debug)]
 enum Outcome {
@@ -33,27 +44,28 @@ fn store_error(o: &Outcome) -> Option<&StoreError> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixty_four_payers_race_for_one_charge_and_exactly_one_pays() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let w = World::new(dir.path()).await;
-    let charge = w.charge().await;
-    let terms = w.terms().await;
+    let w = Arc::new(World::new().await);
+    let charge = w.h.charge(common::SERVICE, common::PAYER).await;
+    let terms = w.h.terms_id().await;
     let code = charge.code.to_string();
 
     let tasks: Vec<_> = (0..64)
         .map(|i| {
-            let tolom = w.tolom.clone();
+            let w = w.clone();
             let code = code.clone();
             let terms = terms.clone();
             tokio::spawn(async move {
                 let start_key = format!("start-{i}");
-                match tolom
-                    .start_payment(World::start(&code, &terms, &start_key))
+                match w
+                    .h
+                    .tolom
+                    .start_payment(start(&code, &terms, &start_key))
                     .await
                 {
                     Err(e) => Outcome::StartFailed(e),
                     Ok(p) => Outcome::Submitted(Box::new(
-                        tolom
-                            .submit_card(p.id, &card(VISA_APPROVE, "123"), &format!("submit-{i}"))
+                        w.h.tolom
+                            .submit_card(p.id(), &card(VISA_APPROVE, "123"), &format!("submit-{i}"))
                             .await,
                     )),
                 }
@@ -104,7 +116,7 @@ async fn sixty_four_payers_race_for_one_charge_and_exactly_one_pays() {
             Outcome::Submitted(r) => r.as_ref().as_ref().ok(),
             _ => None,
         })
-        .filter(|p| p.state == PaymentState::Succeeded)
+        .filter(|p| p.state() == PaymentState::Succeeded)
         .collect();
     assert_eq!(winners.len(), 1, "exactly one payer sees a success");
 
@@ -119,7 +131,6 @@ async fn sixty_four_payers_race_for_one_charge_and_exactly_one_pays() {
         "exactly one purchase call reached the acquirer"
     );
     let payments = w
-        .tolom
         .store()
         .list_payments(&PaymentQuery {
             charge_id: Some(charge.id),
@@ -129,17 +140,16 @@ async fn sixty_four_payers_race_for_one_charge_and_exactly_one_pays() {
         .expect("list");
     let succeeded: Vec<&Payment> = payments
         .iter()
-        .filter(|p| p.state == PaymentState::Succeeded)
+        .filter(|p| p.state() == PaymentState::Succeeded)
         .collect();
     assert_eq!(succeeded.len(), 1, "exactly one succeeded payment stored");
-    assert_eq!(succeeded[0].id, winners[0].id);
+    assert_eq!(succeeded[0].id(), winners[0].id());
     assert!(
-        payments.iter().all(|p| !p.state.is_in_flight()),
+        payments.iter().all(|p| !p.state().is_in_flight()),
         "nothing is left in flight: {:?}",
-        payments.iter().map(|p| p.state).collect::<Vec<_>>()
+        payments.iter().map(|p| p.state()).collect::<Vec<_>>()
     );
     let stored = w
-        .tolom
         .store()
         .charge(charge.id)
         .await
@@ -150,21 +160,20 @@ async fn sixty_four_payers_race_for_one_charge_and_exactly_one_pays() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replayed_idempotency_keys_return_one_payment_and_call_the_acquirer_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let w = World::new(dir.path()).await;
-    let charge = w.charge().await;
-    let terms = w.terms().await;
+    let w = Arc::new(World::new().await);
+    let charge = w.h.charge(common::SERVICE, common::PAYER).await;
+    let terms = w.h.terms_id().await;
     let code = charge.code.to_string();
 
     // 16 concurrent starts with one key.
     let starts: Vec<_> = (0..16)
         .map(|_| {
-            let tolom = w.tolom.clone();
+            let w = w.clone();
             let code = code.clone();
             let terms = terms.clone();
             tokio::spawn(async move {
-                tolom
-                    .start_payment(World::start(&code, &terms, "same-start-key"))
+                w.h.tolom
+                    .start_payment(start(&code, &terms, "same-start-key"))
                     .await
             })
         })
@@ -172,12 +181,11 @@ async fn replayed_idempotency_keys_return_one_payment_and_call_the_acquirer_once
     let mut ids = HashSet::new();
     for t in starts {
         let p = t.await.expect("task").expect("a replayed start succeeds");
-        ids.insert(p.id);
+        ids.insert(p.id());
     }
     assert_eq!(ids.len(), 1, "every replay returns the same payment");
     let payment_id = *ids.iter().next().expect("one id");
     let stored = w
-        .tolom
         .store()
         .list_payments(&PaymentQuery {
             charge_id: Some(charge.id),
@@ -190,9 +198,9 @@ async fn replayed_idempotency_keys_return_one_payment_and_call_the_acquirer_once
     // 16 concurrent submissions with one key.
     let submits: Vec<_> = (0..16)
         .map(|_| {
-            let tolom = w.tolom.clone();
+            let w = w.clone();
             tokio::spawn(async move {
-                tolom
+                w.h.tolom
                     .submit_card(payment_id, &card(VISA_APPROVE, "123"), "same-submit-key")
                     .await
             })
@@ -200,26 +208,30 @@ async fn replayed_idempotency_keys_return_one_payment_and_call_the_acquirer_once
         .collect();
     for t in submits {
         let p = t.await.expect("task").expect("a replayed submit succeeds");
-        assert_eq!(p.id, payment_id, "the same payment");
+        assert_eq!(p.id(), payment_id, "the same payment");
         assert!(
-            matches!(p.state, PaymentState::Authorizing | PaymentState::Succeeded),
+            matches!(
+                p.state(),
+                PaymentState::Authorizing | PaymentState::Succeeded
+            ),
             "a replay sees the payment in progress or done, got {:?}",
-            p.state
+            p.state()
         );
     }
     assert_eq!(w.acquirer.purchase_calls(), 1, "one acquirer call");
-    let order = w
-        .tolom
-        .payment(payment_id)
-        .await
-        .expect("payment")
-        .order_number();
+    let order =
+        w.h.tolom
+            .payment(payment_id)
+            .await
+            .expect("payment")
+            .order_number();
     assert_eq!(w.acquirer.inner.charges(&order), 1, "one charge");
     assert_eq!(w.acquirer.inner.total_charges(), 1);
-    let done = w.tolom.payment(payment_id).await.expect("payment");
-    assert_eq!(done.state, PaymentState::Succeeded);
+    let done = w.h.tolom.payment(payment_id).await.expect("payment");
+    assert_eq!(done.state(), PaymentState::Succeeded);
     assert_eq!(
-        done.version, 3,
+        done.version(),
+        3,
         "created, authorizing, succeeded: no extra writes"
     );
 }
@@ -228,30 +240,36 @@ async fn replayed_idempotency_keys_return_one_payment_and_call_the_acquirer_once
 async fn many_charges_paid_at_once_never_surface_busy() {
     // Writers from many tasks on different charges: all queue for the one
     // writer connection; none fails.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let w = World::new(dir.path()).await;
-    let terms = w.terms().await;
+    let w = Arc::new(World::new().await);
+    let terms = w.h.terms_id().await;
     let mut codes = Vec::new();
     for _ in 0..32 {
-        codes.push(w.charge().await.code.to_string());
+        codes.push(
+            w.h.charge(common::SERVICE, common::PAYER)
+                .await
+                .code
+                .to_string(),
+        );
     }
     let tasks: Vec<_> = codes
         .into_iter()
         .enumerate()
         .map(|(i, code)| {
-            let tolom = w.tolom.clone();
+            let w = w.clone();
             let terms = terms.clone();
             tokio::spawn(async move {
-                let p = tolom
-                    .start_payment(World::start(&code, &terms, &format!("s{i}")))
-                    .await
-                    .expect("start");
-                let p = tolom
-                    .submit_card(p.id, &card(VISA_APPROVE, "123"), &format!("c{i}"))
-                    .await
-                    .expect("submit");
-                let _ = tolom.receipt(p.id).await.expect("receipt");
-                tolom
+                let p =
+                    w.h.tolom
+                        .start_payment(start(&code, &terms, &format!("s{i}")))
+                        .await
+                        .expect("start");
+                let p =
+                    w.h.tolom
+                        .submit_card(p.id(), &card(VISA_APPROVE, "123"), &format!("c{i}"))
+                        .await
+                        .expect("submit");
+                let _ = w.h.tolom.receipt(p.id()).await.expect("receipt");
+                w.h.tolom
                     .dispatch_outbox(&format!("w{i}"), 4)
                     .await
                     .expect("dispatch");
@@ -261,8 +279,8 @@ async fn many_charges_paid_at_once_never_surface_busy() {
         .collect();
     for t in tasks {
         let p = t.await.expect("task");
-        assert_eq!(p.state, PaymentState::Succeeded);
+        assert_eq!(p.state(), PaymentState::Succeeded);
     }
     assert_eq!(w.acquirer.inner.total_charges(), 32);
-    let _ = Arc::strong_count(&w.store);
+    assert_eq!(Arc::strong_count(&w), 1, "every task has ended");
 }

@@ -1,53 +1,43 @@
-//! The testkit's storage conformance suite, on a private in-memory database
-//! and on database files (both durability settings).
+//! The testkit's conformance suites, one named test per case: storage
+//! (`storage_conformance::*`) and operations (`ops_conformance::*`) on a
+//! database file with the default settings (`synchronous=FULL`); the
+//! storage suite also on a file with `synchronous=NORMAL`
+//! (`storage_conformance_normal::*`) and both on a private in-memory
+//! database (`*_in_memory::*`).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
+
 use std::sync::Arc;
 
-use tolom_core::ports::Store;
 use tolom_store_sqlite::{Durability, SqliteOptions, SqliteStore};
-use tolom_testkit::conformance::storage;
 
-#[tokio::test]
-async fn conformance_in_memory() {
-    storage::run(|| async {
-        Arc::new(SqliteStore::in_memory().await.expect("in-memory store")) as Arc<dyn Store>
-    })
-    .await;
+async fn on_file(durability: Durability) -> Arc<SqliteStore> {
+    let options = SqliteOptions {
+        durability,
+        ..SqliteOptions::default()
+    };
+    Arc::new(common::open(&common::scratch_file("conformance"), options).await)
 }
 
-async fn on_files(durability: Durability) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let n = AtomicUsize::new(0);
-    storage::run(|| {
-        let path = dir
-            .path()
-            .join(format!("tolom-{}.db", n.fetch_add(1, Ordering::SeqCst)));
-        async move {
-            let options = SqliteOptions {
-                durability,
-                ..SqliteOptions::default()
-            };
-            Arc::new(
-                SqliteStore::open(path.to_str().expect("utf-8 path"), options)
-                    .await
-                    .expect("open file store"),
-            ) as Arc<dyn Store>
-        }
-    })
-    .await;
-    assert!(
-        n.load(Ordering::SeqCst) >= 13,
-        "every case ran on its own file"
-    );
+/// A fresh database file, `synchronous=FULL` (the default).
+async fn store() -> Option<Arc<SqliteStore>> {
+    Some(on_file(Durability::Full).await)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn conformance_on_a_file_synchronous_full() {
-    on_files(Durability::Full).await;
+/// A fresh database file, `synchronous=NORMAL`.
+async fn store_normal() -> Option<Arc<SqliteStore>> {
+    Some(on_file(Durability::Normal).await)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn conformance_on_a_file_synchronous_normal() {
-    on_files(Durability::Normal).await;
+/// A fresh private database in memory.
+async fn in_memory() -> Option<Arc<SqliteStore>> {
+    Some(Arc::new(
+        SqliteStore::in_memory().await.expect("in-memory store"),
+    ))
 }
+
+tolom_testkit::storage_conformance!(store);
+tolom_testkit::ops_conformance!(store);
+tolom_testkit::storage_conformance!(storage_conformance_normal, store_normal);
+tolom_testkit::storage_conformance!(storage_conformance_in_memory, in_memory);
+tolom_testkit::ops_conformance!(ops_conformance_in_memory, in_memory);

@@ -6,39 +6,31 @@ mod common;
 
 use std::collections::HashSet;
 
+use std::sync::Arc;
+
 use chrono::Duration;
-use common::{card, World};
+use common::World;
 use tolom_acquirer_sandbox::VISA_APPROVE;
-use tolom_core::outbox::{retry_delay, OutboxStatus};
-use tolom_core::ports::{OutboxStore, Store};
-use tolom_core::ports::Clock;
+use tolom_core::outbox::{retry_delay, Channel, OutboxStatus};
+use tolom_core::ports::{Clock, OpsStore, OutboxStore, Store};
 use uuid::Uuid;
 
 /// Pays `n` charges; each success enqueues a receipt e-mail and an agency
 /// notice.
 async fn pay(w: &World, n: usize) {
-    let terms = w.terms().await;
     for i in 0..n {
-        let code = w.charge().await.code.to_string();
-        let p = w
-            .tolom
-            .start_payment(World::start(&code, &terms, &format!("start-{i}")))
-            .await
-            .expect("start");
-        w.tolom
-            .submit_card(p.id, &card(VISA_APPROVE, "123"), &format!("submit-{i}"))
-            .await
-            .expect("submit");
+        let charge = w.h.charge(common::SERVICE, common::PAYER).await;
+        w.h.pay(&charge.code, VISA_APPROVE, &format!("pay-{i}"))
+            .await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_dispatchers_deliver_each_message_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let w = World::new(dir.path()).await;
+    let w = Arc::new(World::new().await);
     pay(&w, 24).await;
     assert_eq!(
-        w.store
+        w.store()
             .outbox_list(Some(OutboxStatus::Pending), 0)
             .await
             .map(|v| v.len()),
@@ -47,14 +39,15 @@ async fn concurrent_dispatchers_deliver_each_message_once() {
     );
     let workers: Vec<_> = (0..6)
         .map(|i| {
-            let tolom = w.tolom.clone();
+            let w = w.clone();
             tokio::spawn(async move {
                 let mut delivered = 0;
                 loop {
-                    let r = tolom
-                        .dispatch_outbox(&format!("worker-{i}"), 3)
-                        .await
-                        .expect("dispatch");
+                    let r =
+                        w.h.tolom
+                            .dispatch_outbox(&format!("worker-{i}"), 3)
+                            .await
+                            .expect("dispatch");
                     if r.delivered + r.retried + r.dead == 0 {
                         break delivered;
                     }
@@ -68,23 +61,23 @@ async fn concurrent_dispatchers_deliver_each_message_once() {
         total += t.await.expect("worker");
     }
     assert_eq!(total, 48, "every message delivered by exactly one worker");
-    let ids: Vec<Uuid> = w
-        .email
-        .delivered()
-        .iter()
-        .chain(w.webhook.delivered().iter())
-        .map(|(id, _)| *id)
-        .collect();
+    let ids: Vec<Uuid> =
+        w.h.email
+            .delivered()
+            .iter()
+            .chain(w.h.webhook.delivered().iter())
+            .map(|(id, _)| *id)
+            .collect();
     assert_eq!(ids.len(), 48, "48 deliveries, no second delivery");
     assert_eq!(
         ids.iter().collect::<HashSet<_>>().len(),
         48,
         "no duplicates"
     );
-    assert_eq!(w.email.delivered().len(), 24);
-    assert_eq!(w.webhook.delivered().len(), 24);
+    assert_eq!(w.h.email.delivered().len(), 24);
+    assert_eq!(w.h.webhook.delivered().len(), 24);
     assert_eq!(
-        w.store
+        w.store()
             .outbox_list(Some(OutboxStatus::Delivered), 0)
             .await
             .map(|v| v.len()),
@@ -94,14 +87,13 @@ async fn concurrent_dispatchers_deliver_each_message_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn raw_claims_from_many_tasks_never_overlap_while_leased() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let w = World::new(dir.path()).await;
+    let w = World::new().await;
     pay(&w, 20).await;
-    let now = w.clock.now();
+    let now = w.h.clock.now();
     let lease = now + Duration::seconds(60);
     let claims: Vec<_> = (0..16)
         .map(|i| {
-            let store = w.store.clone();
+            let store = w.h.store.clone();
             tokio::spawn(async move {
                 store
                     .claim_outbox(now, lease, 3, &format!("w{i}"))
@@ -119,7 +111,7 @@ async fn raw_claims_from_many_tasks_never_overlap_while_leased() {
     }
     assert_eq!(seen.len(), 40, "all 40 messages claimed, each once");
     assert_eq!(
-        w.store
+        w.store()
             .claim_outbox(now, lease, 100, "late")
             .await
             .map(|v| v.len()),
@@ -128,7 +120,7 @@ async fn raw_claims_from_many_tasks_never_overlap_while_leased() {
     );
     let after = now + Duration::seconds(61);
     let again = w
-        .store
+        .store()
         .claim_outbox(after, after + Duration::seconds(60), 100, "late")
         .await
         .expect("claim");
@@ -145,20 +137,19 @@ async fn raw_claims_from_many_tasks_never_overlap_while_leased() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_follow_the_retry_schedule_then_become_dead_letters() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let w = World::new(dir.path()).await;
+    let w = World::new().await;
     pay(&w, 1).await;
-    w.webhook.fail_next(100, true);
+    w.h.webhook.fail_next(100, true);
     let mut failures = 0u32;
     loop {
-        let r = w.tolom.dispatch_outbox("w", 10).await.expect("dispatch");
+        let r = w.h.tolom.dispatch_outbox("w", 10).await.expect("dispatch");
         let webhook_msg = w
-            .store
+            .store()
             .outbox_list(None, 0)
             .await
             .expect("list")
             .into_iter()
-            .find(|m| m.payload.channel() == tolom_core::outbox::Channel::Webhook)
+            .find(|m| m.payload.channel() == Channel::Webhook)
             .expect("agency notice");
         failures += 1;
         assert_eq!(webhook_msg.attempts, failures, "one attempt counted");
@@ -176,16 +167,16 @@ async fn failures_follow_the_retry_schedule_then_become_dead_letters() {
                 assert_eq!(webhook_msg.status, OutboxStatus::Pending);
                 assert_eq!(
                     webhook_msg.next_attempt_at,
-                    w.clock.now() + delay,
+                    w.h.clock.now() + delay,
                     "retried after retry_delay({failures})"
                 );
                 // Not before its time.
-                w.clock.advance(delay - Duration::seconds(1));
+                w.h.clock.advance(delay - Duration::seconds(1));
                 assert_eq!(
-                    w.tolom.dispatch_outbox("w", 10).await.map(|r| r.retried),
+                    w.h.tolom.dispatch_outbox("w", 10).await.map(|r| r.retried),
                     Ok(0)
                 );
-                w.clock.advance(Duration::seconds(1));
+                w.h.clock.advance(Duration::seconds(1));
             }
             None => {
                 assert_eq!(r.dead, 1);
@@ -196,41 +187,56 @@ async fn failures_follow_the_retry_schedule_then_become_dead_letters() {
     }
     assert_eq!(failures, 6, "five retries, then a dead letter");
     let dead = w
-        .store
+        .store()
         .outbox_list(Some(OutboxStatus::Dead), 0)
         .await
         .expect("dead letters");
     assert_eq!(dead.len(), 1, "the dead letter is visible");
-    assert_eq!(w.email.delivered().len(), 1, "the e-mail went out at once");
-    // An operator retries it; the receiver is back.
-    w.webhook.fail_next(0, true);
-    w.store
-        .outbox_retry(dead[0].id, w.clock.now())
-        .await
-        .expect("retry");
-    let r = w.tolom.dispatch_outbox("w", 10).await.expect("dispatch");
-    assert_eq!(r.delivered, 1);
-    assert_eq!(w.webhook.delivered().len(), 1);
     assert_eq!(
-        w.store
+        w.h.email.delivered().len(),
+        1,
+        "the e-mail went out at once"
+    );
+    // An operator retries it; the receiver is back. The retry and its
+    // audit note are one transaction.
+    w.h.webhook.fail_next(0, true);
+    let (operator, who) = w.h.operator();
+    assert_eq!(
+        operator
+            .retry_outbox(&who, &[dead[0].id], false)
+            .await
+            .expect("retry"),
+        1
+    );
+    let notes = w.store().audit_entries(1, 0).await.expect("audit");
+    let retried = notes
+        .iter()
+        .find(|e| e.action == "outbox.retried")
+        .expect("the retry is in the audit chain");
+    assert_eq!(retried.actor, "cli:test");
+    assert_eq!(retried.subject, dead[0].id.to_string());
+    let r = w.h.tolom.dispatch_outbox("w", 10).await.expect("dispatch");
+    assert_eq!(r.delivered, 1);
+    assert_eq!(w.h.webhook.delivered().len(), 1);
+    assert_eq!(
+        w.store()
             .outbox_list(Some(OutboxStatus::Dead), 0)
             .await
             .map(|v| v.len()),
         Ok(0)
     );
-    let _: &dyn Store = w.store.as_ref();
+    let _: &dyn Store = w.store();
 }
 
 #[tokio::test]
 async fn a_permanent_failure_is_a_dead_letter_at_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let w = World::new(dir.path()).await;
+    let w = World::new().await;
     pay(&w, 1).await;
-    w.email.fail_next(1, false);
-    let r = w.tolom.dispatch_outbox("w", 10).await.expect("dispatch");
+    w.h.email.fail_next(1, false);
+    let r = w.h.tolom.dispatch_outbox("w", 10).await.expect("dispatch");
     assert_eq!((r.delivered, r.dead), (1, 1));
     let dead = w
-        .store
+        .store()
         .outbox_list(Some(OutboxStatus::Dead), 0)
         .await
         .expect("dead");

@@ -186,8 +186,8 @@ pub fn card_form(pan: &str) -> CardForm {
     }
 }
 
-/// Demo payers, one per service.
-pub const DEMO_PAYERS: [(&str, &str); 5] = [
+/// Sample payers for tests, one per service of the default catalogue.
+pub const SAMPLE_PAYERS: [(&str, &str); 5] = [
     ("id-card-2017", "Асанов Айбек Маратович"),
     ("passport-2020", "Сыдыкова Айгүл Бакытовна"),
     ("driving-licence-national", "Токтогулов Нурлан Эркинович"),

@@ -40,7 +40,10 @@ fn module_path(src: &Path, file: &Path) -> Vec<String> {
         .iter()
         .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
         .collect();
-    if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
         parts.pop();
     }
     parts
@@ -224,7 +227,10 @@ fn no_module_cycles_anywhere_in_the_workspace() {
     let mut all = Vec::new();
     for krate in &crates {
         for c in cycles(&krate.join("src")) {
-            all.push(format!("{}: {c}", krate.file_name().unwrap_or_default().to_string_lossy()));
+            all.push(format!(
+                "{}: {c}",
+                krate.file_name().unwrap_or_default().to_string_lossy()
+            ));
         }
     }
     assert!(all.is_empty(), "module cycles:\n{}", all.join("\n"));
@@ -236,11 +242,18 @@ fn the_cycle_finder_finds_cycles() {
     let src = dir.join("src");
     std::fs::create_dir_all(src.join("a")).expect("dir");
     std::fs::write(src.join("lib.rs"), "mod a;\nmod b;\n").expect("lib");
-    std::fs::write(src.join("a/mod.rs"), "mod x;\nmod y;\nuse crate::b::Thing;\n").expect("a");
+    std::fs::write(
+        src.join("a/mod.rs"),
+        "mod x;\nmod y;\nuse crate::b::Thing;\n",
+    )
+    .expect("a");
     std::fs::write(src.join("a/x.rs"), "use super::y::Y;\n// use super::z;\n").expect("x");
     std::fs::write(src.join("a/y.rs"), "use crate::a::x::X;\n").expect("y");
-    std::fs::write(src.join("b.rs"), "use crate::{a::x, c};\n#[cfg(test)]\nuse crate::a;\n")
-        .expect("b");
+    std::fs::write(
+        src.join("b.rs"),
+        "use crate::{a::x, c};\n#[cfg(test)]\nuse crate::a;\n",
+    )
+    .expect("b");
     let found = cycles(&src);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(
@@ -254,8 +267,22 @@ fn the_cycle_finder_finds_cycles() {
 
 /// Domain modules of the core: they import no port and no use case.
 const DOMAIN: [&str; 16] = [
-    "access", "audit", "card", "catalogue", "charge", "checkdigit", "code", "events", "hex",
-    "i18n", "money", "outbox", "payment", "receipt", "terms", "time",
+    "access",
+    "audit",
+    "card",
+    "catalogue",
+    "charge",
+    "checkdigit",
+    "code",
+    "events",
+    "hex",
+    "i18n",
+    "money",
+    "outbox",
+    "payment",
+    "receipt",
+    "terms",
+    "time",
 ];
 
 #[test]
@@ -277,7 +304,11 @@ fn the_domain_imports_no_port() {
             }
         }
     }
-    assert!(bad.is_empty(), "domain modules import ports or use cases:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "domain modules import ports or use cases:\n{}",
+        bad.join("\n")
+    );
 }
 
 /// The storage ports' names, as a driver would write them.
@@ -308,7 +339,8 @@ fn drivers_never_reach_a_store() {
             }
             let text = code(&std::fs::read_to_string(&file).unwrap_or_default());
             for port in STORAGE_PORTS {
-                let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+                let word =
+                    |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
                 let named = |prefix: &str| {
                     let needle = format!("{prefix}{port}");
                     let mut rest = text.as_str();
@@ -336,13 +368,17 @@ fn drivers_never_reach_a_store() {
             }
         }
     }
-    assert!(bad.is_empty(), "drivers naming a storage port:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "drivers naming a storage port:\n{}",
+        bad.join("\n")
+    );
 }
 
 #[test]
 fn the_core_depends_on_no_runtime_or_driver() {
-    let manifest =
-        std::fs::read_to_string(workspace().join("crates/tolom-core/Cargo.toml")).unwrap_or_default();
+    let manifest = std::fs::read_to_string(workspace().join("crates/tolom-core/Cargo.toml"))
+        .unwrap_or_default();
     let deps = manifest
         .split("[dependencies]")
         .nth(1)

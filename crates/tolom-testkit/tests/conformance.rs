@@ -73,7 +73,7 @@ async fn notifier(case: &'static str) -> Option<NotifierUnderTest> {
                 .collect();
             async move { texts }.boxed()
         }),
-        unreachable: Some(down),
+        unreachable: down,
         guard: None,
     })
 }

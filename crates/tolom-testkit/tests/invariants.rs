@@ -117,7 +117,7 @@ proptest! {
         block_on(async {
             let (h, acquirer) = Harness::with_fake();
             let mut charges = Vec::new();
-            for (i, (service, payer)) in tolom_testkit::fixtures::DEMO_PAYERS.iter().take(3).enumerate() {
+            for (i, (service, payer)) in tolom_testkit::fixtures::SAMPLE_PAYERS.iter().take(3).enumerate() {
                 let _ = i;
                 charges.push(h.charge(service, payer).await);
             }

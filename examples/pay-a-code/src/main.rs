@@ -61,16 +61,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             phone: "+996 555 123 456".into(),
             email: "aibek@example.kg".into(),
         };
-        let payment = tolom.submit_card(payment.id, &card, "card-1").await?;
-        assert_eq!(payment.state, PaymentState::ActionRequired);
+        let payment = tolom.submit_card(payment.id(), &card, "card-1").await?;
+        assert_eq!(payment.state(), PaymentState::ActionRequired);
 
         // 3-D Secure: the payer types the code the bank sent by SMS.
         let payment = tolom
-            .complete_challenge(payment.id, &ChallengeResponse::otp("123456"))
+            .complete_challenge(payment.id(), &ChallengeResponse::otp("123456"))
             .await?;
-        println!("payment {}: {}", payment.id, payment.state);
+        println!("payment {}: {}", payment.id(), payment.state());
 
-        let receipt = tolom.receipt(payment.id).await?;
+        let receipt = tolom.receipt(payment.id()).await?;
         println!("\n{}", receipt.to_text(Language::En));
         Ok(())
     })

@@ -32,7 +32,10 @@ pub fn run(settings: &Settings, command: KeysCommand) -> Result<(), CliError> {
             let path = out.unwrap_or_else(|| settings.signing_key_file());
             let seed = generate_key_file(&path)?;
             println!("wrote {} (mode 0600)", path.display());
-            println!("public key: {}", Ed25519Signer::from_seed(seed).public_key());
+            println!(
+                "public key: {}",
+                Ed25519Signer::from_seed(seed).public_key()
+            );
             Ok(())
         }
         KeysCommand::Public => {

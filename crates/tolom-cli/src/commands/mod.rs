@@ -55,9 +55,7 @@ pub(crate) async fn tolom(
 
 /// The operator's use case of a composed [`Tolom`].
 pub(crate) fn operator(tolom: &Tolom) -> Result<&Operator, CliError> {
-    tolom
-        .operator()
-        .map_err(|e| CliError::Usage(e.to_string()))
+    tolom.operator().map_err(|e| CliError::Usage(e.to_string()))
 }
 
 /// An amount in som.

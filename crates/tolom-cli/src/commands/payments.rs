@@ -56,7 +56,11 @@ fn when(v: &Option<String>, end: bool) -> Result<Option<chrono::DateTime<chrono:
 }
 
 /// Runs `payments`.
-pub async fn run(settings: &Settings, command: PaymentsCommand, json: bool) -> Result<(), CliError> {
+pub async fn run(
+    settings: &Settings,
+    command: PaymentsCommand,
+    json: bool,
+) -> Result<(), CliError> {
     let tolom = tolom(settings, Needs::NoAcquirer, KeyPolicy::Optional).await?;
     let operator = operator(&tolom)?;
     match command {

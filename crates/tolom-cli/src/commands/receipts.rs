@@ -12,7 +12,9 @@ use crate::CliError;
 #[derive(Debug, Subcommand)]
 pub enum ReceiptsCommand {
     /// Check a receipt number and signature (as printed or in the QR code).
-    #[command(after_help = "Example:\n  tolom receipts verify 20261125-3F2A9C0D11B7E845 3q2+7w...")]
+    #[command(
+        after_help = "Example:\n  tolom receipts verify 20261125-3F2A9C0D11B7E845 3q2+7w..."
+    )]
     Verify {
         /// Receipt number.
         number: String,
@@ -22,7 +24,11 @@ pub enum ReceiptsCommand {
 }
 
 /// Runs `receipts`.
-pub async fn run(settings: &Settings, command: ReceiptsCommand, json: bool) -> Result<(), CliError> {
+pub async fn run(
+    settings: &Settings,
+    command: ReceiptsCommand,
+    json: bool,
+) -> Result<(), CliError> {
     let tolom = tolom(settings, Needs::NoAcquirer, KeyPolicy::Required).await?;
     match command {
         ReceiptsCommand::Verify { number, signature } => {

@@ -57,8 +57,7 @@ pub async fn run(settings: &Settings, a: ReportArgs, json: bool) -> Result<(), C
     let text = match format {
         Format::Csv => report_csv(&rows),
         Format::Json => {
-            serde_json::to_string_pretty(&rows).map_err(|e| CliError::Usage(e.to_string()))?
-                + "\n"
+            serde_json::to_string_pretty(&rows).map_err(|e| CliError::Usage(e.to_string()))? + "\n"
         }
         Format::Table => {
             let mut s = format!(

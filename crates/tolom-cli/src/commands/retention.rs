@@ -22,7 +22,11 @@ pub enum RetentionCommand {
 }
 
 /// Runs `retention`.
-pub async fn run(settings: &Settings, command: RetentionCommand, json: bool) -> Result<(), CliError> {
+pub async fn run(
+    settings: &Settings,
+    command: RetentionCommand,
+    json: bool,
+) -> Result<(), CliError> {
     let tolom = tolom(settings, Needs::NoAcquirer, KeyPolicy::Optional).await?;
     match command {
         RetentionCommand::Run { days } => {

@@ -56,7 +56,11 @@ pub async fn demo(settings: Settings, args: DemoArgs) -> Result<(), CliError> {
 
 /// Runs until Ctrl-C or SIGTERM; in-flight requests finish first.
 pub async fn serve(settings: Settings, args: ServeArgs) -> Result<(), CliError> {
-    let mode = if args.demo { Mode::Demo } else { Mode::Production };
+    let mode = if args.demo {
+        Mode::Demo
+    } else {
+        Mode::Production
+    };
     let composed =
         compose::compose(&settings, mode, Needs::Acquirer, KeyPolicy::CreateIfMissing).await?;
     let tolom = composed.tolom;
@@ -99,7 +103,10 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> Result<(), CliError> 
         let codes = demo::ensure_demo_codes(&tolom)
             .await
             .map_err(|e| CliError::Store(e.to_string()))?;
-        print!("\n{}", demo::banner(&codes, tolom_acquirer_sandbox::SandboxConfig::DEFAULT_OTP));
+        print!(
+            "\n{}",
+            demo::banner(&codes, tolom_acquirer_sandbox::SandboxConfig::DEFAULT_OTP)
+        );
         println!(
             "Receipt e-mails and agency notices go to {}\n",
             settings.data_dir.join("notifications.log").display()

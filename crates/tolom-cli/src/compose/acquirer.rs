@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tolom_acquirer_sandbox::{Environment, SandboxAcquirer, SandboxConfig};
-use tolom_core::payment::ChallengeResponse;
 use tolom_core::money::Money;
+use tolom_core::payment::ChallengeResponse;
 use tolom_core::ports::{
     Acquirer, AcquirerError, AcquirerOutcome, OrderStatus, PurchaseRequest, RefundOutcome,
 };

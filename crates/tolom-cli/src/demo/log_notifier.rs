@@ -87,8 +87,8 @@ impl Notifier for LogNotifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tolom_core::outbox::{AgencyEvent, AgencyEventKind};
     use tolom_core::money::Money;
+    use tolom_core::outbox::{AgencyEvent, AgencyEventKind};
 
     #[tokio::test]
     async fn writes_one_json_line_per_notification() {

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use assert_cmd::Command;
 use chrono::{DateTime, Duration, Utc};
 use tolom_core::payment::Payment;
-use tolom_core::usecases::{IssueCharge, StartPayment};
 use tolom_core::ports::Clock;
+use tolom_core::usecases::{IssueCharge, StartPayment};
 use tolom_core::Tolom;
 use tolom_store_sqlite::{SqliteOptions, SqliteStore};
 use tolom_testkit::clock::ManualClock;
@@ -102,7 +102,11 @@ impl Site {
             .await
             .expect("start");
         let paid = tolom
-            .submit_card(p.id, &card_form("4111111111111111"), &format!("s-{}", p.id))
+            .submit_card(
+                p.id(),
+                &card_form("4111111111111111"),
+                &format!("s-{}", p.id()),
+            )
             .await
             .expect("pay");
         store.close().await;

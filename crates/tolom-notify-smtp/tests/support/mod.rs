@@ -5,37 +5,44 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
+use tolom_testkit::external::{self, External};
 use uuid::Uuid;
 
-/// Whether CI is set (then missing tools fail the test instead of skipping).
-pub fn in_ci() -> bool {
-    std::env::var("CI")
-        .map(|v| !v.is_empty() && v != "0" && v != "false")
-        .unwrap_or(false)
+/// Whether `python3` with `aiosmtpd` is here, by the testkit's one rule
+/// for external services ([`tolom_testkit::external`]): when it is not, the
+/// test fails in CI and is reported `SKIPPED` elsewhere; the caller returns
+/// on `false`.
+pub fn smtp_server_available(test: &str) -> bool {
+    static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
+    let probe = PROBE
+        .get_or_init(probe_aiosmtpd)
+        .as_ref()
+        .map_err(String::as_str);
+    external::require(test, External::SmtpServer, probe).is_some()
 }
 
-/// Whether `python3` with `aiosmtpd` is here. When it is not: fails under
-/// CI, otherwise prints a loud SKIPPED line and returns false.
-pub fn smtp_server_available(test: &str) -> bool {
-    let ok = Command::new("python3")
+/// Imports `aiosmtpd` in `python3`; the error says what is missing.
+fn probe_aiosmtpd() -> Result<(), String> {
+    let out = Command::new("python3")
         .args(["-c", "import aiosmtpd"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
-        assert!(
-            !in_ci(),
-            "{test}: python3 with aiosmtpd is required in CI (pip install aiosmtpd)"
-        );
-        eprintln!("SKIPPED: {test}: python3 with the aiosmtpd package is not available (pip install aiosmtpd)");
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run python3: {e}"))?;
+    if out.status.success() {
+        return Ok(());
     }
-    ok
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr
+        .lines()
+        .last()
+        .unwrap_or("no output")
+        .trim()
+        .to_string();
+    Err(format!("python3 -c 'import aiosmtpd': {last}"))
 }
 
 /// A port that was free a moment ago.

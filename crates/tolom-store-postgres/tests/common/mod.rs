@@ -1,4 +1,7 @@
-//! Shared test set-up: a fresh schema per store, dropped afterwards.
+//! What the tests need of PostgreSQL itself: the server, a fresh schema per
+//! store (dropped afterwards), raw connections. Payment flows come from the
+//! testkit's `Harness` (`tolom_testkit::fixtures::Harness::on`), not from
+//! here.
 //!
 //! - `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`)
 //!   names the server.
@@ -7,16 +10,21 @@
 //!   (terminating its connections first) when it goes out of scope, also
 //!   when the test panics. Schemas older than two hours left by a killed
 //!   run are dropped when a test process starts.
-//! - When no server answers, tests print `SKIPPED: ...` and pass, unless
-//!   the environment variable `CI` is set: then they fail.
+//! - Whether a missing server skips or fails a test is decided by
+//!   `tolom_testkit::external` alone (it fails in CI).
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sqlx::{Connection, PgConnection};
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::OnceCell;
 use tolom_store_postgres::{PgOptions, PostgresStore};
+use tolom_testkit::external::{self, External};
 
 /// The server tests use unless `DATABASE_URL` says otherwise.
 pub const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -48,33 +56,31 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
+/// Whether a server answers at `url` (within 5 s).
+pub async fn probe(url: &str) -> Result<(), String> {
+    let conn = tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(url))
+        .await
+        .map_err(|_| format!("no answer from DATABASE_URL within 5 s ({})", redacted(url)))?
+        .map_err(|e| format!("DATABASE_URL ({}): {e}", redacted(url)))?;
+    let _ = conn.close().await;
+    Ok(())
+}
+
+/// The URL without its password, for messages.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(a)) if a > s => format!("{}://***{}", &url[..s], &url[a..]),
+        _ => url.to_string(),
+    }
+}
+
 impl TestDb {
-    /// The test database, or `None` (after a loud message) when no server
-    /// answers and `CI` is not set. Panics when `CI` is set and the server
-    /// is unreachable.
+    /// The test database, or `None` when no server answers (after
+    /// `tolom_testkit::external::require`, which prints `SKIPPED` — or
+    /// panics in CI).
     pub async fn connect_or_skip(test: &str) -> Option<TestDb> {
         let url = url();
-        let reachable = tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&url))
-            .await
-            .map_err(|_| "timed out".to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()));
-        match reachable {
-            Ok(conn) => {
-                let _ = conn.close().await;
-            }
-            Err(why) => {
-                if std::env::var_os("CI").is_some() {
-                    panic!(
-                        "{test}: PostgreSQL at DATABASE_URL is unreachable ({why}) and CI is set"
-                    );
-                }
-                eprintln!(
-                    "SKIPPED: {test}: no PostgreSQL at DATABASE_URL ({why}); \
-                     set DATABASE_URL or start a server to run it"
-                );
-                return None;
-            }
-        }
+        external::require(test, External::Postgres, probe(&url).await)?;
         let db = TestDb { url };
         CLEANED
             .get_or_init(|| async {
@@ -146,6 +152,73 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("raw connection: {e}"))
     }
 
+    /// A plain connection with `schema` alone on the search path.
+    pub async fn raw_in(&self, schema: &str) -> PgConnection {
+        let mut conn = self.raw().await;
+        sqlx::query(&format!("SET search_path = \"{schema}\""))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("search_path: {e}"));
+        conn
+    }
+
+    /// A pool on `schema` whose sessions run with these extra settings
+    /// (e.g. `default_transaction_isolation`), as `user` when given; its
+    /// `application_name` is the schema's name, so [`SchemaGuard`] ends its
+    /// connections. For `PostgresStore::from_pool`.
+    pub async fn pool_with(
+        &self,
+        schema: &str,
+        user: Option<&str>,
+        settings: &[(&str, &str)],
+    ) -> PgPool {
+        let mut options = PgConnectOptions::from_str(&self.url)
+            .unwrap_or_else(|e| panic!("DATABASE_URL: {e}"))
+            .application_name(schema)
+            .options([("search_path", schema)])
+            .options(settings.iter().copied());
+        if let Some(user) = user {
+            options = options.username(user);
+        }
+        PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .unwrap_or_else(|e| panic!("pool: {e}"))
+    }
+
+    /// The URL with `user` instead of its user (and no password).
+    pub fn url_as(&self, user: &str) -> String {
+        let (scheme, rest) = self
+            .url
+            .split_once("://")
+            .unwrap_or(("postgres", &self.url));
+        let (authority, path) = match rest.find('/') {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        let host = authority
+            .rsplit_once('@')
+            .map(|(_, h)| h)
+            .unwrap_or(authority);
+        format!("{scheme}://{user}@{host}{path}")
+    }
+
+    /// A login role with no privilege at all, dropped with the guard.
+    pub async fn role_without_privileges(&self, name: &str) -> RoleGuard {
+        let mut conn = self.raw().await;
+        sqlx::query(&format!("CREATE ROLE \"{name}\" LOGIN"))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("create role: {e}"));
+        let _ = conn.close().await;
+        RoleGuard {
+            url: self.url.clone(),
+            name: name.to_string(),
+        }
+    }
+
     async fn drop_stale_schemas(&self) {
         let Ok(mut conn) = PgConnection::connect(&self.url).await else {
             return;
@@ -169,7 +242,89 @@ impl TestDb {
                     .await;
             }
         }
+        // Roles left by a killed run (named after their test's schema).
+        let roles: Vec<String> = sqlx::query_scalar(
+            "SELECT rolname::text FROM pg_roles WHERE rolname LIKE 'tolom\\_test\\_%'",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_default();
+        for name in roles {
+            let secs = name[PREFIX.len()..]
+                .split('_')
+                .next()
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0);
+            if secs < cutoff {
+                let _ = sqlx::query(&format!("DROP OWNED BY \"{name}\""))
+                    .execute(&mut conn)
+                    .await;
+                let _ = sqlx::query(&format!("DROP ROLE IF EXISTS \"{name}\""))
+                    .execute(&mut conn)
+                    .await;
+            }
+        }
         let _ = conn.close().await;
+    }
+}
+
+/// A migrated store on a fresh schema for one test, or `None` (skipped)
+/// without a server. The schema is dropped when the test's runtime shuts
+/// down: its guard waits in a task of that runtime, which the shutdown
+/// drops. For the conformance macros, whose makers return only the store.
+pub async fn store_for(test: &str) -> Option<Arc<PostgresStore>> {
+    let db = TestDb::connect_or_skip(test).await?;
+    let (store, guard) = db.fresh().await;
+    tokio::spawn(async move {
+        let _guard = guard;
+        std::future::pending::<()>().await;
+    });
+    Some(Arc::new(store))
+}
+
+/// Drops its role when dropped (ending the role's sessions first).
+#[derive(Debug)]
+pub struct RoleGuard {
+    url: String,
+    /// The role.
+    pub name: String,
+}
+
+impl Drop for RoleGuard {
+    fn drop(&mut self) {
+        let url = self.url.clone();
+        let name = self.name.clone();
+        let handle = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                let Ok(mut conn) = PgConnection::connect(&url).await else {
+                    return;
+                };
+                let _ = sqlx::query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1",
+                )
+                .bind(&name)
+                .execute(&mut conn)
+                .await;
+                // The privileges granted to it (on the test's schema) first.
+                let _ = sqlx::query(&format!("DROP OWNED BY \"{name}\""))
+                    .execute(&mut conn)
+                    .await;
+                if let Err(e) = sqlx::query(&format!("DROP ROLE IF EXISTS \"{name}\""))
+                    .execute(&mut conn)
+                    .await
+                {
+                    eprintln!("could not drop test role {name}: {e}");
+                }
+                let _ = conn.close().await;
+            });
+        });
+        let _ = handle.join();
     }
 }
 
@@ -230,82 +385,5 @@ impl Drop for SchemaGuard {
             });
         });
         let _ = handle.join();
-    }
-}
-
-/// One portal instance: the use cases on a store, with recording
-/// notifiers.
-pub struct Portal {
-    /// The use cases.
-    pub tolom: tolom_core::usecases::Tolom,
-    /// E-mails delivered.
-    pub email: std::sync::Arc<tolom_testkit::notifier::RecordingNotifier>,
-    /// Agency notices delivered.
-    pub webhook: std::sync::Arc<tolom_testkit::notifier::RecordingNotifier>,
-}
-
-/// A portal instance on `store` with `acquirer` and `clock` (random ids,
-/// the testkit's signing key).
-pub fn portal(
-    store: PostgresStore,
-    acquirer: std::sync::Arc<dyn tolom_core::ports::Acquirer>,
-    clock: std::sync::Arc<dyn tolom_core::ports::Clock>,
-) -> Portal {
-    use std::sync::Arc;
-    use tolom_core::outbox::Channel;
-    use tolom_testkit::notifier::RecordingNotifier;
-    let email = Arc::new(RecordingNotifier::new(Channel::Email));
-    let webhook = Arc::new(RecordingNotifier::new(Channel::Webhook));
-    let tolom = tolom_core::usecases::Tolom::builder()
-        .store(Arc::new(store))
-        .acquirer(acquirer)
-        .clock(clock)
-        .signer(Arc::new(tolom_testkit::fixtures::test_signer()))
-        .notifier(email.clone())
-        .notifier(webhook.clone())
-        .build()
-        .unwrap_or_else(|e| panic!("portal: {e}"));
-    Portal {
-        tolom,
-        email,
-        webhook,
-    }
-}
-
-/// Issues a charge of `service` (its first tariff), valid for 30 days.
-pub async fn issue(
-    tolom: &tolom_core::usecases::Tolom,
-    service: &str,
-    payer: &str,
-) -> tolom_core::charge::Charge {
-    let urgency = tolom
-        .config()
-        .catalogue
-        .tariffs_of(service)
-        .next()
-        .map(|t| t.urgency.clone());
-    tolom
-        .issue_charge(tolom_core::usecases::IssueCharge {
-            service: service.into(),
-            urgency,
-            amount: None,
-            payer: payer.into(),
-            code: None,
-            expires_at: tolom.clock().now() + chrono::Duration::days(30),
-            agency_ref: Some("AG-7".into()),
-        })
-        .await
-        .unwrap_or_else(|e| panic!("issue charge: {e}"))
-}
-
-/// A card form with this PAN and CVV.
-pub fn card(pan: &str, cvv: &str) -> tolom_core::card::CardForm {
-    tolom_core::card::CardForm {
-        holder: "AIBEK ASANOV".into(),
-        pan: pan.into(),
-        expiry: "12/30".into(),
-        cvv: cvv.into(),
-        phone: "+996 555 123 456".into(),
-        email: "aibek@example.kg".into(),
     }
 }

@@ -1,31 +1,29 @@
-//! Shared pieces of the integration tests: a file store, a `Tolom` on it
-//! with the sandbox acquirer, and a counting wrapper around the acquirer.
+//! What the integration tests need that is SQLite's own: database files
+//! in temporary directories, raw connections that bypass the store, and
+//! the testkit's flow harness ([`tolom_testkit::fixtures::Harness`]) on a
+//! store of ours with the sandbox acquirer (counting its purchase calls).
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use chrono::Duration;
 use tolom_acquirer_sandbox::SandboxAcquirer;
 use tolom_core::card::CardForm;
-use tolom_core::charge::Charge;
-use tolom_core::i18n::Language;
 use tolom_core::money::Money;
-use tolom_core::outbox::Channel;
 use tolom_core::payment::ChallengeResponse;
 use tolom_core::ports::{
     Acquirer, AcquirerError, AcquirerOutcome, OrderStatus, PurchaseRequest, RefundOutcome,
+    StoreError,
 };
-use tolom_core::usecases::{IssueCharge, StartPayment, Tolom};
-use tolom_core::ports::Clock;
+use tolom_core::usecases::Config;
 use tolom_store_sqlite::{SqliteOptions, SqliteStore};
-use tolom_testkit::clock::ManualClock;
-use tolom_testkit::fixtures::test_signer;
-use tolom_testkit::notifier::RecordingNotifier;
+use tolom_testkit::fixtures::{card_form, Harness};
 
-/// The real sandbox acquirer, with a count of `purchase` calls.
+/// The real sandbox acquirer, with a count of `purchase` calls (the
+/// sandbox counts charges, not calls).
 pub struct Counting {
     pub inner: SandboxAcquirer,
     pub purchases: AtomicU32,
@@ -78,16 +76,44 @@ impl Acquirer for Counting {
     }
 }
 
-/// A `Tolom` on a SQLite file with the sandbox acquirer and handles to
-/// every adapter.
+/// The service the flow tests pay for.
+pub const SERVICE: &str = "passport-2020";
+/// Its payer.
+pub const PAYER: &str = "Асанов Айбек Маратович";
+
+/// The testkit's flow harness on a SQLite file, with the sandbox acquirer.
 pub struct World {
-    pub tolom: Arc<Tolom>,
-    pub store: Arc<SqliteStore>,
+    pub h: Harness<SqliteStore>,
     pub acquirer: Arc<Counting>,
-    pub clock: Arc<ManualClock>,
-    pub email: Arc<RecordingNotifier>,
-    pub webhook: Arc<RecordingNotifier>,
     pub path: PathBuf,
+    /// Keeps the directory of the database file.
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    /// A fresh database file with the default options.
+    pub async fn new() -> World {
+        World::with_options(SqliteOptions::default()).await
+    }
+
+    /// A fresh database file with these options.
+    pub async fn with_options(options: SqliteOptions) -> World {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = db_path(dir.path());
+        let store = Arc::new(open(&path, options).await);
+        let acquirer = Arc::new(Counting::new());
+        World {
+            h: Harness::on(store, acquirer.clone(), Config::default()),
+            acquirer,
+            path,
+            _dir: dir,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &SqliteStore {
+        &self.h.store
+    }
 }
 
 pub fn db_path(dir: &Path) -> PathBuf {
@@ -100,85 +126,52 @@ pub async fn open(path: &Path, options: SqliteOptions) -> SqliteStore {
         .unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
 }
 
-impl World {
-    pub async fn new(dir: &Path) -> World {
-        World::with_options(dir, SqliteOptions::default()).await
-    }
-
-    pub async fn with_options(dir: &Path, options: SqliteOptions) -> World {
-        let path = db_path(dir);
-        let store = Arc::new(open(&path, options).await);
-        World::on(store, path)
-    }
-
-    pub fn on(store: Arc<SqliteStore>, path: PathBuf) -> World {
-        let acquirer = Arc::new(Counting::new());
-        let clock = Arc::new(ManualClock::fixed());
-        let email = Arc::new(RecordingNotifier::new(Channel::Email));
-        let webhook = Arc::new(RecordingNotifier::new(Channel::Webhook));
-        let tolom = Tolom::builder()
-            .store(store.clone())
-            .acquirer(acquirer.clone())
-            .clock(clock.clone())
-            .signer(Arc::new(test_signer()))
-            .notifier(email.clone())
-            .notifier(webhook.clone())
-            .build()
-            .unwrap_or_else(|e| panic!("tolom: {e}"));
-        World {
-            tolom: Arc::new(tolom),
-            store,
-            acquirer,
-            clock,
-            email,
-            webhook,
-            path,
-        }
-    }
-
-    pub async fn charge(&self) -> Charge {
-        self.tolom
-            .issue_charge(IssueCharge {
-                service: "passport-2020".into(),
-                urgency: None,
-                amount: Some(Money::som(885)),
-                payer: "Асанов Айбек Маратович".into(),
-                code: None,
-                expires_at: self.clock.now() + Duration::days(30),
-                agency_ref: Some("AG-1".into()),
-            })
-            .await
-            .unwrap_or_else(|e| panic!("issue charge: {e}"))
-    }
-
-    pub async fn terms(&self) -> String {
-        self.tolom
-            .terms_in_force()
-            .await
-            .unwrap_or_else(|e| panic!("terms: {e}"))
-            .id
-    }
-
-    pub fn start<'a>(code: &'a str, terms: &'a str, key: &'a str) -> StartPayment<'a> {
-        StartPayment {
-            code,
-            accepted_terms: Some(terms),
-            idempotency_key: key,
-            language: Language::Ru,
-        }
+/// Opens `path` and returns the error.
+pub async fn open_err(path: &Path, options: SqliteOptions) -> StoreError {
+    match SqliteStore::open(path.to_str().expect("utf-8 path"), options).await {
+        Ok(_) => panic!("{} opened", path.display()),
+        Err(e) => e,
     }
 }
 
 /// A valid card form with this PAN and CVV.
 pub fn card(pan: &str, cvv: &str) -> CardForm {
-    CardForm {
-        holder: "AIBEK ASANOV".into(),
-        pan: pan.into(),
-        expiry: "12/30".into(),
-        cvv: cvv.into(),
-        phone: "+996 555 123 456".into(),
-        email: "aibek@example.kg".into(),
+    let mut form = card_form(pan);
+    form.cvv = cvv.into();
+    form
+}
+
+/// Where the database files of conformance cases go: one directory per
+/// test process under cargo's `CARGO_TARGET_TMPDIR`, kept while the
+/// process runs (a maker returns only the store). Directories of runs
+/// older than an hour are removed when the next run starts.
+static SCRATCH: LazyLock<PathBuf> = LazyLock::new(|| {
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tolom-store-sqlite");
+    std::fs::create_dir_all(&base).expect("scratch base");
+    if let Ok(entries) = std::fs::read_dir(&base) {
+        for entry in entries.flatten() {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .is_some_and(|age| age > Duration::from_secs(3600));
+            if old {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
     }
+    tempfile::Builder::new()
+        .prefix("run-")
+        .tempdir_in(&base)
+        .expect("scratch dir")
+        .keep()
+});
+
+/// A new database file path, unique in this test process.
+pub fn scratch_file(prefix: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    SCRATCH.join(format!("{prefix}-{}.db", N.fetch_add(1, Ordering::SeqCst)))
 }
 
 /// A raw connection to the same file, bypassing the store (to hold locks,
@@ -192,4 +185,12 @@ pub async fn raw(path: &Path) -> sqlx::SqliteConnection {
         .connect()
         .await
         .unwrap_or_else(|e| panic!("raw connection: {e}"))
+}
+
+/// Runs a statement on a raw connection.
+pub async fn exec(raw: &mut sqlx::SqliteConnection, sql: &str) {
+    sqlx::query(sql)
+        .execute(&mut *raw)
+        .await
+        .unwrap_or_else(|e| panic!("`{sql}`: {e}"));
 }

@@ -113,9 +113,9 @@ pub struct NotifierUnderTest {
     /// The raw texts the receiver got for a message id (e-mail source, HTTP
     /// body), so the suite can check content and redelivery.
     pub received: Received,
-    /// The same notifier pointed at a receiver that is down, when the
-    /// adapter can make one: its errors MUST be temporary.
-    pub unreachable: Option<Arc<dyn Notifier>>,
+    /// The same notifier pointed at a receiver that is down (a port nobody
+    /// listens on, a dead URL): its errors MUST be temporary.
+    pub unreachable: Arc<dyn Notifier>,
     /// Anything that must live as long as the case (a server).
     pub guard: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
@@ -179,9 +179,7 @@ pub async fn delivers_at_least_once(n: &NotifierUnderTest) {
 /// A receiver that is down is a temporary failure (retried later), never a
 /// permanent one and never a success.
 pub async fn unreachable_is_temporary(n: &NotifierUnderTest) {
-    let Some(down) = &n.unreachable else {
-        return;
-    };
+    let down = &n.unreachable;
     let notification = sample(n.notifier.channel());
     match down.deliver(Uuid::new_v4(), &notification).await {
         Err(e) => assert!(

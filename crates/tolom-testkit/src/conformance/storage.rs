@@ -86,6 +86,19 @@ fn forge(p: &Payment, change: impl FnOnce(&mut PaymentRecord)) -> Payment {
     Payment::restore_unchecked(r)
 }
 
+/// Asserts a refusal with one of these invariant kinds: callers match on
+/// the kind, so it is part of the contract.
+fn assert_invariant<T: std::fmt::Debug>(
+    r: &Result<T, StoreError>,
+    kinds: &[InvariantKind],
+    rule: &str,
+) {
+    match r {
+        Err(e) if e.invariant_kind().is_some_and(|k| kinds.contains(&k)) => {}
+        other => panic!("{rule}: MUST fail with Invariant of kind {kinds:?}, got {other:?}"),
+    }
+}
+
 fn note(action: &str) -> AuditNote {
     AuditNote::new(
         t0(),
@@ -350,9 +363,10 @@ pub async fn charge_status(store: &dyn Store) {
             &event(paid.id, None, EventKind::ChargeCancelled, t0()),
         )
         .await;
-    assert!(
-        matches!(r, Err(StoreError::Invariant { .. })),
-        "a charge with a paid payment MUST stay Paid, got {r:?}"
+    assert_invariant(
+        &r,
+        &[InvariantKind::PaidWithoutPayment],
+        "a charge with a paid payment MUST stay Paid",
     );
     let listed = store
         .list_charges(&ChargeQuery {
@@ -615,9 +629,10 @@ pub async fn success_is_atomic(store: &dyn Store) {
     let mut u = upd(&bad);
     u.outbox = vec![notice(&bad, t0())];
     let r = store.update_payment(&u).await;
-    assert!(
-        matches!(r, Err(StoreError::Invariant { .. })),
-        "refunded above total MUST fail with Invariant, got {r:?}"
+    assert_invariant(
+        &r,
+        &[InvariantKind::RefundsExceedTotal],
+        "refunded above total MUST fail",
     );
     assert_eq!(
         store.outbox_list(None, 0).await.map(|o| o.len()),
@@ -646,21 +661,20 @@ pub async fn invariants_in_storage(store: &dyn Store) {
         r.version += 1;
     });
     let r = store.update_payment(&upd(&other)).await;
-    assert!(
-        matches!(r, Err(StoreError::Invariant { .. })),
-        "a payment's charge is fixed after creation, got {r:?}"
+    assert_invariant(
+        &r,
+        &[InvariantKind::ImmutableField],
+        "a payment's charge is fixed after creation",
     );
     let changed = forge(&paid, |r| {
         r.version += 1;
         r.amount = Money::som(1);
         r.total = Money::som(1);
     });
-    assert!(
-        matches!(
-            store.update_payment(&upd(&changed)).await,
-            Err(StoreError::Invariant { .. })
-        ),
-        "amounts MUST NOT change after creation"
+    assert_invariant(
+        &store.update_payment(&upd(&changed)).await,
+        &[InvariantKind::ImmutableField],
+        "amounts MUST NOT change after creation",
     );
     // MarkPaid on an already paid charge.
     let c2 = new_charge(52);
@@ -721,21 +735,39 @@ pub async fn invariants_in_storage(store: &dyn Store) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     // Now forge p1 (declined) into a success: a second paid payment.
+    // (With everything a success carries, so that only the "one paid
+    // payment per charge" rule can refuse it.)
     let forged = forge(&p1, |r| {
         r.version += 1;
         r.state = PaymentState::Succeeded;
+        r.decline_reason = None;
+        r.approval = Some(Approval {
+            auth_code: "654321".into(),
+            rrn: "000000000002".into(),
+        });
+        r.succeeded_at = Some(t0());
+        r.receipt_number = Some(tolom_core::payment::receipt_number(r.id, t0()));
     });
-    let r = store.update_payment(&upd(&forged)).await;
     assert!(
-        matches!(r, Err(StoreError::Invariant { .. })),
-        "a second paid payment of a charge MUST fail with Invariant, got {r:?}"
+        Payment::restore(forged.record().clone()).is_ok(),
+        "the forged success is a valid payment on its own"
+    );
+    let r = store.update_payment(&upd(&forged)).await;
+    assert_invariant(
+        &r,
+        &[InvariantKind::SecondPaidPayment],
+        "a second paid payment of a charge MUST fail",
     );
     let mut u = upd(&forged);
     u.charge = Some(ChargeChange::MarkPaid);
     let r = store.update_payment(&u).await;
-    assert!(
-        matches!(r, Err(StoreError::Invariant { .. })),
-        "MarkPaid on a Paid charge MUST fail with Invariant, got {r:?}"
+    assert_invariant(
+        &r,
+        &[
+            InvariantKind::SecondPaidPayment,
+            InvariantKind::ChargeAlreadyPaid,
+        ],
+        "MarkPaid on a Paid charge MUST fail",
     );
 }
 
@@ -805,12 +837,10 @@ pub async fn refunds(store: &dyn Store) {
     changed.amount = Money::som(1);
     let mut u = upd(&p2);
     u.refund = Some(changed);
-    assert!(
-        matches!(
-            store.update_payment(&u).await,
-            Err(StoreError::Invariant { .. })
-        ),
-        "a refund's amount MUST NOT change"
+    assert_invariant(
+        &store.update_payment(&u).await,
+        &[InvariantKind::ImmutableField],
+        "a refund's amount MUST NOT change",
     );
     // Refund the rest: the charge reopens.
     let mut p = stored;
@@ -1166,12 +1196,10 @@ pub async fn events_and_terms(store: &dyn Store) {
         .publish_terms(&first, &note("terms.published"))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        matches!(
-            store.publish_terms(&second, &note("terms.published")).await,
-            Err(StoreError::Invariant { .. })
-        ),
-        "an edition id MUST NOT be reused"
+    assert_invariant(
+        &store.publish_terms(&second, &note("terms.published")).await,
+        &[InvariantKind::DuplicateEdition],
+        "an edition id MUST NOT be reused",
     );
     let editions = store
         .terms_editions()

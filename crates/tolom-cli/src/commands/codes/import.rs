@@ -152,15 +152,18 @@ async fn import_row(
     };
     let operator: &Operator = tolom.operator().map_err(|e| e.to_string())?;
     match operator
-        .issue(who, IssueCharge {
-            service: service.to_string(),
-            urgency: col(headers, rec, "urgency").map(str::to_string),
-            amount,
-            payer: payer.to_string(),
-            code: Some(code.clone()),
-            expires_at,
-            agency_ref: agency_ref.map(str::to_string),
-        })
+        .issue(
+            who,
+            IssueCharge {
+                service: service.to_string(),
+                urgency: col(headers, rec, "urgency").map(str::to_string),
+                amount,
+                payer: payer.to_string(),
+                code: Some(code.clone()),
+                expires_at,
+                agency_ref: agency_ref.map(str::to_string),
+            },
+        )
         .await
     {
         Ok(_) => Ok(true),

@@ -1,0 +1,37 @@
+//! [`EventLog`] on SQLite: the append-only event log (events of state
+//! changes are written by the other ports in their transaction, through
+//! [`crate::audit::record_event`], which also appends them to the audit
+//! chain with their actor).
+
+use async_trait::async_trait;
+use tolom_core::events::Event;
+use tolom_core::ports::{EventLog, StoreError};
+use uuid::Uuid;
+
+use crate::audit::record_event;
+use crate::error::map;
+use crate::rows::{event_from, id, EVENT_COLUMNS};
+use crate::SqliteStore;
+
+#[async_trait]
+impl EventLog for SqliteStore {
+    async fn append_event(&self, event: &Event) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        record_event(&mut tx, event).await?;
+        self.commit(tx).await
+    }
+
+    async fn events_of(&self, of: Uuid) -> Result<Vec<Event>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE charge_id = ?1 OR payment_id = ?1 \
+             ORDER BY seq"
+        ))
+        .bind(id(of))
+        .fetch_all(self.readers())
+        .await
+        .map_err(map)?
+        .iter()
+        .map(event_from)
+        .collect()
+    }
+}
