@@ -108,8 +108,7 @@ async fn serve(app: Router) -> SocketAddr {
 }
 
 fn main() {
-    if Command::new("wrk").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: wrk not found (apt-get install wrk)");
+    if tolom_testkit::external::require_tool("lookup benchmark", "wrk").is_none() {
         return;
     }
     let seconds: u32 = std::env::var("BENCH_SECONDS")

@@ -734,13 +734,11 @@ async fn receipt_pdf_carries_cyrillic_text_and_the_verification_link() {
             assert!(extracted.contains("411111******1111"), "{extracted}");
             assert!(!extracted.contains(VISA_APPROVE), "no full PAN");
         }
-        _ => {
-            assert!(
-                std::env::var("CI").is_err(),
-                "CI: pdftotext (poppler-utils) is required"
-            );
-            eprintln!("SKIPPED: pdftotext not found; PDF text not checked");
-        }
+        _ => tolom_testkit::external::missing(
+            "receipt PDF text",
+            tolom_testkit::external::External::Tool("pdftotext"),
+            "poppler-utils is not installed; the PDF's text is not checked",
+        ),
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
