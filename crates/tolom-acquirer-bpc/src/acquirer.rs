@@ -624,6 +624,57 @@ impl BpcAcquirer {
     }
 }
 
+impl BpcAcquirer {
+    async fn cancel_in_span(&self, order: &str) -> Result<(), AcquirerError> {
+        let found = match self.query(order).await? {
+            // Never received: nothing can be paid on it.
+            None => return Ok(()),
+            Some(found) => found,
+        };
+        match found.status {
+            OrderStatus::Approved { .. } => {
+                return Err(AcquirerError::rejected(
+                    "the order was paid; it cannot be declined",
+                ))
+            }
+            OrderStatus::Declined(_) | OrderStatus::Reversed | OrderStatus::NotFound => {
+                return Ok(())
+            }
+            OrderStatus::Pending => {}
+        }
+        let order_id = self.order_id(order).await?;
+        let v = self
+            .wire
+            .call(
+                Endpoint::Decline,
+                Params::default().add("orderId", order_id),
+            )
+            .await?;
+        match error_code(&v) {
+            0 => {
+                info!("unpaid order declined");
+                Ok(())
+            }
+            code => {
+                // A retry after a lost answer finds it declined already; a
+                // payer who paid meanwhile leaves it approved.
+                if let Ok(Some(Found {
+                    status: OrderStatus::Declined(_) | OrderStatus::Reversed,
+                    ..
+                })) = self.query(order).await
+                {
+                    return Ok(());
+                }
+                warn!(error_code = code, "decline.do refused");
+                Err(AcquirerError::rejected(format!(
+                    "decline.do: errorCode {code}: {}",
+                    error_message(&v)
+                )))
+            }
+        }
+    }
+}
+
 /// The gateway's `orderId` in a status answer: the `mdOrder` attribute (or
 /// an `orderId` field, which some gateways add).
 fn order_id_of(v: &Value) -> Option<String> {
@@ -737,6 +788,11 @@ impl Acquirer for BpcAcquirer {
     async fn reverse(&self, order_number: &str) -> Result<(), AcquirerError> {
         let span = info_span!("bpc.reverse", order = order_number);
         self.reverse_in_span(order_number).instrument(span).await
+    }
+
+    async fn cancel(&self, order_number: &str) -> Result<(), AcquirerError> {
+        let span = info_span!("bpc.cancel", order = order_number);
+        self.cancel_in_span(order_number).instrument(span).await
     }
 }
 

@@ -19,6 +19,7 @@ pub(crate) enum Endpoint {
     Status,
     Refund,
     Reverse,
+    Decline,
 }
 
 impl Endpoint {
@@ -29,6 +30,7 @@ impl Endpoint {
             Endpoint::Status => "getOrderStatusExtended.do",
             Endpoint::Refund => "refund.do",
             Endpoint::Reverse => "reverse.do",
+            Endpoint::Decline => "decline.do",
         }
     }
 }

@@ -75,13 +75,13 @@ async fn the_emulator_charges_each_approved_order_once() {
     }
     assert_eq!(
         emu.orders().iter().map(|o| o.approvals).sum::<u32>(),
-        3,
-        "the approve card (twice: approval and refunds cases) and the challenge card were each charged once"
+        4,
+        "the approve card (three times: the approval, refunds and cancel cases) and the challenge card were each charged once"
     );
     emu.shutdown().await;
 }
 
-/// The whole suite on one sandbox: three charges (two approvals, one
+/// The whole suite on one sandbox: four charges (three approvals, one
 /// challenge).
 #[tokio::test]
 async fn the_sandbox_charges_each_approved_order_once() {
@@ -93,5 +93,5 @@ async fn the_sandbox_charges_each_approved_order_once() {
         guard: None,
     };
     run(&under_test).await;
-    assert_eq!(sandbox.total_charges(), 3);
+    assert_eq!(sandbox.total_charges(), 4);
 }

@@ -335,23 +335,53 @@ async fn a_refund_whose_answer_was_lost_is_settled_once_by_reconciliation() {
 }
 
 #[tokio::test]
-async fn a_dropped_3ds_answer_is_unknown_and_an_abandoned_one_expires() {
+async fn a_dropped_3ds_answer_is_unknown_and_the_unpaid_order_is_closed_within_minutes() {
     let emu = common::emulator().await;
     let h = common::harness(Arc::new(common::client(&emu)));
-    let (_, p) = common::started(&h, "A B").await;
+    let (charge, p) = common::started(&h, "A B").await;
     emu.inject(Fault::drop_after_processing(Endpoint::PaymentOrder).times(1));
     let p = common::submit(&h, &p, "4000000000003063").await;
     assert_eq!(p.state(), PaymentState::Unknown);
     let report = h.tolom.reconcile().await.unwrap();
     assert_eq!(report.unsettled, 1, "3-D Secure pending at the gateway");
-    // The payer never saw the ACS. After our session ends, the order is
-    // still open at the gateway (status 5), which refuses to reverse it:
-    // tolom does not close a payment the payer could still complete, so it
-    // stays in flight until the gateway's own session timeout declines the
-    // order (see docs/acquirers.md) — and nothing is charged meanwhile.
-    h.clock.advance(chrono::Duration::minutes(31));
+    // The payer never saw the ACS, so nothing is coming: once the payment
+    // has been stuck for `authorizing_stale_after` (not the gateway's own
+    // 20-minute session), the order is declined at the gateway on its word
+    // "not paid" and the payment fails, which frees the code.
+    h.clock.advance(h.tolom.config().authorizing_stale_after);
+    let report = h.tolom.reconcile().await.unwrap();
+    assert_eq!(report.failed, 1, "{report:?}");
+    let p = h.tolom.payment(p.id()).await.unwrap();
+    assert_eq!(p.state(), PaymentState::Failed, "{p:?}");
+    let order = emu.order(&p.order_number()).unwrap();
+    assert_eq!(order.status.code(), 6, "declined at the gateway (decline.do)");
+    assert_eq!(common::approvals(&emu, &p), 0);
+    assert!(h
+        .tolom
+        .look_up(charge.code.as_str())
+        .await
+        .unwrap()
+        .not_payable
+        .is_none());
+}
+
+/// A gateway that never times its orders out: an order registered and then
+/// left (a 5xx on `paymentorder.do`) is declined there once the payment is
+/// stale, and the code is free again.
+#[tokio::test]
+async fn a_5xx_on_payment_with_a_gateway_that_never_expires_orders_frees_the_code() {
+    let emu = common::emulator_never_expiring().await;
+    let h = common::harness(Arc::new(common::client(&emu)));
+    let (charge, p) = common::started(&h, "A B").await;
+    emu.inject(Fault::http_status(Endpoint::PaymentOrder, 502).times(1));
+    let p = common::submit(&h, &p, "4111111111111111").await;
+    assert!(p.state().is_in_flight(), "{p:?}");
+    h.clock.advance(h.tolom.config().authorizing_stale_after);
     h.tolom.reconcile().await.unwrap();
     let p = h.tolom.payment(p.id()).await.unwrap();
-    assert_eq!(p.state(), PaymentState::Unknown, "{p:?}");
-    assert_eq!(common::approvals(&emu, &p), 0);
+    assert_eq!(p.state(), PaymentState::Failed, "{p:?}");
+    assert_eq!(emu.order(&p.order_number()).unwrap().status.code(), 6);
+    let again = common::submit(&h, &common::started(&h, "A B").await.1, "4111111111111111").await;
+    assert_eq!(again.state(), PaymentState::Succeeded);
+    let _ = charge;
 }

@@ -593,6 +593,24 @@ impl Acquirer for SandboxAcquirer {
             None => Ok(()),
         }
     }
+
+    async fn cancel(&self, order_number: &str) -> Result<(), AcquirerError> {
+        let mut inner = self.lock();
+        let Some(order) = inner.orders.get_mut(order_number) else {
+            // Never received: nothing can be paid on it.
+            return Ok(());
+        };
+        match order.state {
+            State::Approved(_) => Err(AcquirerError::rejected(
+                "sandbox: the order was paid; it cannot be cancelled",
+            )),
+            State::AwaitingOtp(_) | State::AwaitingHostedPage(_) => {
+                order.state = State::Reversed;
+                Ok(())
+            }
+            State::Declined(_) | State::Reversed => Ok(()),
+        }
+    }
 }
 
 fn refund_order(order: &mut Order, refund_id: &str, amount: Money) -> RefundOutcome {

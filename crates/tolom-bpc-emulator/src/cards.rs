@@ -36,6 +36,8 @@ pub mod action_codes {
     /// The payment session timed out (`sessionTimeoutSecs` elapsed while the
     /// order was in status 0 or 5).
     pub const SESSION_TIMEOUT: i32 = -2007;
+    /// The merchant closed the unpaid order (`decline.do`).
+    pub const DECLINED_BY_MERCHANT: i32 = -2012;
 }
 
 /// The human-readable `actionCodeDescription` for an action code.
@@ -51,6 +53,7 @@ pub fn action_code_description(code: i32) -> &'static str {
         action_codes::STOLEN_CARD => "Stolen card, pick up",
         action_codes::THREE_DS_FAILED => "3-D Secure authentication failed",
         action_codes::SESSION_TIMEOUT => "Payment session timed out",
+        action_codes::DECLINED_BY_MERCHANT => "Order declined by the merchant",
         _ => "Unknown action code",
     }
 }

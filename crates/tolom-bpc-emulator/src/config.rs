@@ -66,6 +66,10 @@ pub struct EmulatorConfig {
     /// Payment session length when `register.do` has no
     /// `sessionTimeoutSecs`.
     pub default_session_timeout: Duration,
+    /// Whether unpaid orders time out at all (default `true`). `false`
+    /// plays a gateway that never times orders out: an unpaid order stays
+    /// payable until someone closes it (`decline.do`).
+    pub expire_orders: bool,
     /// Seed of the generator of order ids, approval codes and RRNs (the same
     /// sequence of calls gives the same values).
     pub seed: u64,
@@ -81,6 +85,7 @@ impl Default for EmulatorConfig {
             otp: DEFAULT_OTP.to_owned(),
             slow_card_delay: Duration::from_secs(3),
             default_session_timeout: Duration::from_secs(1200),
+            expire_orders: true,
             seed: 0x0074_6f6c_6f6d,
         }
     }

@@ -30,6 +30,9 @@ pub enum Endpoint {
     /// `<base>refund.do`.
     #[serde(rename = "refund.do")]
     Refund,
+    /// `<base>decline.do` (close an unpaid order).
+    #[serde(rename = "decline.do")]
+    Decline,
     /// `<base>finish3ds.do` (the gateway's own 3-D Secure TermUrl).
     #[serde(rename = "finish3ds.do")]
     Finish3ds,
@@ -49,7 +52,7 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// Every concrete endpoint (without [`Endpoint::All`]).
-    pub const ALL_ENDPOINTS: [Endpoint; 11] = [
+    pub const ALL_ENDPOINTS: [Endpoint; 12] = [
         Endpoint::Register,
         Endpoint::RegisterPreAuth,
         Endpoint::PaymentOrder,
@@ -57,6 +60,7 @@ impl Endpoint {
         Endpoint::Deposit,
         Endpoint::Reverse,
         Endpoint::Refund,
+        Endpoint::Decline,
         Endpoint::Finish3ds,
         Endpoint::PayPage,
         Endpoint::Acs,
@@ -73,6 +77,7 @@ impl Endpoint {
             Endpoint::Deposit => "deposit.do",
             Endpoint::Reverse => "reverse.do",
             Endpoint::Refund => "refund.do",
+            Endpoint::Decline => "decline.do",
             Endpoint::Finish3ds => "finish3ds.do",
             Endpoint::PayPage => "pay.html",
             Endpoint::Acs => "acs",
@@ -92,6 +97,7 @@ impl Endpoint {
             "deposit.do" => Some(Endpoint::Deposit),
             "reverse.do" => Some(Endpoint::Reverse),
             "refund.do" => Some(Endpoint::Refund),
+            "decline.do" => Some(Endpoint::Decline),
             "finish3ds.do" => Some(Endpoint::Finish3ds),
             _ => None,
         }

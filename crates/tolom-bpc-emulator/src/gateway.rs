@@ -426,6 +426,13 @@ impl Gateway {
         Some(o)
     }
 
+    fn order_by_number_mut(&mut self, number: &str, now_ms: u64) -> Option<&mut Order> {
+        let id = *self.by_number.get(number)?;
+        let o = self.orders.get_mut(&id)?;
+        o.expire_if_due(now_ms);
+        Some(o)
+    }
+
     /// The order named by `orderId` (required) of an operation call.
     fn op_order(&mut self, p: &Params, now_ms: u64) -> Result<&mut Order, ApiError> {
         let id = p
@@ -471,6 +478,7 @@ impl Gateway {
             return Err(err(5, "Fail URL is invalid"));
         }
         let session_timeout_ms = match p.get("sessionTimeoutSecs") {
+            _ if !ctx.config.expire_orders => u64::MAX,
             None => {
                 u64::try_from(ctx.config.default_session_timeout.as_millis()).unwrap_or(u64::MAX)
             }
@@ -835,6 +843,35 @@ impl Gateway {
         o.approved_amount = 0;
         o.deposited_amount = 0;
         Ok(success())
+    }
+
+    /// `decline.do`: closes an unpaid order (status 0 or 5 → 6, action code
+    /// "declined by the merchant"); a paid order is refused with error 7.
+    pub(crate) fn decline(&mut self, ctx: &Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
+        Self::check_auth(ctx, p)?;
+        let o = match (p.get("orderId"), p.get("orderNumber")) {
+            (Some(_), _) => self.op_order(p, ctx.now_ms)?,
+            (None, Some(number)) => {
+                let number = number.to_string();
+                self.order_by_number_mut(&number, ctx.now_ms)
+                    .ok_or_else(no_such_order)?
+            }
+            (None, None) => return Err(err(4, "Order ID is empty")),
+        };
+        match o.status {
+            OrderStatus::Registered | OrderStatus::AcsStarted => {
+                o.status = OrderStatus::Declined;
+                o.action_code = action_codes::DECLINED_BY_MERCHANT;
+                Ok(success())
+            }
+            other => Err(err(
+                7,
+                format!(
+                    "Decline is impossible for the current order state (orderStatus {})",
+                    other.code()
+                ),
+            )),
+        }
     }
 
     /// `refund.do`: partial or full; status → 4.

@@ -156,6 +156,7 @@ impl App {
             Endpoint::Deposit => (api(self.with_gateway(|g, c| g.deposit(c, p))), false),
             Endpoint::Reverse => (api(self.with_gateway(|g, c| g.reverse(c, p))), false),
             Endpoint::Refund => (api(self.with_gateway(|g, c| g.refund(c, p))), false),
+            Endpoint::Decline => (api(self.with_gateway(|g, c| g.decline(c, p))), false),
             Endpoint::PaymentOrder => self.payment_order(p).await,
             Endpoint::Finish3ds => (self.finish_3ds(p), false),
             Endpoint::PayPage if method == Method::GET => (self.pay_page(p), false),

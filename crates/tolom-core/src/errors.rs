@@ -74,9 +74,16 @@ pub enum StartPaymentError {
     /// The key was used to start a payment of another code.
     #[error("idempotency key reused for another code")]
     KeyReused,
-    /// Another payment of the code is being processed.
-    #[error("payment {0} of this code is in progress")]
-    InProgress(Uuid),
+    /// Another payment of the code is being processed, or another payer is
+    /// filling the card form.
+    #[error("payment {payment_id} of this code is in progress")]
+    InProgress {
+        /// The payment that holds the code.
+        payment_id: Uuid,
+        /// When a new start may succeed, when that is known (the end of the
+        /// other payer's card-entry window).
+        retry_after: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// The charge's amount and the fee do not add up within the currency's
     /// range.
     #[error("amount and fee overflow")]
@@ -96,7 +103,7 @@ impl ErrorCode for StartPaymentError {
             StartPaymentError::TermsOutdated { .. } => Text::TermsOutdated,
             StartPaymentError::KeyInvalid => Text::IdempotencyKeyInvalid,
             StartPaymentError::KeyReused => Text::IdempotencyKeyReused,
-            StartPaymentError::InProgress(_) => Text::ChargePaymentInProgress,
+            StartPaymentError::InProgress { .. } => Text::ChargePaymentInProgress,
             StartPaymentError::AmountTooLarge => Text::InternalError,
             StartPaymentError::Store(e) => store_text(e),
         }
@@ -284,7 +291,10 @@ mod tests {
             }),
             Box::new(StartPaymentError::KeyInvalid),
             Box::new(StartPaymentError::KeyReused),
-            Box::new(StartPaymentError::InProgress(Uuid::nil())),
+            Box::new(StartPaymentError::InProgress {
+                payment_id: Uuid::nil(),
+                retry_after: None,
+            }),
             Box::new(StartPaymentError::NotPayable(NotPayable::AlreadyPaid)),
             Box::new(StartPaymentError::NotPayable(NotPayable::Expired)),
             Box::new(StartPaymentError::NotPayable(NotPayable::Cancelled)),

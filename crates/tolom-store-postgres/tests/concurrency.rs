@@ -49,7 +49,7 @@ async fn payer(h: Instance, code: String, terms: String, who: usize) -> Outcome 
             Err(StartPaymentError::NotPayable(NotPayable::AlreadyPaid)) => {
                 return Outcome::AlreadyPaid
             }
-            Err(StartPaymentError::InProgress(_)) => {
+            Err(StartPaymentError::InProgress { .. }) => {
                 tokio::time::sleep(Duration::from_millis(2)).await;
                 continue;
             }

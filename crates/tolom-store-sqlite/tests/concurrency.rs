@@ -92,7 +92,7 @@ async fn sixty_four_payers_race_for_one_charge_and_exactly_one_pays() {
             Outcome::StartFailed(e) => assert!(
                 matches!(
                     e,
-                    StartPaymentError::InProgress(_)
+                    StartPaymentError::InProgress { .. }
                         | StartPaymentError::NotPayable(_)
                         | StartPaymentError::Store(StoreError::Conflict)
                 ),

@@ -24,6 +24,11 @@ pub enum Script {
     /// The request is lost on the way: `Unknown` to the caller, nothing
     /// recorded (yet — see [`FakeAcquirer::approve_late`]).
     LoseRequest,
+    /// The order is registered but the card is never processed (a crash or
+    /// a 5xx between registering the order and paying it): `Unknown` to the
+    /// caller, and `status` says "registered, not paid" until someone
+    /// cancels it.
+    RegisterOnly,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +47,7 @@ struct Inner {
     purchase_calls: u32,
     status_fails: u32,
     refuse_reverse: bool,
+    refuse_cancel: bool,
 }
 
 /// An acquirer that follows a script (default: approve everything). It
@@ -77,6 +83,26 @@ impl FakeAcquirer {
     pub fn refuse_reverse(&self, refuse: bool) {
         if let Ok(mut i) = self.inner.lock() {
             i.refuse_reverse = refuse;
+        }
+    }
+
+    /// Makes `cancel` refuse every unpaid order (as a gateway that does not
+    /// close unpaid orders would).
+    pub fn refuse_cancel(&self, refuse: bool) {
+        if let Ok(mut i) = self.inner.lock() {
+            i.refuse_cancel = refuse;
+        }
+    }
+
+    /// Registers an order that was never paid (a purchase that reached the
+    /// gateway's registration and no further).
+    pub fn register_unpaid(&self, order: &str, amount: Money) {
+        if let Ok(mut i) = self.inner.lock() {
+            let zero = Money::zero(amount.currency());
+            i.orders.insert(
+                order.to_string(),
+                (OrderState::AwaitingOtp(String::new()), amount, zero),
+            );
         }
     }
 
@@ -167,6 +193,10 @@ impl Acquirer for FakeAcquirer {
             }
             Script::NotSent => return Err(AcquirerError::not_sent("connection refused")),
             Script::LoseRequest => return Err(AcquirerError::unknown("request lost")),
+            Script::RegisterOnly => (
+                OrderState::AwaitingOtp(String::new()),
+                Err(AcquirerError::unknown("registered, then the gateway failed")),
+            ),
         };
         i.orders.insert(
             request.order_number.to_string(),
@@ -271,6 +301,27 @@ impl Acquirer for FakeAcquirer {
                 Ok(())
             }
             _ => Err(AcquirerError::rejected("cannot reverse")),
+        }
+    }
+
+    async fn cancel(&self, order: &str) -> Result<(), AcquirerError> {
+        let mut i = self
+            .inner
+            .lock()
+            .map_err(|_| AcquirerError::not_sent("poisoned"))?;
+        let refuse = i.refuse_cancel;
+        match i.orders.get_mut(order) {
+            Some((OrderState::Approved(_), _, _)) => {
+                Err(AcquirerError::rejected("the order was paid"))
+            }
+            Some((state @ OrderState::AwaitingOtp(_), _, _)) => {
+                if refuse {
+                    return Err(AcquirerError::rejected("unpaid orders are not closed"));
+                }
+                *state = OrderState::Reversed;
+                Ok(())
+            }
+            Some(_) | None => Ok(()),
         }
     }
 }

@@ -30,6 +30,7 @@ async fn acquirer(case: &'static str) -> Option<AcquirerUnderTest> {
         }
         "decline" => fake.script([Script::Decline(DeclineReason::InsufficientFunds)]),
         "challenge" => fake.script([Script::Otp("4321".into())]),
+        "unpaid_order_is_cancelled" => fake.script([Script::Otp("4321".into()), Script::Approve]),
         _ => {}
     }
     Some(AcquirerUnderTest {

@@ -319,7 +319,24 @@ async fn a_second_payment_while_one_is_in_flight_is_refused() {
     let terms = h.terms_id().await;
     let c = h.charge("passport-2020", "A B").await;
     let p = h.start(&c.code, "k1").await;
-    // A started payment without card details is superseded by a new start.
+    // A payer filling the card form holds the code: a stranger's start is
+    // refused, with when to try again.
+    let held = h
+        .tolom
+        .start_payment(start(c.code.as_str(), &terms, "k2"))
+        .await
+        .unwrap_err();
+    assert_eq!(held.code(), "charge.payment_in_progress");
+    let window = h.tolom.config().card_entry_window;
+    assert!(matches!(
+        held,
+        tolom_core::errors::StartPaymentError::InProgress { payment_id, retry_after: Some(at) }
+            if payment_id == p.id() && at == p.created_at() + window
+    ));
+    // The payer's own start (same key) gets their payment.
+    assert_eq!(h.start(&c.code, "k1").await.id(), p.id());
+    // Once the card-entry window is over, a new start supersedes it.
+    h.clock.advance(window);
     let p2 = h.start(&c.code, "k2").await;
     assert_ne!(p.id(), p2.id());
     assert_eq!(
@@ -780,8 +797,12 @@ async fn a_late_approval_of_an_already_paid_code_is_reversed() {
     );
 }
 
+/// An open challenge past its window is closed on the acquirer's word: the
+/// order is cancelled there (even when the acquirer would not reverse it),
+/// the payment expires, and a payer who answers afterwards is told the
+/// session is over and is not charged.
 #[tokio::test]
-async fn an_open_challenge_is_not_expired_while_the_acquirer_keeps_the_order_open() {
+async fn an_open_challenge_past_its_window_is_cancelled_and_a_late_answer_charges_nothing() {
     let (h, acquirer) = Harness::with_fake();
     acquirer.script([Script::Otp("123456".into())]);
     acquirer.refuse_reverse(true);
@@ -789,20 +810,113 @@ async fn an_open_challenge_is_not_expired_while_the_acquirer_keeps_the_order_ope
     let p = h.pay(&c.code, "4111111111111111", "k").await;
     h.clock.advance(Duration::minutes(45));
     let r = h.tolom.expire_stale().await.unwrap();
+    assert_eq!(r.payments_expired, 1, "{r:?}");
     assert_eq!(
-        r.payments_expired, 0,
-        "the order is still open at the acquirer: {r:?}"
+        acquirer.status(&p.order_number()).await,
+        Ok(OrderStatus::Reversed),
+        "cancelled at the acquirer"
     );
-    assert_eq!(
-        h.tolom.payment(p.id()).await.unwrap().state(),
-        PaymentState::ActionRequired
-    );
-    // The payer finishes late: the payment is recorded, not lost.
-    let p = h
+    let late = h
         .tolom
         .complete_challenge(p.id(), &ChallengeResponse::otp("123456"))
         .await
-        .unwrap();
-    assert_eq!(p.state(), PaymentState::Succeeded);
+        .unwrap_err();
+    assert_eq!(late.code(), "payment.expired");
+    assert_eq!(acquirer.charges(), 0, "nothing was charged");
+}
+
+/// A card the bank never processed (a crash or a 5xx between registering
+/// the order and paying it) does not hold the code until the gateway's own
+/// session timeout: once the payment is stuck for `authorizing_stale_after`,
+/// the order is cancelled at the gateway on its word "not paid", the payment
+/// fails and the code is free.
+#[tokio::test]
+async fn an_order_the_bank_never_processed_is_closed_within_minutes() {
+    let (h, acquirer) = Harness::with_fake();
+    acquirer.script([Script::RegisterOnly]);
+    let c = h.charge("passport-2020", "A B").await;
+    let p = h.pay(&c.code, "4111111111111111", "k1").await;
+    assert_eq!(p.state(), PaymentState::Unknown);
+    h.tolom.reconcile().await.unwrap();
+    assert_eq!(
+        h.tolom.payment(p.id()).await.unwrap().state(),
+        PaymentState::Unknown,
+        "not yet: a request may still be on its way"
+    );
+    h.clock.advance(h.tolom.config().authorizing_stale_after);
+    let report = h.tolom.reconcile().await.unwrap();
+    assert_eq!(report.failed, 1, "{report:?}");
+    let closed = h.tolom.payment(p.id()).await.unwrap();
+    assert_eq!(closed.state(), PaymentState::Failed);
+    assert_eq!(closed.failure(), Some("payment.acquirer_unavailable"));
+    assert_eq!(
+        acquirer.status(&p.order_number()).await,
+        Ok(OrderStatus::Reversed),
+        "the order is cancelled at the gateway: nothing can be paid on it any more"
+    );
+    // The code is free at once, and the second payment pays it.
+    let again = h.pay(&c.code, "4111111111111111", "k2").await;
+    assert_eq!(again.state(), PaymentState::Succeeded);
     assert_eq!(acquirer.charges(), 1);
+}
+
+/// A payer who left the bank's challenge page: once the challenge window is
+/// over the order is cancelled and the payment expires — whether or not the
+/// gateway ever times its orders out.
+#[tokio::test]
+async fn an_abandoned_challenge_is_closed_when_its_window_ends() {
+    let (h, acquirer) = Harness::with_fake();
+    acquirer.script([Script::Otp("123456".into())]);
+    let c = h.charge("passport-2020", "A B").await;
+    let p = h.pay(&c.code, "4111111111111111", "k1").await;
+    assert_eq!(p.state(), PaymentState::ActionRequired);
+    h.clock.advance(h.tolom.config().authorizing_stale_after);
+    h.tolom.reconcile().await.unwrap();
+    assert_eq!(
+        h.tolom.payment(p.id()).await.unwrap().state(),
+        PaymentState::ActionRequired,
+        "the payer still has the challenge window"
+    );
+    h.clock
+        .advance(p.expires_at() - tolom_core::ports::Clock::now(h.clock.as_ref()));
+    h.tolom.reconcile().await.unwrap();
+    assert_eq!(
+        h.tolom.payment(p.id()).await.unwrap().state(),
+        PaymentState::Expired
+    );
+    assert_eq!(
+        acquirer.status(&p.order_number()).await,
+        Ok(OrderStatus::Reversed)
+    );
+}
+
+/// A gateway that will not cancel an unpaid order: the payment closes anyway
+/// (the gateway's word is "not paid", and the code must not stay blocked),
+/// with its own failure, and the order is watched for days: an approval that
+/// comes hours later is recovered, not lost.
+#[tokio::test]
+async fn an_order_the_gateway_will_not_cancel_is_watched_for_a_late_approval() {
+    let (h, acquirer) = Harness::with_fake();
+    acquirer.refuse_cancel(true);
+    acquirer.script([Script::RegisterOnly]);
+    let c = h.charge("passport-2020", "A B").await;
+    let p = h.pay(&c.code, "4111111111111111", "k1").await;
+    h.clock.advance(h.tolom.config().authorizing_stale_after);
+    h.tolom.reconcile().await.unwrap();
+    let closed = h.tolom.payment(p.id()).await.unwrap();
+    assert_eq!(closed.state(), PaymentState::Failed);
+    assert_eq!(closed.failure(), Some("payment.order_left_open"));
+    // Hours later, past the usual late-approval window, the order is paid.
+    h.clock.advance(Duration::hours(5));
+    acquirer.approve_late(&p.order_number(), p.total());
+    let report = h.tolom.reconcile().await.unwrap();
+    assert_eq!(report.recovered, 1, "{report:?}");
+    assert_eq!(
+        h.tolom.payment(p.id()).await.unwrap().state(),
+        PaymentState::Succeeded
+    );
+    assert_eq!(
+        h.store.charge(c.id).await.unwrap().unwrap().status,
+        ChargeStatus::Paid
+    );
 }

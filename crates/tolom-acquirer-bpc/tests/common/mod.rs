@@ -33,6 +33,18 @@ pub async fn emulator_with(slow: Duration) -> RunningEmulator {
     .unwrap_or_else(|e| panic!("emulator did not start: {e}"))
 }
 
+/// An emulator that never times its orders out (unpaid orders stay payable
+/// until someone declines them).
+pub async fn emulator_never_expiring() -> RunningEmulator {
+    let mut config = EmulatorConfig::default()
+        .with_credentials(USER, PASSWORD)
+        .with_slow_card_delay(Duration::from_millis(1_500));
+    config.expire_orders = false;
+    Emulator::start(config)
+        .await
+        .unwrap_or_else(|e| panic!("emulator did not start: {e}"))
+}
+
 /// An emulator with a 1.5 s slow card.
 pub async fn emulator() -> RunningEmulator {
     emulator_with(Duration::from_millis(1_500)).await

@@ -55,6 +55,9 @@ impl Acquirer for Unconfigured {
     async fn reverse(&self, _order_number: &str) -> Result<(), AcquirerError> {
         Err(AcquirerError::not_sent(UNCONFIGURED))
     }
+    async fn cancel(&self, _order_number: &str) -> Result<(), AcquirerError> {
+        Err(AcquirerError::not_sent(UNCONFIGURED))
+    }
 }
 
 fn sandbox(environment: Environment) -> Result<Arc<dyn Acquirer>, CliError> {

@@ -45,6 +45,7 @@ payment-not_awaiting_challenge = Бул төлөм ырастоо кодун к�
 payment-expired = Төлөм сессиясынын убактысы бүттү. Кайрадан баштаңыз.
 payment-acquirer_unavailable = Банк азыр жооп бербей жатат. Акча алынган жок; бир аздан кийин кайталаңыз.
 payment-outcome_unknown = Банктан жыйынтык али келе элек. Төлөмдүн абалын кийинчерээк текшериңиз; акча эки жолу алынбайт.
+payment-order_left_open = Банк бул төлөмдү убагында аяктаган жок, акча алынган жок. Кайра төлөсөңүз болот; эгер банк бул аракет үчүн акчаны кийин алса, ал автоматтык түрдө кайтарылат же эсепке алынат.
 payment-challenge_failed = Ырастоо коду туура эмес. Төлөм өткөн жок.
 # Shown for a stored failure code that this version does not know.
 payment-failure_unknown = Төлөм аягына чыккан жок.

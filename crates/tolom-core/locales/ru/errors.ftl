@@ -45,6 +45,7 @@ payment-not_awaiting_challenge = Этот платёж не ожидает ко�
 payment-expired = Время сеанса оплаты истекло. Начните заново.
 payment-acquirer_unavailable = Банк сейчас недоступен. Деньги не списаны; повторите попытку позже.
 payment-outcome_unknown = Результат от банка ещё не получен. Проверьте статус платежа позже; деньги не будут списаны дважды.
+payment-order_left_open = Банк не завершил этот платёж вовремя, деньги не списаны. Можно оплатить снова; если банк всё же спишет деньги за эту попытку, они будут возвращены или зачтены автоматически.
 payment-challenge_failed = Неверный код подтверждения. Платёж не прошёл.
 # Shown for a stored failure code that this version does not know.
 payment-failure_unknown = Платёж не удалось завершить.

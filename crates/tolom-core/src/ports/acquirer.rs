@@ -134,4 +134,15 @@ pub trait Acquirer: Send + Sync {
 
     /// Cancels an authorisation of the same day.
     async fn reverse(&self, order_number: &str) -> Result<(), AcquirerError>;
+
+    /// Closes an order that was **not paid** — registered, or waiting for
+    /// the payer at a challenge or on a hosted page — so that it can no
+    /// longer be paid.
+    ///
+    /// MUST answer `Ok` once the order cannot be paid any more: closed now,
+    /// closed before, declined, or never received. MUST fail with
+    /// [`AcquirerErrorKind::Rejected`] when the order was paid meanwhile
+    /// ([`Acquirer::status`] then says so) or when the acquirer does not
+    /// close unpaid orders; `NotSent`/`Unknown` as for any call.
+    async fn cancel(&self, order_number: &str) -> Result<(), AcquirerError>;
 }

@@ -64,11 +64,23 @@ pub struct Config {
     /// after sending the card: the session end moves out to at least this
     /// far (default 15 minutes).
     pub challenge_window: Duration,
+    /// How long a started payment holds its code for its payer to fill the
+    /// card form (default 10 minutes): meanwhile another start of the same
+    /// code is refused with `charge.payment_in_progress` (and when it may
+    /// try again) instead of taking the code from the payer.
+    pub card_entry_window: Duration,
+    /// How long a payment closed while its order was still open at the
+    /// acquirer (the acquirer would not cancel it) is watched for a late
+    /// approval (default 7 days).
+    pub open_order_watch: Duration,
     /// How long a dispatcher holds an outbox message (default 60 s).
     pub outbox_lease: Duration,
     /// How long the editions of the agreement are cached (default 5 s).
     pub terms_refresh: Duration,
-    /// Where the payer returns after a redirect challenge or hosted page.
+    /// Where the payer returns after a redirect challenge or hosted page:
+    /// the payment's own return route, with `{order}` replaced by the
+    /// payment's order number (e.g.
+    /// `https://pay.example.kg/payments/{order}/return`).
     pub return_url: Option<String>,
     /// Enqueue receipt e-mails (default: true).
     pub receipt_emails: bool,
@@ -87,6 +99,8 @@ impl Default for Config {
             payment_ttl: Duration::minutes(30),
             authorizing_stale_after: Duration::minutes(2),
             challenge_window: Duration::minutes(15),
+            card_entry_window: Duration::minutes(10),
+            open_order_watch: Duration::days(7),
             late_approval_window: Duration::hours(2),
             outbox_lease: Duration::seconds(60),
             terms_refresh: Duration::seconds(5),

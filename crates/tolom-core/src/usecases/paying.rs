@@ -36,6 +36,16 @@ pub struct StartPayment<'a> {
     pub language: Language,
 }
 
+/// Whether a start may take the code.
+enum Room {
+    /// The payment in flight was closed (or is gone): try again.
+    Made,
+    /// Another payment holds the code, until `retry_after` when known.
+    Held {
+        retry_after: Option<DateTime<Utc>>,
+    },
+}
+
 /// Starts payments and sends cards. Needs the charge and payment stores,
 /// the acquirer, the agreement editions and the settler.
 pub(crate) struct Paying {
@@ -114,16 +124,24 @@ impl Paying {
             json!({"terms_edition": current, "amount": payment.total()}),
             now,
         )];
+        // Starts racing for one code are expected: each try either creates
+        // the payment, finds the key's own payment, or finds who holds the
+        // code. A bounded number of tries, then the answer is the holder's.
+        let mut holder = None;
         for _ in 0..3 {
             match self.payments.create_payment(&payment, &events).await {
                 Ok(CreateOutcome::Created) => return Ok(payment),
                 Ok(CreateOutcome::Existing(p)) if p.charge_id() == charge.id => return Ok(*p),
                 Ok(CreateOutcome::Existing(_)) => return Err(StartPaymentError::KeyReused),
-                Err(StoreError::InFlight { payment_id }) => {
-                    if !self.supersede(payment_id, now).await? {
-                        return Err(StartPaymentError::InProgress(payment_id));
+                Err(StoreError::InFlight { payment_id }) => match self.supersede(payment_id, now).await? {
+                    Room::Made => holder = Some((payment_id, None)),
+                    Room::Held { retry_after } => {
+                        return Err(StartPaymentError::InProgress {
+                            payment_id,
+                            retry_after,
+                        })
                     }
-                }
+                },
                 Err(StoreError::ChargeNotPayable(status)) => {
                     return Err(match status {
                         ChargeStatus::Paid => NotPayable::AlreadyPaid,
@@ -136,7 +154,15 @@ impl Paying {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(StartPaymentError::Store(StoreError::Conflict))
+        // Others kept taking the code as soon as room was made: one of them
+        // holds it now.
+        match holder {
+            Some((payment_id, retry_after)) => Err(StartPaymentError::InProgress {
+                payment_id,
+                retry_after,
+            }),
+            None => Err(StartPaymentError::Store(StoreError::Conflict)),
+        }
     }
 
     async fn payment_by_start_key(
@@ -156,18 +182,26 @@ impl Paying {
             .find(|p| p.start_key() == key))
     }
 
-    /// Makes room for a new payment of the same charge when the one in
-    /// flight never reached the acquirer (`Created`), or is an abandoned
-    /// challenge that the acquirer confirms was not paid. Returns whether
-    /// room was made.
-    async fn supersede(&self, payment_id: Uuid, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    /// Makes room for a new payment of the same charge, or says who holds
+    /// the code. A payment still in `Created` (its payer is filling the card
+    /// form) holds the code for the card-entry window and is expired only
+    /// after it; an abandoned challenge or an unknown outcome past its
+    /// session end is settled from the acquirer's word first; a payment
+    /// being authorised holds the code until it is settled.
+    async fn supersede(&self, payment_id: Uuid, now: DateTime<Utc>) -> Result<Room, StoreError> {
         let Some(mut old) = self.payments.payment(payment_id).await? else {
-            return Ok(true);
+            return Ok(Room::Made);
         };
         match old.state() {
             PaymentState::Created => {
+                let held_until = old.created_at() + self.ctx.config.card_entry_window;
+                if now < held_until {
+                    return Ok(Room::Held {
+                        retry_after: Some(held_until),
+                    });
+                }
                 if old.expire(now).is_err() {
-                    return Ok(false);
+                    return Ok(Room::Held { retry_after: None });
                 }
                 let ev = self.ctx.event(
                     old.charge_id(),
@@ -177,15 +211,22 @@ impl Paying {
                     now,
                 );
                 match self.payments.update_payment(&update(old, vec![ev])).await {
-                    Ok(()) | Err(StoreError::Conflict) => Ok(true),
+                    // A conflict: it moved on meanwhile (the payer sent the
+                    // card, or another start expired it); the next try says.
+                    Ok(()) | Err(StoreError::Conflict) => Ok(Room::Made),
                     Err(e) => Err(e),
                 }
             }
             PaymentState::ActionRequired | PaymentState::Unknown if now >= old.expires_at() => {
                 let settled = self.settler.settle_from_acquirer(old, now, true).await?;
-                Ok(!settled.state().is_in_flight())
+                Ok(if settled.state().is_in_flight() {
+                    Room::Held { retry_after: None }
+                } else {
+                    Room::Made
+                })
             }
-            _ => Ok(!old.state().is_in_flight()),
+            state if state.is_in_flight() => Ok(Room::Held { retry_after: None }),
+            _ => Ok(Room::Made),
         }
     }
 
@@ -322,6 +363,14 @@ impl Paying {
         }
         let description = self.description(&payment);
         let order = payment.order_number();
+        // The payment's own return route: the payer who comes back from the
+        // bank lands on this payment, which settles at once.
+        let return_url = self
+            .ctx
+            .config
+            .return_url
+            .as_ref()
+            .map(|u| u.replace("{order}", &order));
         let instrument = match &validated {
             Some((card, contact)) => Instrument::Card { card, contact },
             None => Instrument::HostedPage,
@@ -334,7 +383,7 @@ impl Paying {
                 description: &description,
                 language: payment.language(),
                 instrument,
-                return_url: self.ctx.config.return_url.as_deref(),
+                return_url: return_url.as_deref(),
             })
             .await;
         drop(validated);

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::charge::ChargeStatus;
 use crate::events::EventKind;
+use crate::i18n::Text;
 use crate::payment::{PaymentState, Refund, RefundState};
 use crate::ports::{
     Acquirer, ChargeQuery, ChargeStore, OrderStatus, PaymentQuery, PaymentStore, StoreError,
@@ -101,16 +102,25 @@ impl Reconciler {
                 .filter(|p| now >= p.expires_at()),
         );
         // Payments closed as failed or expired recently after they reached
-        // the acquirer: an approval that arrived late is recovered.
+        // the acquirer: an approval that arrived late is recovered. Those
+        // closed while their order stayed open at the acquirer (it would
+        // not cancel it) are watched longer.
+        let late = self.ctx.config.late_approval_window;
+        let watch = self.ctx.config.open_order_watch.max(late);
+        let left_open = Text::PaymentOrderLeftOpen.code();
         let closed = self
             .payments
             .list_payments(&PaymentQuery {
                 states: vec![PaymentState::Failed, PaymentState::Expired],
-                created_from: Some(now - self.ctx.config.late_approval_window),
+                created_from: Some(now - watch),
                 ..PaymentQuery::default()
             })
             .await?;
-        for payment in closed.into_iter().filter(|p| p.acquirer().is_some()) {
+        let watched = closed.into_iter().filter(|p| {
+            p.acquirer().is_some()
+                && (now - p.created_at() < late || p.failure() == Some(left_open))
+        });
+        for payment in watched {
             let Ok(OrderStatus::Approved { approval, .. }) =
                 self.acquirer.status(&payment.order_number()).await
             else {

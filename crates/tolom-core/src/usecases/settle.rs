@@ -50,6 +50,22 @@ pub(crate) struct Settler {
 }
 
 impl Settler {
+    /// Whether a payment whose order is open and unpaid at the acquirer
+    /// should be closed now: a payment that never showed its payer a
+    /// challenge (`Authorizing`, `Unknown`) once it has been stuck for
+    /// `authorizing_stale_after` — the card was never processed, so nothing
+    /// is coming; one waiting for its payer (`ActionRequired`) once its
+    /// session, with the challenge window, is over.
+    fn unpaid_order_is_due(&self, payment: &Payment, now: DateTime<Utc>) -> bool {
+        match payment.state() {
+            PaymentState::Authorizing | PaymentState::Unknown => {
+                now - payment.updated_at() >= self.ctx.config.authorizing_stale_after
+            }
+            PaymentState::ActionRequired => now >= payment.expires_at(),
+            _ => false,
+        }
+    }
+
     /// Applies the acquirer's answer (or error) to a payment that is
     /// `Authorizing`, and stores it. On a concurrent change, returns the
     /// stored payment.
@@ -300,32 +316,32 @@ impl Settler {
             }
             OrderStatus::NotFound => closed(&payment),
             OrderStatus::Pending => {
-                if !(may_expire && now >= payment.expires_at()) {
+                if !(may_expire && self.unpaid_order_is_due(&payment, now)) {
                     return Ok(payment);
                 }
-                // The session is over but the order is open at the acquirer,
-                // where the payer may still complete it. Cancel it there, and
-                // close the payment only once the acquirer confirms that it
-                // was not paid; otherwise it stays in flight and a later
-                // round settles it (e.g. when the gateway's own session
-                // timeout declines the order).
-                if self
-                    .acquirer
-                    .reverse(&payment.order_number())
-                    .await
-                    .is_err()
-                {
-                    return Ok(payment);
-                }
-                match self.acquirer.status(&payment.order_number()).await {
-                    Ok(OrderStatus::Approved { approval, .. }) => {
-                        Settlement::Outcome(AcquirerOutcome::Approved(approval))
-                    }
-                    Ok(OrderStatus::Declined(reason)) => {
-                        Settlement::Outcome(AcquirerOutcome::Declined(reason))
-                    }
-                    Ok(OrderStatus::Reversed | OrderStatus::NotFound) => closed(&payment),
-                    Ok(OrderStatus::Pending) | Err(_) => return Ok(payment),
+                // The acquirer says the order was not paid and the payer's
+                // time is over: close it there, so that nothing can be paid
+                // on it any more, and then here, which frees the code.
+                match self.acquirer.cancel(&payment.order_number()).await {
+                    Ok(()) => closed(&payment),
+                    Err(refused) => match self.acquirer.status(&payment.order_number()).await {
+                        Ok(OrderStatus::Approved { approval, .. }) => {
+                            Settlement::Outcome(AcquirerOutcome::Approved(approval))
+                        }
+                        Ok(OrderStatus::Declined(reason)) => {
+                            Settlement::Outcome(AcquirerOutcome::Declined(reason))
+                        }
+                        Ok(OrderStatus::Reversed | OrderStatus::NotFound) => closed(&payment),
+                        // The acquirer will not close an unpaid order: the
+                        // payment closes anyway (its word is "not paid"),
+                        // and the order is watched for a late approval.
+                        Ok(OrderStatus::Pending)
+                            if refused.kind == AcquirerErrorKind::Rejected =>
+                        {
+                            Settlement::Fail(Text::PaymentOrderLeftOpen)
+                        }
+                        Ok(OrderStatus::Pending) | Err(_) => return Ok(payment),
+                    },
                 }
             }
         };

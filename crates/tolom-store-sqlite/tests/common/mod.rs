@@ -74,6 +74,9 @@ impl Acquirer for Counting {
     async fn reverse(&self, order_number: &str) -> Result<(), AcquirerError> {
         self.inner.reverse(order_number).await
     }
+    async fn cancel(&self, order_number: &str) -> Result<(), AcquirerError> {
+        self.inner.cancel(order_number).await
+    }
 }
 
 /// The service the flow tests pay for.

@@ -88,12 +88,13 @@ pub type Solver =
     Box<dyn Fn(Challenge, String) -> BoxFuture<'static, ChallengeResponse> + Send + Sync>;
 
 /// The cases, by name, in the order [`run`] runs them.
-pub const CASES: [&str; 5] = [
+pub const CASES: [&str; 6] = [
     "approval_is_idempotent",
     "refunds_never_exceed_the_payment",
     "decline",
     "unknown_order",
     "challenge",
+    "unpaid_order_is_cancelled",
 ];
 
 /// Runs every case on one acquirer (for adapters that cannot be made per
@@ -105,6 +106,7 @@ pub async fn run(a: &AcquirerUnderTest) {
     decline(a).await;
     unknown_order(a).await;
     challenge(a).await;
+    unpaid_order_is_cancelled(a).await;
 }
 
 const AMOUNT: u64 = 885;
@@ -239,5 +241,49 @@ pub async fn challenge(a: &AcquirerUnderTest) {
     assert!(
         matches!(again, Ok(AcquirerOutcome::Approved(_))),
         "completing twice reports the same outcome, got {again:?}"
+    );
+}
+
+/// An unpaid order (waiting for its challenge) is closed by `cancel`, after
+/// which it can no longer be paid; cancelling an order never sent is
+/// harmless; a paid order is not cancelled.
+pub async fn unpaid_order_is_cancelled(a: &AcquirerUnderTest) {
+    let acquirer = a.acquirer.as_ref();
+    let o = order();
+    match buy(acquirer, &o, &a.cards.challenge, Money::som(AMOUNT)).await {
+        Ok(AcquirerOutcome::ActionRequired(_)) => {}
+        other => panic!("the challenge card MUST ask for action, got {other:?}"),
+    }
+    assert_eq!(acquirer.cancel(&o).await, Ok(()), "an unpaid order is closed");
+    match acquirer.status(&o).await {
+        Ok(OrderStatus::Reversed | OrderStatus::Declined(_)) => {}
+        other => panic!("a cancelled order MUST be closed and unpaid, got {other:?}"),
+    }
+    assert_eq!(
+        acquirer.cancel(&o).await,
+        Ok(()),
+        "cancelling twice answers Ok (a retry after a lost answer)"
+    );
+    assert_eq!(
+        acquirer.cancel(&order()).await,
+        Ok(()),
+        "an order never received cannot be paid: Ok"
+    );
+    let paid = order();
+    let approved = buy(acquirer, &paid, &a.cards.approve, Money::som(AMOUNT)).await;
+    assert!(
+        matches!(approved, Ok(AcquirerOutcome::Approved(_))),
+        "the approve card MUST be approved, got {approved:?}"
+    );
+    match acquirer.cancel(&paid).await {
+        Err(AcquirerError {
+            kind: AcquirerErrorKind::Rejected,
+            ..
+        }) => {}
+        other => panic!("a paid order MUST NOT be cancelled (Rejected), got {other:?}"),
+    }
+    assert!(
+        matches!(acquirer.status(&paid).await, Ok(OrderStatus::Approved { .. })),
+        "the paid order stays paid"
     );
 }

@@ -89,6 +89,7 @@ macro_rules! acquirer_conformance {
             $crate::__conformance_case!(acquirer, $make, decline);
             $crate::__conformance_case!(acquirer, $make, unknown_order);
             $crate::__conformance_case!(acquirer, $make, challenge);
+            $crate::__conformance_case!(acquirer, $make, unpaid_order_is_cancelled);
         }
     };
 }
