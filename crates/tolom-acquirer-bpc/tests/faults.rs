@@ -354,7 +354,11 @@ async fn a_dropped_3ds_answer_is_unknown_and_the_unpaid_order_is_closed_within_m
     let p = h.tolom.payment(p.id()).await.unwrap();
     assert_eq!(p.state(), PaymentState::Failed, "{p:?}");
     let order = emu.order(&p.order_number()).unwrap();
-    assert_eq!(order.status.code(), 6, "declined at the gateway (decline.do)");
+    assert_eq!(
+        order.status.code(),
+        6,
+        "declined at the gateway (decline.do)"
+    );
     assert_eq!(common::approvals(&emu, &p), 0);
     assert!(h
         .tolom

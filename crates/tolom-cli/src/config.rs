@@ -98,6 +98,12 @@ pub struct AcquirerSection {
     /// BPC: allow `http://` (the local emulator only).
     #[serde(default)]
     pub allow_insecure_http: bool,
+    /// Origins besides the gateway's own (`https://acs.bank.kg`) that the
+    /// payer may be sent to for 3-D Secure or a hosted page: the redirect
+    /// page's Content-Security-Policy allows exactly the gateway's origin
+    /// and these.
+    #[serde(default)]
+    pub redirect_origins: Vec<String>,
 }
 
 /// `[signing]`.

@@ -448,7 +448,11 @@ mod catalogue_coverage {
                 };
                 let is_code = FAMILIES.contains(&family)
                     && !not_a_text(literal)
-                    && !["rs", "html", "css", "js", "json", "pdf", "ftl", "toml", "sql", "md", "log", "txt", "db", "key", "png"].contains(&name)
+                    && ![
+                        "rs", "html", "css", "js", "json", "pdf", "ftl", "toml", "sql", "md",
+                        "log", "txt", "db", "key", "png",
+                    ]
+                    .contains(&name)
                     && !name.is_empty()
                     && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
                 if is_code {

@@ -24,6 +24,10 @@ type HmacSha256 = Hmac<Sha256>;
 pub const LANG_COOKIE: &str = "tolom_lang";
 /// The session cookie the CSRF token is bound to.
 pub const SESSION_COOKIE: &str = "tolom_sid";
+/// The cookie naming the payment this browser started last, with a MAC
+/// bound to the session, so that a start refused because "a payment is in
+/// progress" can recognise the payer's own payment.
+pub const STARTED_COOKIE: &str = "tolom_started";
 
 /// What every handler knows about the request.
 #[derive(Debug, Clone)]
@@ -106,6 +110,29 @@ pub fn csrf_token(secret: &[u8; 32], session: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// The `tolom_started` cookie value for payment `id` in the session whose
+/// CSRF token is `csrf`: `<id>.<mac>`.
+pub fn started_proof(secret: &[u8; 32], csrf: &str, id: &str) -> String {
+    let mut mac = match HmacSha256::new_from_slice(secret) {
+        Ok(m) => m,
+        Err(_) => return String::new(),
+    };
+    mac.update(b"tolom-started-v1\0");
+    mac.update(csrf.as_bytes());
+    mac.update(b"\0");
+    mac.update(id.as_bytes());
+    let tag = mac.finalize().into_bytes();
+    format!("{id}.{}", hex::encode(&tag[..16]))
+}
+
+/// Whether the request's `tolom_started` cookie proves that this session
+/// started payment `id`.
+pub fn started_here(headers: &HeaderMap, secret: &[u8; 32], csrf: &str, id: &str) -> bool {
+    !csrf.is_empty()
+        && cookie(headers, STARTED_COOKIE)
+            .is_some_and(|v| same(v, &started_proof(secret, csrf, id)))
+}
+
 /// Constant-time string comparison.
 pub fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
@@ -121,13 +148,21 @@ pub const CSP: &str =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// [`CSP`] that also lets a form post to `origin` (the bank's page a payer
-/// is sent to for 3-D Secure).
-pub fn csp_with_form_action(origin: &str) -> String {
+/// [`CSP`] that also lets a form post to `origins` (the bank's pages a
+/// payer is sent to for 3-D Secure or the hosted payment page).
+pub fn csp_with_form_action(origins: &[String]) -> String {
     CSP.replace(
         "form-action 'self'",
-        &format!("form-action 'self' {origin}"),
+        &format!("form-action 'self' {}", origins.join(" ")),
     )
+}
+
+/// The origin (`scheme://host[:port]`) of an `http(s)` URL.
+pub fn origin_of(url: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "https" | "http"))
+        .map(|u| u.origin().ascii_serialization())
 }
 
 /// A random hex string of `bytes` random bytes.

@@ -28,6 +28,12 @@ pub struct PortalConfig {
     pub secure_cookies: bool,
     /// Server secret for CSRF tokens and idempotency fingerprints.
     pub secret: [u8; 32],
+    /// The origins (`https://acs.bank.kg`) the payer may be sent to for 3-D
+    /// Secure or the acquirer's hosted page: the redirect page's
+    /// `form-action` allows exactly these, and a challenge pointing
+    /// anywhere else is refused (and logged). Empty: no bank page at all
+    /// (one-time codes are typed on the portal).
+    pub bank_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for PortalConfig {
@@ -39,6 +45,7 @@ impl std::fmt::Debug for PortalConfig {
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("hsts", &self.hsts)
             .field("secure_cookies", &self.secure_cookies)
+            .field("bank_origins", &self.bank_origins)
             .field("secret", &"[REDACTED]")
             .finish()
     }
@@ -59,6 +66,7 @@ impl PortalConfig {
             hsts: false,
             secure_cookies: false,
             secret,
+            bank_origins: Vec::new(),
         }
     }
 }

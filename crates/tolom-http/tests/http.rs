@@ -817,7 +817,9 @@ async fn the_bank_page_is_reached_by_a_form_that_also_works_without_javascript()
         }))
     });
     bank.expect_status().returning(|_| Ok(OrderStatus::Pending));
-    let (app, h) = common::portal_with(Arc::new(bank), test_config());
+    let mut config = test_config();
+    config.bank_origins = vec!["https://acs.bank.test".into()];
+    let (app, h) = common::portal_with(Arc::new(bank), config);
     let code = h
         .charge("passport-2020", "Сыдыкова Айгүл Бакытовна")
         .await
@@ -932,4 +934,116 @@ fn templates_hold_no_literal_text_and_trust_only_the_qr_code() {
         assert!(words.is_empty(), "{name} has literal text: {words}");
     }
     assert!(seen >= 14, "read the templates");
+}
+
+/// A challenge that points to an origin the operator did not configure is
+/// not followed: the payer gets an error page (no form to it), and no
+/// Content-Security-Policy is widened.
+#[tokio::test]
+async fn a_bank_page_on_an_unconfigured_origin_is_not_followed() {
+    use std::sync::Arc;
+    use tolom_core::payment::Challenge;
+    use tolom_core::ports::{AcquirerOutcome, MockAcquirer, OrderStatus};
+
+    let mut bank = MockAcquirer::new();
+    bank.expect_name().return_const("mock".to_string());
+    bank.expect_purchase().returning(|_| {
+        Ok(AcquirerOutcome::ActionRequired(Challenge::Redirect {
+            url: "https://elsewhere.test/3ds".into(),
+            method: "POST".into(),
+            fields: [("PaReq".to_string(), "x".to_string())].into(),
+        }))
+    });
+    bank.expect_status().returning(|_| Ok(OrderStatus::Pending));
+    let mut config = test_config();
+    config.bank_origins = vec!["https://acs.bank.test".into()];
+    let (app, h) = common::portal_with(Arc::new(bank), config);
+    let code = h
+        .charge("passport-2020", "A B")
+        .await
+        .code
+        .as_str()
+        .to_string();
+    let mut c = Client::new(app);
+    let card_path = to_card_page(&mut c, &code).await;
+    let page = c.get(&card_path).await;
+    let r = c
+        .post_form(
+            &card_path,
+            &card(&page.hidden("csrf"), &page.hidden("key"), VISA_APPROVE),
+        )
+        .await;
+    let to_bank = c.get(&r.location()).await;
+    assert_eq!(to_bank.status, 503, "{}", to_bank.body);
+    assert!(!to_bank.body.contains("elsewhere.test"));
+    let csp = to_bank.header("content-security-policy");
+    assert!(
+        !csp.contains("elsewhere.test") && !csp.contains("acs.bank.test"),
+        "{csp}"
+    );
+}
+
+/// A payer filling the card form holds the code: a stranger's start gets
+/// 409 with when to try again (page and API), never a 5xx; the payer's own
+/// browser starting again is sent back to its payment.
+#[tokio::test]
+async fn a_started_payment_holds_its_code_against_strangers_not_its_payer() {
+    let (mut c, h, code) = setup().await;
+    let card_path = to_card_page(&mut c, &code).await;
+    // Another browser.
+    let mut stranger = Client::new(c.app.clone());
+    stranger.accept_language = Some("en".into());
+    let csrf = stranger.csrf().await;
+    stranger
+        .post_form("/lookup", &[("csrf", &csrf), ("code", &code)])
+        .await;
+    let terms = stranger.get(&format!("/pay/{code}/terms")).await;
+    let r = stranger
+        .post_form(
+            &format!("/pay/{code}/start"),
+            &[
+                ("csrf", &terms.hidden("csrf")),
+                ("key", &terms.hidden("key")),
+                ("terms", &terms.hidden("terms")),
+                ("accept", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("data-code=\"charge.payment_in_progress\""));
+    assert!(
+        r.body.contains("(Bishkek time)"),
+        "when to try again: {}",
+        r.body
+    );
+    // The API says the same, with Retry-After: the rest of the window.
+    let terms_id = h.terms_id().await;
+    let api = stranger
+        .post_json(
+            "/api/v1/payments",
+            Some("stranger-1"),
+            &format!(r#"{{"code":"{code}","accepted_terms":"{terms_id}"}}"#),
+        )
+        .await;
+    assert_eq!(api.status, 409, "{}", api.body);
+    assert!(api.body.contains("charge.payment_in_progress"));
+    let wait: i64 = api.header("retry-after").parse().unwrap_or(0);
+    let window = h.tolom.config().card_entry_window.num_seconds();
+    assert!(wait > 0 && wait <= window, "Retry-After {wait}");
+    // The payer's own browser, starting again from a fresh agreement page,
+    // is sent back to its payment.
+    let again = c.get(&format!("/pay/{code}/terms")).await;
+    let r = c
+        .post_form(
+            &format!("/pay/{code}/start"),
+            &[
+                ("csrf", &again.hidden("csrf")),
+                ("key", &again.hidden("key")),
+                ("terms", &again.hidden("terms")),
+                ("accept", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location(), card_path);
 }

@@ -195,7 +195,9 @@ impl Acquirer for FakeAcquirer {
             Script::LoseRequest => return Err(AcquirerError::unknown("request lost")),
             Script::RegisterOnly => (
                 OrderState::AwaitingOtp(String::new()),
-                Err(AcquirerError::unknown("registered, then the gateway failed")),
+                Err(AcquirerError::unknown(
+                    "registered, then the gateway failed",
+                )),
             ),
         };
         i.orders.insert(

@@ -64,6 +64,13 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> Result<(), CliError> 
     let composed =
         compose::compose(&settings, mode, Needs::Acquirer, KeyPolicy::CreateIfMissing).await?;
     let tolom = composed.tolom;
+    if composed.needs_public_url && settings.file.server.public_url.is_none() {
+        return Err(CliError::Usage(
+            "server.public_url (TOLOM_PUBLIC_URL) is required with a bank acquirer: the bank \
+             sends payers back to <public_url>/payments/<id>/return"
+                .into(),
+        ));
+    }
     let addr: SocketAddr = args
         .addr
         .or_else(|| settings.file.server.addr.clone())
@@ -87,6 +94,7 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> Result<(), CliError> 
     portal.hsts = settings.file.server.tls;
     portal.secure_cookies = settings.file.server.tls;
     portal.trust_forwarded_for = settings.file.server.trust_forwarded_for;
+    portal.bank_origins = composed.bank_origins.clone();
     if let Some(r) = settings.file.server.lookup_rate_per_minute {
         portal.lookup_rate_per_minute = r;
     }

@@ -66,14 +66,45 @@ fn sandbox(environment: Environment) -> Result<Arc<dyn Acquirer>, CliError> {
     Ok(Arc::new(acq))
 }
 
-pub(super) fn build(
-    settings: &Settings,
-    mode: Mode,
-    needs: Needs,
-) -> Result<(Arc<dyn Acquirer>, String), CliError> {
+/// An acquirer and what the rest of the composition needs to know of it.
+pub(super) struct Built {
+    pub(super) acquirer: Arc<dyn Acquirer>,
+    /// For the first log line.
+    pub(super) note: String,
+    /// Origins of its pages the payer may be sent to.
+    pub(super) origins: Vec<String>,
+    /// Whether it sends payers to its pages and back (a public URL is
+    /// needed for the return).
+    pub(super) redirects: bool,
+}
+
+impl Built {
+    fn local(acquirer: Arc<dyn Acquirer>, note: String) -> Built {
+        Built {
+            acquirer,
+            note,
+            origins: Vec::new(),
+            redirects: false,
+        }
+    }
+}
+
+/// The origin of a configured URL.
+fn origin(url: &str, what: &str) -> Result<String, CliError> {
+    url::Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
+        .map(|u| u.origin().ascii_serialization())
+        .ok_or_else(|| CliError::Usage(format!("{what}: {url:?} is not an http(s) URL")))
+}
+
+pub(super) fn build(settings: &Settings, mode: Mode, needs: Needs) -> Result<Built, CliError> {
     let a = &settings.file.acquirer;
     if mode == Mode::Demo {
-        return Ok((sandbox(Environment::Development)?, "sandbox (demo)".into()));
+        return Ok(Built::local(
+            sandbox(Environment::Development)?,
+            "sandbox (demo)".into(),
+        ));
     }
     if a.allow_in_production {
         return Err(CliError::Usage(
@@ -90,7 +121,7 @@ pub(super) fn build(
                  username (or run `tolom demo` to try tolom with the sandbox)"
                     .into(),
             )),
-            Needs::NoAcquirer => Ok((Arc::new(Unconfigured), "none".into())),
+            Needs::NoAcquirer => Ok(Built::local(Arc::new(Unconfigured), "none".into())),
         },
         Some("sandbox") => {
             let environment = match a.environment.as_deref() {
@@ -106,7 +137,10 @@ pub(super) fn build(
                         .into(),
                 ));
             }
-            Ok((sandbox(environment)?, format!("sandbox ({environment})")))
+            Ok(Built::local(
+                sandbox(environment)?,
+                format!("sandbox ({environment})"),
+            ))
         }
         Some("bpc") => {
             let url = a
@@ -127,7 +161,19 @@ pub(super) fn build(
             config.allow_insecure_http = a.allow_insecure_http;
             let acq = tolom_acquirer_bpc::BpcAcquirer::new(config)
                 .map_err(|e| CliError::Usage(format!("bpc acquirer: {e}")))?;
-            Ok((Arc::new(acq), format!("bpc {url}")))
+            let mut origins = vec![origin(url, "acquirer.base_url")?];
+            for extra in &a.redirect_origins {
+                let o = origin(extra, "acquirer.redirect_origins")?;
+                if !origins.contains(&o) {
+                    origins.push(o);
+                }
+            }
+            Ok(Built {
+                acquirer: Arc::new(acq),
+                note: format!("bpc {url}"),
+                origins,
+                redirects: true,
+            })
         }
         Some(other) => Err(CliError::Usage(format!(
             "unknown acquirer {other:?} (bpc, or sandbox for development)"

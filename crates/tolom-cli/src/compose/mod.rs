@@ -55,6 +55,12 @@ pub struct Composed {
     pub store_kind: &'static str,
     /// What pays: `sandbox (demo)`, `bpc https://...`, `none`.
     pub acquirer_note: String,
+    /// The origins of the acquirer's pages (3-D Secure, hosted page) the
+    /// payer may be sent to.
+    pub bank_origins: Vec<String>,
+    /// Whether the acquirer sends payers to its own pages and back, so
+    /// that the portal's public address is needed for the return.
+    pub needs_public_url: bool,
 }
 
 /// Opens (and migrates) the database named by the settings; returns it as
@@ -72,17 +78,19 @@ pub async fn compose(
     needs: Needs,
     keys: KeyPolicy,
 ) -> Result<Composed, CliError> {
-    let (acquirer, acquirer_note) = acquirer::build(settings, mode, needs)?;
+    let built = acquirer::build(settings, mode, needs)?;
     let notifiers = match mode {
         Mode::Demo => notifiers::demo(settings)?,
         Mode::Production => notifiers::configured(settings)?,
     };
     let (store, ops, store_kind) = store::open(settings).await?;
-    let tolom = build(settings, store, ops, acquirer, notifiers, keys)?;
+    let tolom = build(settings, store, ops, built.acquirer, notifiers, keys)?;
     Ok(Composed {
         tolom,
         store_kind,
-        acquirer_note,
+        acquirer_note: built.note,
+        bank_origins: built.origins,
+        needs_public_url: built.redirects,
     })
 }
 
@@ -119,7 +127,12 @@ pub fn core_config(settings: &Settings) -> Result<tolom_core::Config, CliError> 
             .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
     }
     if let Some(u) = &settings.file.server.public_url {
-        config.return_url = Some(u.trim_end_matches('/').to_string());
+        // The payment's own return route: a payer back from the bank lands
+        // on the payment, which settles at once.
+        config.return_url = Some(format!(
+            "{}/payments/{{order}}/return",
+            u.trim_end_matches('/')
+        ));
     }
     Ok(config)
 }

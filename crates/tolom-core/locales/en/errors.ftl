@@ -25,6 +25,7 @@ charge-expired = This payment code has expired. Please obtain a new code.
 charge-already_paid = This payment code has already been paid.
 charge-cancelled = This payment code has been cancelled.
 charge-payment_in_progress = A payment for this code is already in progress. Please try again later.
+charge-try_again_after = You can try again after { $time } (Bishkek time).
 
 ## User agreement
 

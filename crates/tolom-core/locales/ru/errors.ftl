@@ -25,6 +25,7 @@ charge-expired = Срок действия кода платежа истёк. �
 charge-already_paid = По этому коду платёж уже произведён.
 charge-cancelled = Этот код платежа аннулирован.
 charge-payment_in_progress = По этому коду уже идёт платёж. Повторите попытку позже.
+charge-try_again_after = Повторите попытку после { $time } (по времени Бишкека).
 
 ## User agreement
 

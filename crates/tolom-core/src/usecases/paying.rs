@@ -41,9 +41,7 @@ enum Room {
     /// The payment in flight was closed (or is gone): try again.
     Made,
     /// Another payment holds the code, until `retry_after` when known.
-    Held {
-        retry_after: Option<DateTime<Utc>>,
-    },
+    Held { retry_after: Option<DateTime<Utc>> },
 }
 
 /// Starts payments and sends cards. Needs the charge and payment stores,
@@ -133,15 +131,17 @@ impl Paying {
                 Ok(CreateOutcome::Created) => return Ok(payment),
                 Ok(CreateOutcome::Existing(p)) if p.charge_id() == charge.id => return Ok(*p),
                 Ok(CreateOutcome::Existing(_)) => return Err(StartPaymentError::KeyReused),
-                Err(StoreError::InFlight { payment_id }) => match self.supersede(payment_id, now).await? {
-                    Room::Made => holder = Some((payment_id, None)),
-                    Room::Held { retry_after } => {
-                        return Err(StartPaymentError::InProgress {
-                            payment_id,
-                            retry_after,
-                        })
+                Err(StoreError::InFlight { payment_id }) => {
+                    match self.supersede(payment_id, now).await? {
+                        Room::Made => holder = Some((payment_id, None)),
+                        Room::Held { retry_after } => {
+                            return Err(StartPaymentError::InProgress {
+                                payment_id,
+                                retry_after,
+                            })
+                        }
                     }
-                },
+                }
                 Err(StoreError::ChargeNotPayable(status)) => {
                     return Err(match status {
                         ChargeStatus::Paid => NotPayable::AlreadyPaid,

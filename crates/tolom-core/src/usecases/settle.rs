@@ -335,9 +335,7 @@ impl Settler {
                         // The acquirer will not close an unpaid order: the
                         // payment closes anyway (its word is "not paid"),
                         // and the order is watched for a late approval.
-                        Ok(OrderStatus::Pending)
-                            if refused.kind == AcquirerErrorKind::Rejected =>
-                        {
+                        Ok(OrderStatus::Pending) if refused.kind == AcquirerErrorKind::Rejected => {
                             Settlement::Fail(Text::PaymentOrderLeftOpen)
                         }
                         Ok(OrderStatus::Pending) | Err(_) => return Ok(payment),

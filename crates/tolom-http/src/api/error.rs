@@ -66,6 +66,11 @@ impl ApiError {
         }
     }
 
+    /// How long to wait before trying again, when the error says so.
+    pub fn wait(&self) -> Option<u64> {
+        self.retry_after
+    }
+
     /// The error's text.
     pub fn text(&self) -> Text {
         self.text

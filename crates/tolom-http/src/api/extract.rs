@@ -112,7 +112,7 @@ impl JsonPost {
         Fut: Future<Output = Result<(StatusCode, Value), ApiError>>,
     {
         let Some(key) = self.key else {
-            return into_answer(run(self.body, random_key()).await).into_response();
+            return respond(into_answer(run(self.body, random_key()).await));
         };
         let scoped = format!("{}\n{key}", self.scope);
         let fp = fingerprint(&state.config.secret, &self.body);
@@ -133,25 +133,42 @@ impl JsonPost {
                 ApiError::new(Text::IdempotencyInProgress, self.lang).into_response()
             }
             Begin::Fresh => {
-                let (status, Json(value)) = into_answer(run(self.body, key).await);
+                let (status, Json(value), wait) = into_answer(run(self.body, key).await);
                 let bytes = serde_json::to_vec(&value).unwrap_or_default();
-                let keep = !(status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS);
+                // A "try again later" answer (5xx, 429, a code held by
+                // another payment) is not an outcome: the same key must run
+                // again, not replay it.
+                let keep = !(status.is_server_error()
+                    || status == StatusCode::TOO_MANY_REQUESTS
+                    || wait.is_some());
                 state.idempotency.finish(
                     &scoped,
                     fp,
                     keep.then(|| (status.as_u16(), bytes.clone())),
                 );
-                (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+                respond((status, Json(value), wait))
             }
         }
     }
 }
 
 /// An answer or an error as a status and a body (the form the idempotency
-/// cache keeps).
-fn into_answer(result: Result<(StatusCode, Value), ApiError>) -> (StatusCode, Json<Value>) {
+/// cache keeps), and how long to wait when the answer is "try again
+/// later".
+fn into_answer(
+    result: Result<(StatusCode, Value), ApiError>,
+) -> (StatusCode, Json<Value>, Option<u64>) {
     match result {
-        Ok((status, value)) => (status, Json(value)),
-        Err(e) => (e.status(), Json(e.body())),
+        Ok((status, value)) => (status, Json(value), None),
+        Err(e) => (e.status(), Json(e.body()), e.wait()),
     }
+}
+
+/// The response of an answer, with `Retry-After` when it says to wait.
+fn respond((status, Json(value), wait): (StatusCode, Json<Value>, Option<u64>)) -> Response {
+    let mut resp = (status, Json(value)).into_response();
+    if let Some(v) = wait.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
 }

@@ -10,6 +10,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tolom_core::card::CardForm;
+use tolom_core::errors::StartPaymentError;
 use tolom_core::errors::SubmitCardError;
 use tolom_core::i18n::{text, ErrorCode, Language};
 use tolom_core::payment::{Challenge, ChallengeResponse, Payment};
@@ -95,7 +96,23 @@ pub(crate) async fn start_payment(
                 language: req.language.unwrap_or(lang),
             })
             .await
-            .map_err(ApiError::of(lang))?;
+            .map_err(|e| {
+                // Another payment holds the code: 409 with when to try
+                // again (the end of its card-entry window, else shortly).
+                let wait = match &e {
+                    StartPaymentError::InProgress { retry_after, .. } => Some(
+                        retry_after
+                            .map(|at| (at - st.tolom.clock().now()).num_seconds().max(1))
+                            .unwrap_or(30),
+                    ),
+                    _ => None,
+                };
+                let error = ApiError::from_error(&e, lang);
+                match wait.and_then(|s| u64::try_from(s).ok()) {
+                    Some(seconds) => error.retry_after(seconds),
+                    None => error,
+                }
+            })?;
         Ok((StatusCode::CREATED, payment_json(&p, lang)))
     })
     .await

@@ -22,6 +22,8 @@ struct ErrorPage<'a> {
     code: &'static str,
     /// What the payer reads.
     message: Text,
+    /// A second sentence (when to try again).
+    detail: Option<String>,
 }
 
 impl Page for ErrorPage<'_> {
@@ -33,10 +35,22 @@ impl Page for ErrorPage<'_> {
 /// The page of `error`, with its status; `here` is the page to show again
 /// in another language.
 pub(crate) fn error_page(state: &AppState, ctx: &Ctx, error: Text, here: &str) -> Response {
+    error_page_with(state, ctx, error, None, here)
+}
+
+/// [`error_page`] with a second sentence (e.g. when to try again).
+pub(crate) fn error_page_with(
+    state: &AppState,
+    ctx: &Ctx,
+    error: Text,
+    detail: Option<String>,
+    here: &str,
+) -> Response {
     let page = ErrorPage {
         layout: Layout::new(state, ctx, Text::ErrorHeading, here),
         code: error.code(),
         message: error,
+        detail,
     };
     let mut resp = page.respond(status_of(error));
     if error == Text::RequestRateLimited {
@@ -63,6 +77,7 @@ pub(crate) fn not_found_page(state: &AppState, ctx: &Ctx) -> Response {
         layout: Layout::new(state, ctx, Text::ErrorHeading, "/"),
         code: Text::RequestNotFound.code(),
         message: Text::ErrorNotFound,
+        detail: None,
     }
     .respond(StatusCode::NOT_FOUND)
 }

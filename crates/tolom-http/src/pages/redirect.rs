@@ -15,10 +15,11 @@ use axum::Form;
 use tolom_core::i18n::Text;
 use tolom_core::payment::{ChallengeResponse, Payment};
 
+use crate::pages::error::error_page;
 use crate::pages::extract::PaymentId;
 use crate::pages::flow::complete_challenge;
 use crate::pages::layout::{Layout, Page, PaymentFacts};
-use crate::security::{csp_with_form_action, Ctx};
+use crate::security::{csp_with_form_action, origin_of, Ctx};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -41,9 +42,10 @@ impl Page for RedirectPage<'_> {
 }
 
 /// The page that sends the payer of `p` to `url` with `fields`. Its
-/// Content-Security-Policy lets the form post to the bank's origin (an
-/// address that is not http(s) is left to the default policy, which
-/// refuses it).
+/// Content-Security-Policy lets the form go to the configured bank origins
+/// (`PortalConfig::bank_origins`) and nowhere else; a challenge that points
+/// to another origin is not followed: the payer sees an error page, and the
+/// operator a warning naming the origin to configure.
 pub(crate) fn to_bank(
     state: &AppState,
     ctx: &Ctx,
@@ -52,6 +54,21 @@ pub(crate) fn to_bank(
     method: &str,
     fields: &BTreeMap<String, String>,
 ) -> Response {
+    let allowed = origin_of(url).filter(|o| state.config.bank_origins.iter().any(|b| b == o));
+    if allowed.is_none() {
+        tracing::warn!(
+            payment = %p.id(),
+            origin = origin_of(url).as_deref().unwrap_or("(not http)"),
+            allowed = ?state.config.bank_origins,
+            "the acquirer sent the payer to an origin that is not configured (acquirer.redirect_origins)"
+        );
+        return error_page(
+            state,
+            ctx,
+            Text::ServiceUnavailable,
+            &format!("/payments/{}", p.id()),
+        );
+    }
     let mut resp = RedirectPage {
         layout: Layout::new(
             state,
@@ -69,11 +86,7 @@ pub(crate) fn to_bank(
         fields,
     }
     .respond(StatusCode::OK);
-    let origin = url::Url::parse(url)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "https" | "http"))
-        .map(|u| u.origin().ascii_serialization());
-    if let Some(csp) = origin.and_then(|o| HeaderValue::from_str(&csp_with_form_action(&o)).ok()) {
+    if let Ok(csp) = HeaderValue::from_str(&csp_with_form_action(&state.config.bank_origins)) {
         resp.headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, csp);
     }

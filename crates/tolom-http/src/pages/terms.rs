@@ -7,22 +7,23 @@ use std::borrow::Cow;
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use tolom_core::code::PaymentCode;
 use tolom_core::errors::StartPaymentError;
-use tolom_core::i18n::{ErrorCode, Text};
+use tolom_core::i18n::{text_with, ErrorCode, FluentArgs, Text};
 use tolom_core::terms::TermsEdition;
+use tolom_core::time::to_bishkek;
 use tolom_core::usecases::StartPayment;
 
 use crate::errors::status_of;
 use crate::pages::agreement::{blocks, Block};
-use crate::pages::error::{error_page, failure_page, not_found_page};
+use crate::pages::error::{error_page, error_page_with, failure_page, not_found_page};
 use crate::pages::extract::CsrfForm;
 use crate::pages::flow::continue_at;
 use crate::pages::layout::{Layout, Page, Problem};
-use crate::security::{random_key, Ctx};
+use crate::security::{random_key, started_here, started_proof, Ctx, STARTED_COOKIE};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -103,10 +104,14 @@ pub(crate) struct StartForm {
     accept: Option<String>,
 }
 
-/// `POST /pay/{code}/start`.
+/// `POST /pay/{code}/start`. A payment in progress for the code is the
+/// payer's own when this browser started it (the `tolom_started` cookie):
+/// they are sent on to it. Otherwise the code is held by another payment
+/// and the page says when to try again.
 pub(crate) async fn start(
     State(state): State<AppState>,
     ctx: Ctx,
+    headers: HeaderMap,
     Path(code): Path<String>,
     CsrfForm(form): CsrfForm<StartForm>,
 ) -> Response {
@@ -124,17 +129,50 @@ pub(crate) async fn start(
             language: ctx.lang,
         })
         .await;
+    let here = match state.tolom.config().code_format.parse(&code) {
+        Ok(code) => format!("/pay/{}/terms", code.as_str()),
+        Err(_) => "/".to_string(),
+    };
     match result {
-        Ok(p) => continue_at(&p),
+        Ok(p) => {
+            let mut resp = continue_at(&p);
+            let proof = started_proof(&state.config.secret, &ctx.csrf, &p.id().to_string());
+            let secure = if state.config.secure_cookies {
+                "; Secure"
+            } else {
+                ""
+            };
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "{STARTED_COOKIE}={proof}; Path=/; HttpOnly; SameSite=Lax{secure}"
+            )) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+            resp
+        }
         Err(
             e @ (StartPaymentError::TermsNotAccepted | StartPaymentError::TermsOutdated { .. }),
         ) => show(&state, &ctx, &code, Some(e.text())).await,
-        Err(e) => {
-            let here = match state.tolom.config().code_format.parse(&code) {
-                Ok(code) => format!("/pay/{}/terms", code.as_str()),
-                Err(_) => "/".to_string(),
-            };
-            failure_page(&state, &ctx, &e, &here)
+        Err(StartPaymentError::InProgress {
+            payment_id,
+            retry_after,
+        }) => {
+            if started_here(
+                &headers,
+                &state.config.secret,
+                &ctx.csrf,
+                &payment_id.to_string(),
+            ) {
+                if let Ok(p) = state.tolom.payment(payment_id).await {
+                    return continue_at(&p);
+                }
+            }
+            let detail = retry_after.map(|at| {
+                let mut args = FluentArgs::new();
+                args.set("time", to_bishkek(at).format("%H:%M").to_string());
+                text_with(Text::ChargeTryAgainAfter, ctx.lang, &args).into_owned()
+            });
+            error_page_with(&state, &ctx, Text::ChargePaymentInProgress, detail, &here)
         }
+        Err(e) => failure_page(&state, &ctx, &e, &here),
     }
 }

@@ -254,7 +254,11 @@ pub async fn unpaid_order_is_cancelled(a: &AcquirerUnderTest) {
         Ok(AcquirerOutcome::ActionRequired(_)) => {}
         other => panic!("the challenge card MUST ask for action, got {other:?}"),
     }
-    assert_eq!(acquirer.cancel(&o).await, Ok(()), "an unpaid order is closed");
+    assert_eq!(
+        acquirer.cancel(&o).await,
+        Ok(()),
+        "an unpaid order is closed"
+    );
     match acquirer.status(&o).await {
         Ok(OrderStatus::Reversed | OrderStatus::Declined(_)) => {}
         other => panic!("a cancelled order MUST be closed and unpaid, got {other:?}"),
@@ -283,7 +287,10 @@ pub async fn unpaid_order_is_cancelled(a: &AcquirerUnderTest) {
         other => panic!("a paid order MUST NOT be cancelled (Rejected), got {other:?}"),
     }
     assert!(
-        matches!(acquirer.status(&paid).await, Ok(OrderStatus::Approved { .. })),
+        matches!(
+            acquirer.status(&paid).await,
+            Ok(OrderStatus::Approved { .. })
+        ),
         "the paid order stays paid"
     );
 }
