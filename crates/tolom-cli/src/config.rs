@@ -71,6 +71,9 @@ pub struct ServerSection {
     /// Seconds between background rounds (outbox, reconciliation, expiry;
     /// default 10).
     pub jobs_interval_secs: Option<u64>,
+    /// Seconds `serve` gives requests in flight and the current job step to
+    /// finish after SIGTERM or Ctrl-C (default 30).
+    pub shutdown_grace_secs: Option<u64>,
 }
 
 /// `[acquirer]`.
@@ -211,6 +214,8 @@ pub struct Settings {
     pub webhook_secret: Option<SecretString>,
     /// Signing key seed given in the environment (hex).
     pub signing_key_env: Option<SecretString>,
+    /// The portal secret given in the environment (hex).
+    pub portal_secret_env: Option<SecretString>,
     /// Retention period in days.
     pub retention_days: u32,
 }
@@ -236,6 +241,7 @@ impl std::fmt::Debug for Settings {
             .field("smtp_password", &redact(&self.smtp_password))
             .field("webhook_secret", &redact(&self.webhook_secret))
             .field("signing_key_env", &redact(&self.signing_key_env))
+            .field("portal_secret_env", &redact(&self.portal_secret_env))
             .field("retention_days", &self.retention_days)
             .finish_non_exhaustive()
     }
@@ -357,6 +363,7 @@ impl Settings {
                 file.webhook.as_ref().and_then(|s| s.secret_file.as_deref()),
             )?,
             signing_key_env: env("TOLOM_SIGNING_KEY").map(SecretString::from),
+            portal_secret_env: secret("TOLOM_PORTAL_SECRET", None)?,
             retention_days,
             data_dir,
             database_url,
@@ -415,6 +422,14 @@ impl Settings {
             self.signing_key_file().display().to_string(),
         );
         line("signing.key (env)", redact(&self.signing_key_env).into());
+        line(
+            "signing.portal_secret_file",
+            self.portal_secret_file().display().to_string(),
+        );
+        line(
+            "portal secret (env)",
+            redact(&self.portal_secret_env).into(),
+        );
         line("retention.days", self.retention_days.to_string());
         line(
             "smtp",

@@ -534,6 +534,9 @@ async fn retention_removes_contact_data_and_subject_export_finds_it_before() {
 #[test]
 fn production_refuses_test_adapters_and_a_missing_acquirer() {
     let site = Site::new();
+    // The shared secrets exist (made once by `tolom migrate`), so what is
+    // checked below is the acquirer.
+    site.tolom().arg("migrate").assert().success();
     let config = site.dir.path().join("tolom.toml");
     let cases = [
         ("", "no acquirer is configured"),

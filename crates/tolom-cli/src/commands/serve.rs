@@ -3,6 +3,7 @@
 //! reconciliation, expiry, retention) — one composition for production and
 //! for the demo.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,15 +55,25 @@ pub async fn demo(settings: Settings, args: DemoArgs) -> Result<(), CliError> {
     .await
 }
 
-/// Runs until Ctrl-C or SIGTERM; in-flight requests finish first.
+/// Runs until Ctrl-C or SIGTERM. Then it stops accepting connections,
+/// lets the requests in flight and the current job step finish within
+/// `server.shutdown_grace_secs` (default 30 s), and exits 0 — or 1 when the
+/// grace period ran out first.
 pub async fn serve(settings: Settings, args: ServeArgs) -> Result<(), CliError> {
     let mode = if args.demo {
         Mode::Demo
     } else {
         Mode::Production
     };
-    let composed =
-        compose::compose(&settings, mode, Needs::Acquirer, KeyPolicy::CreateIfMissing).await?;
+    // Production instances share their secrets (a load balancer sends one
+    // payer's requests to any of them): they must exist, made once by
+    // `tolom migrate`; the demo makes its own.
+    let keys = match mode {
+        Mode::Demo => KeyPolicy::CreateIfMissing,
+        Mode::Production => KeyPolicy::Required,
+    };
+    let portal_secret = keys::portal_secret(&settings, keys)?;
+    let composed = compose::compose(&settings, mode, Needs::Acquirer, keys).await?;
     let tolom = composed.tolom;
     if composed.needs_public_url && settings.file.server.public_url.is_none() {
         return Err(CliError::Usage(
@@ -90,7 +101,7 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> Result<(), CliError> 
         .clone()
         .unwrap_or_else(|| format!("http://{local}"));
     let mut portal = tolom_http::PortalConfig::new(public_url.clone());
-    portal.secret = keys::portal_secret(&settings)?;
+    portal.secret = portal_secret;
     portal.hsts = settings.file.server.tls;
     portal.secure_cookies = settings.file.server.tls;
     portal.trust_forwarded_for = settings.file.server.trust_forwarded_for;
@@ -120,22 +131,68 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> Result<(), CliError> 
             settings.data_dir.join("notifications.log").display()
         );
     }
-    if !args.no_jobs {
-        spawn_jobs(&settings, tolom.clone());
-    }
-    // The line tests and scripts wait for.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let jobs = (!args.no_jobs).then(|| spawn_jobs(&settings, tolom.clone(), stop_rx.clone()));
+    let environment = match mode {
+        Mode::Demo => "demo".to_string(),
+        Mode::Production => match composed.acquirer_note.strip_prefix("sandbox (") {
+            Some(env) => env.trim_end_matches(')').to_string(),
+            None => "production".to_string(),
+        },
+    };
+    // The first line: what this instance is. Tests and scripts wait for it.
     println!(
-        "tolom listening on http://{local} (public {public_url}, store {}, acquirer {})",
+        "tolom listening on http://{local} (environment {environment}, public {public_url}, store {}, acquirer {})",
         composed.store_kind, composed.acquirer_note
     );
-    tracing::info!(%local, store = composed.store_kind, acquirer = %composed.acquirer_note, "tolom serving");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| CliError::Usage(format!("server: {e}")))
+    tracing::info!(
+        %local,
+        environment = %environment,
+        public_url = %public_url,
+        store = composed.store_kind,
+        acquirer = %composed.acquirer_note,
+        "tolom serving"
+    );
+    let mut server_stop = stop_rx.clone();
+    let server = tokio::spawn(
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = server_stop.wait_for(|stop| *stop).await;
+        })
+        .into_future(),
+    );
+    let grace = Duration::from_secs(settings.file.server.shutdown_grace_secs.unwrap_or(30));
+    shutdown_signal().await;
+    tracing::info!(
+        grace_secs = grace.as_secs(),
+        "shutting down: finishing requests in flight and the current job step"
+    );
+    let _ = stop_tx.send(true);
+    let deadline = tokio::time::Instant::now() + grace;
+    let server_done = tokio::time::timeout_at(deadline, server).await;
+    let jobs_done = match jobs {
+        Some(j) => tokio::time::timeout_at(deadline, j).await.is_ok(),
+        None => true,
+    };
+    match server_done {
+        Ok(Ok(Ok(()))) if jobs_done => {
+            tracing::info!("stopped cleanly");
+            Ok(())
+        }
+        Ok(Ok(Err(e))) => Err(CliError::Usage(format!("server: {e}"))),
+        _ => {
+            tracing::warn!(
+                grace_secs = grace.as_secs(),
+                "the grace period ran out: work still in flight was abandoned"
+            );
+            Err(CliError::CheckFailed(
+                "stopped after the grace period with work still in flight".into(),
+            ))
+        }
+    }
 }
 
 /// Ctrl-C, or SIGTERM (systemd, containers).
@@ -161,32 +218,43 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
-fn spawn_jobs(settings: &Settings, tolom: Arc<Tolom>) {
+/// The background jobs: outbox, reconciliation and expiry every
+/// `jobs_interval_secs`, retention every `interval_hours`. A stop request
+/// lets the current step finish and ends the loop before the next one.
+fn spawn_jobs(
+    settings: &Settings,
+    tolom: Arc<Tolom>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     let every = Duration::from_secs(settings.file.server.jobs_interval_secs.unwrap_or(10).max(1));
     let worker = format!("{}-{}", hostname(), std::process::id());
-    let t = tolom.clone();
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = t.dispatch_outbox(&worker, 50).await {
-                tracing::warn!(error = %e, "outbox round failed");
-            }
-            if let Err(e) = t.reconcile().await {
-                tracing::warn!(error = %e, "reconciliation round failed");
-            }
-            if let Err(e) = t.expire_stale().await {
-                tracing::warn!(error = %e, "expiry round failed");
-            }
-            tokio::time::sleep(every).await;
-        }
-    });
     let hours = settings.file.retention.interval_hours.unwrap_or(24);
     let days = settings.retention_days;
-    if hours > 0 {
-        tokio::spawn(async move {
-            loop {
+    tokio::spawn(async move {
+        let stopping = |stop: &tokio::sync::watch::Receiver<bool>| *stop.borrow();
+        let mut next_retention = tokio::time::Instant::now();
+        loop {
+            if stopping(&stop) {
+                break;
+            }
+            if let Err(e) = tolom.dispatch_outbox(&worker, 50).await {
+                tracing::warn!(error = %e, "outbox round failed");
+            }
+            if stopping(&stop) {
+                break;
+            }
+            if let Err(e) = tolom.reconcile().await {
+                tracing::warn!(error = %e, "reconciliation round failed");
+            }
+            if stopping(&stop) {
+                break;
+            }
+            if let Err(e) = tolom.expire_stale().await {
+                tracing::warn!(error = %e, "expiry round failed");
+            }
+            if hours > 0 && tokio::time::Instant::now() >= next_retention && !stopping(&stop) {
                 match tolom.operator() {
                     Ok(operator) => match operator.run_retention(&Principal::System, days).await {
                         Ok(n) => tracing::info!(anonymised = n, days, "retention run"),
@@ -194,10 +262,16 @@ fn spawn_jobs(settings: &Settings, tolom: Arc<Tolom>) {
                     },
                     Err(e) => tracing::warn!(error = %e, "retention needs an operations store"),
                 }
-                tokio::time::sleep(Duration::from_secs(hours.saturating_mul(3600))).await;
+                next_retention += Duration::from_secs(hours.saturating_mul(3600));
             }
-        });
-    }
+            let mut wake = stop.clone();
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                _ = wake.wait_for(|s| *s) => break,
+            }
+        }
+        tracing::info!("background jobs stopped");
+    })
 }
 
 fn hostname() -> String {

@@ -46,12 +46,15 @@ pub fn generate_key_file(path: &Path) -> Result<[u8; 32], CliError> {
     Ok(seed)
 }
 
-/// How to get the receipt signing key.
+/// How to get the receipt signing key (and, for `serve`, the portal
+/// secret).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyPolicy {
-    /// Create the key file when missing (`serve`, `migrate`).
+    /// Create the key file when missing (`migrate`, `demo`): the explicit
+    /// set-up step, or a single demo instance.
     CreateIfMissing,
-    /// The key must exist (`receipts verify`).
+    /// The key must exist (`serve` in production, `receipts verify`): every
+    /// instance must sign with the same key, so none makes its own.
     Required,
     /// Use the key when it exists, else a throwaway one (commands that
     /// never sign).
@@ -82,7 +85,8 @@ pub fn signing_seed(settings: &Settings, policy: KeyPolicy) -> Result<[u8; 32], 
                 Ok(seed)
             }
             KeyPolicy::Required => Err(CliError::Usage(format!(
-                "no receipt signing key at {} (run `tolom keys generate` or set TOLOM_SIGNING_KEY_FILE)",
+                "no receipt signing key at {} (run `tolom migrate` or `tolom keys generate`, and \
+                 give every instance the same file, or set TOLOM_SIGNING_KEY_FILE)",
                 path.display()
             ))),
             KeyPolicy::Optional => {
@@ -99,12 +103,42 @@ pub fn signing_seed(settings: &Settings, policy: KeyPolicy) -> Result<[u8; 32], 
     }
 }
 
-/// The portal's CSRF secret, created in the data directory when missing.
-pub fn portal_secret(settings: &Settings) -> Result<[u8; 32], CliError> {
+/// The portal's secret (CSRF tokens, idempotency fingerprints, the
+/// started-payment cookie): `TOLOM_PORTAL_SECRET` (64 hex digits), or the
+/// file `signing.portal_secret_file` (default `<data_dir>/portal-secret.key`).
+/// Every instance behind one address must have the same one, so with
+/// [`KeyPolicy::Required`] a missing one is an error instead of a new
+/// per-instance secret.
+pub fn portal_secret(settings: &Settings, policy: KeyPolicy) -> Result<[u8; 32], CliError> {
+    if let Some(s) = &settings.portal_secret_env {
+        return parse_seed(s.expose_secret().as_bytes())
+            .ok_or_else(|| CliError::Usage("TOLOM_PORTAL_SECRET must be 64 hex digits".into()));
+    }
     let path = settings.portal_secret_file();
     match std::fs::read(&path) {
         Ok(b) => parse_seed(&b)
             .ok_or_else(|| CliError::Usage(format!("{}: expected 32 bytes", path.display()))),
-        Err(_) => generate_key_file(&path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match policy {
+            KeyPolicy::CreateIfMissing => {
+                let secret = generate_key_file(&path)?;
+                tracing::info!(path = %path.display(), "created a new portal secret");
+                Ok(secret)
+            }
+            KeyPolicy::Required => Err(CliError::Usage(format!(
+                "no portal secret at {} (run `tolom migrate`, which creates it, and give every \
+                 instance the same file, or set TOLOM_PORTAL_SECRET / signing.portal_secret_file)",
+                path.display()
+            ))),
+            KeyPolicy::Optional => {
+                let mut secret = [0u8; 32];
+                rand::thread_rng().fill_bytes(&mut secret);
+                Ok(secret)
+            }
+        },
+        Err(e) => Err(CliError::Usage(format!(
+            "cannot read {}: {}",
+            path.display(),
+            e.kind()
+        ))),
     }
 }
