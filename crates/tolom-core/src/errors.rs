@@ -11,10 +11,14 @@ use crate::payment::RefundRefused;
 use crate::ports::StoreError;
 
 /// The text of a storage failure as a payer or operator sees it:
-/// `service.unavailable` when trying again later may help, `internal.error`
-/// otherwise.
+/// `request.conflict` when the record changed under the request (an
+/// expected race between two requests, answered with what to do, never as
+/// an outage), `service.unavailable` when trying again later may help,
+/// `internal.error` otherwise.
 pub fn store_text(e: &StoreError) -> Text {
-    if e.is_temporary() {
+    if matches!(e, StoreError::Conflict) {
+        Text::RequestConflict
+    } else if e.is_temporary() {
         Text::ServiceUnavailable
     } else {
         Text::InternalError
@@ -356,6 +360,7 @@ mod tests {
             "payment.outcome_unknown",
             "payment.challenge_failed",
             "service.unavailable",
+            "request.conflict",
             "internal.error",
         ] {
             let t = Text::from_code(code).unwrap_or_else(|| panic!("no text for {code}"));

@@ -55,7 +55,8 @@ impl ErrorKind {
             | Text::ChargePaymentInProgress
             | Text::ChargeAlreadyPaid
             | Text::ChargeCancelled
-            | Text::ChargeExpired => ErrorKind::Conflict,
+            | Text::ChargeExpired
+            | Text::RequestConflict => ErrorKind::Conflict,
             Text::PaymentExpired => ErrorKind::Gone,
             Text::RequestRateLimited => ErrorKind::RateLimited,
             Text::RequestCsrf => ErrorKind::Forbidden,
@@ -107,6 +108,10 @@ pub fn status_of(error: Text) -> StatusCode {
 pub fn log_if_ours(error: &dyn Display, text: Text) {
     if ErrorKind::of(text).is_ours() {
         tracing::error!(error = %error, code = text.code(), "request failed");
+    } else if text == Text::RequestConflict {
+        // Two requests changed one record at once and the core's bounded
+        // retries ran out: expected under load, worth a look when frequent.
+        tracing::warn!(error = %error, code = text.code(), "request lost a race");
     }
 }
 
@@ -146,6 +151,11 @@ mod tests {
             (Text::RequestRateLimited, StatusCode::TOO_MANY_REQUESTS),
             (Text::RequestCsrf, StatusCode::FORBIDDEN),
             (Text::ServiceUnavailable, StatusCode::SERVICE_UNAVAILABLE),
+            // A race between two requests is answered, not an outage.
+            (
+                tolom_core::errors::store_text(&tolom_core::ports::StoreError::Conflict),
+                StatusCode::CONFLICT,
+            ),
             (Text::InternalError, StatusCode::INTERNAL_SERVER_ERROR),
             (Text::DeclineOther, StatusCode::BAD_REQUEST),
         ] {

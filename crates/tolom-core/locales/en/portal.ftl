@@ -91,6 +91,8 @@ card-email = E-mail
 card-email_hint = The receipt is sent to this address
 card-submit = Pay
 card-security = Card details go to the bank and are never stored.
+card-hosted_intro = Or type the card on your bank's own secure page instead of here.
+card-hosted = Pay on the bank's page
 
 ## errors
 

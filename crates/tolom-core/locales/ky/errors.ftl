@@ -104,6 +104,7 @@ request-csrf = Барактын мөөнөтү бүттү. Баракты жаң
 request-rate_limited = Өтө көп аракет. Бир мүнөттөн кийин кайталаңыз.
 request-not_found = Табылган жок.
 request-unsupported_media_type = Суроонун денеси application/json болушу керек.
+request-conflict = Сурамыңыз иштетилип жатканда төлөм өзгөрдү. Анын абалын көрүү үчүн баракты жаңыртыңыз.
 
 ## Access
 

@@ -104,6 +104,7 @@ request-csrf = Срок действия страницы истёк. Обнов
 request-rate_limited = Слишком много попыток. Повторите через минуту.
 request-not_found = Не найдено.
 request-unsupported_media_type = Тело запроса должно быть application/json.
+request-conflict = Платёж изменился, пока обрабатывался ваш запрос. Обновите страницу, чтобы увидеть его состояние.
 
 ## Access
 
