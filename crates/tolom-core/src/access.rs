@@ -93,11 +93,14 @@ pub enum Permission {
     ManageTokens,
     /// Anonymise old personal data, answer access requests.
     ManagePersonalData,
+    /// Read the service's metrics (`/metrics`: counts and timings, no
+    /// personal data).
+    ReadMetrics,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Permission::IssueCharges,
         Permission::CancelCharges,
         Permission::ReadCharges,
@@ -110,6 +113,7 @@ impl Permission {
         Permission::PublishTerms,
         Permission::ManageTokens,
         Permission::ManagePersonalData,
+        Permission::ReadMetrics,
     ];
 }
 
@@ -123,7 +127,7 @@ impl Role {
     /// |---|:-:|:-:|:-:|
     /// | issue, cancel charges | ✓ | | |
     /// | read charges | ✓ | ✓ | ✓ |
-    /// | read payments, reports, the audit log | | ✓ | ✓ |
+    /// | read payments, reports, the audit log, metrics | | ✓ | ✓ |
     /// | refund, reconcile | | ✓ | |
     ///
     /// Outbox, agreement editions, tokens and personal data are for
@@ -134,11 +138,17 @@ impl Role {
             Role::Issuer => matches!(permission, IssueCharges | CancelCharges | ReadCharges),
             Role::Operator => matches!(
                 permission,
-                ReadCharges | ReadPayments | Refund | Reconcile | ReadReports | ReadAudit
+                ReadCharges
+                    | ReadPayments
+                    | Refund
+                    | Reconcile
+                    | ReadReports
+                    | ReadAudit
+                    | ReadMetrics
             ),
             Role::Auditor => matches!(
                 permission,
-                ReadCharges | ReadPayments | ReadReports | ReadAudit
+                ReadCharges | ReadPayments | ReadReports | ReadAudit | ReadMetrics
             ),
         }
     }
@@ -227,7 +237,11 @@ mod tests {
                         | Permission::Reconcile
                         | Permission::ReadReports
                         | Permission::ReadAudit
+                        | Permission::ReadMetrics
                 )));
+        assert!(Role::Operator.may(Permission::ReadMetrics));
+        assert!(Role::Auditor.may(Permission::ReadMetrics));
+        assert!(!Role::Issuer.may(Permission::ReadMetrics));
         for r in Role::ALL {
             assert_eq!(Role::parse(r.as_str()), Some(r));
         }

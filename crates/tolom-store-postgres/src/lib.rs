@@ -56,7 +56,7 @@
 //! | `error.rs` | the error mapping, the retry loop, [`ConnectError`] |
 //! | `rows.rs` | columns, parameters, rows ↔ domain values |
 //! | `audit.rs` | audit notes appended inside the action's transaction |
-//! | `charges.rs`, `payments.rs`, `outbox.rs`, `events.rs`, `terms.rs`, `ops.rs` | one port each |
+//! | `charges.rs`, `payments.rs`, `outbox.rs`, `events.rs`, `terms.rs`, `ops.rs`, `health.rs` | one port each (`health.rs`: `StoreHealth`, the schema for readiness probes) |
 //!
 //! The port files import `lib.rs` (the store), `error`, `rows` and `audit`;
 //! `audit` imports `error` and `rows`, which import nothing of the crate: no
@@ -86,6 +86,7 @@ mod audit;
 mod charges;
 mod error;
 mod events;
+mod health;
 mod ops;
 mod options;
 mod outbox;

@@ -41,6 +41,7 @@
 //! | `events.rs` | `EventLog` |
 //! | `terms.rs` | `TermsStore` |
 //! | `ops.rs` | `OpsStore` |
+//! | `health.rs` | `StoreHealth` (readiness: the file opened is still there, the schema) |
 //!
 //! Port modules import `lib.rs`, `rows`, `error` and `audit`, never each
 //! other (except `payments` using `outbox`'s insert), and `audit` imports
@@ -94,6 +95,7 @@ mod audit;
 mod charges;
 mod error;
 mod events;
+mod health;
 mod ops;
 mod options;
 mod outbox;
@@ -102,6 +104,7 @@ mod rows;
 mod terms;
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -154,6 +157,33 @@ pub struct SqliteStore {
     readers: SqlitePool,
     location: String,
     commits: Arc<AtomicU64>,
+    /// The file opened (none in memory), for the health check.
+    file: Option<OpenedFile>,
+}
+
+/// The database file as opened.
+#[derive(Debug, Clone)]
+struct OpenedFile {
+    path: PathBuf,
+    id: FileId,
+}
+
+/// What tells one file from another at the same path: device and inode on
+/// Unix; elsewhere only that it exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId(u64, u64);
+
+impl FileId {
+    #[cfg(unix)]
+    fn of(m: &std::fs::Metadata) -> FileId {
+        use std::os::unix::fs::MetadataExt;
+        FileId(m.dev(), m.ino())
+    }
+
+    #[cfg(not(unix))]
+    fn of(_: &std::fs::Metadata) -> FileId {
+        FileId(0, 0)
+    }
 }
 
 impl fmt::Debug for SqliteStore {
@@ -204,6 +234,7 @@ impl SqliteStore {
                 Durability::Normal => SqliteSynchronous::Normal,
             })
             .disable_statement_logging();
+        let path = base.get_filename().to_path_buf();
         let writer_options = base
             .clone()
             .create_if_missing(options.create_if_missing)
@@ -219,6 +250,10 @@ impl SqliteStore {
             .await
             .map_err(map)?;
         MIGRATOR.run(&writer).await.map_err(map_migrate)?;
+        let file = std::fs::metadata(&path).ok().map(|m| OpenedFile {
+            id: FileId::of(&m),
+            path,
+        });
         let readers = SqlitePoolOptions::new()
             .max_connections(options.readers.max(1))
             .min_connections(0)
@@ -232,6 +267,7 @@ impl SqliteStore {
             readers,
             location: location.to_string(),
             commits: Arc::default(),
+            file,
         })
     }
 
@@ -258,6 +294,7 @@ impl SqliteStore {
             writer: pool,
             location: ":memory:".into(),
             commits: Arc::default(),
+            file: None,
         })
     }
 

@@ -312,13 +312,14 @@ fn the_domain_imports_no_port() {
 }
 
 /// The storage ports' names, as a driver would write them.
-const STORAGE_PORTS: [&str; 7] = [
+const STORAGE_PORTS: [&str; 8] = [
     "ChargeStore",
     "PaymentStore",
     "OutboxStore",
     "EventLog",
     "TermsStore",
     "OpsStore",
+    "StoreHealth",
     "Store",
 ];
 

@@ -10,6 +10,7 @@
 //! | [`Clock`] | `clock.rs` | [`SystemClock`], the testkit's manual clock |
 //! | [`IdGenerator`] | `ids.rs` | [`RandomIds`], the testkit's sequential ids |
 //! | [`ReceiptSigner`] | `signer.rs` | [`Ed25519Signer`] |
+//! | [`StoreHealth`] (optional: schema and database checks for readiness probes) | `health.rs` | SQLite, PostgreSQL |
 //! | errors of all of them | `errors.rs` | |
 //!
 //! Contracts are written as MUST rules; the testkit's conformance suites
@@ -20,6 +21,7 @@
 mod acquirer;
 mod clock;
 mod errors;
+mod health;
 mod ids;
 mod notifier;
 mod ops;
@@ -29,6 +31,7 @@ mod storage;
 pub use acquirer::*;
 pub use clock::*;
 pub use errors::*;
+pub use health::*;
 pub use ids::*;
 pub use notifier::*;
 pub use ops::*;

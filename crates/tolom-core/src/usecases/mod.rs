@@ -13,6 +13,7 @@
 //! | `receipts` | signed receipts, receipt checks | charges, payments, signer |
 //! | `outbox` | deliver receipt e-mails and agency notices | outbox, notifiers |
 //! | [`operator`] | the operator's actions, with the acting principal | all storage, operations |
+//! | `health` | readiness: the database answers, the schema is current | payments, store health |
 //!
 //! [`Tolom`] composes them over `Arc<dyn Port>`s (see
 //! `docs/architecture.md` for why) and is what programs hold. Every use
@@ -33,7 +34,7 @@ use crate::money::Money;
 use crate::payment::{ChallengeResponse, Payment, Refund};
 use crate::ports::{
     Acquirer, Clock, IdGenerator, Notifier, OpsStore, RandomIds, ReceiptSigner, Store, StoreError,
-    SystemClock,
+    StoreHealth, SystemClock,
 };
 use crate::receipt::Receipt;
 use crate::terms::TermsEdition;
@@ -42,6 +43,7 @@ mod challenge;
 mod charges;
 mod config;
 mod ctx;
+mod health;
 mod notices;
 pub mod operator;
 mod outbox;
@@ -54,6 +56,7 @@ mod terms;
 
 pub use charges::{ChargeView, IssueCharge};
 pub use config::{Config, FeePolicy};
+pub use health::{Readiness, ReadinessCheck};
 pub use operator::{Operator, OperatorError};
 pub use outbox::DispatchReport;
 pub use paying::StartPayment;
@@ -62,6 +65,7 @@ pub use reconcile::{ExpireReport, ReconcileReport};
 use challenge::Challenges;
 use charges::Charges;
 use ctx::Ctx;
+use health::Health;
 use outbox::Dispatcher;
 use paying::Paying;
 use receipts::Receipts;
@@ -74,6 +78,7 @@ use terms::Terms;
 pub struct TolomBuilder {
     store: Option<Arc<dyn Store>>,
     ops: Option<Arc<dyn OpsStore>>,
+    health: Option<Arc<dyn StoreHealth>>,
     acquirer: Option<Arc<dyn Acquirer>>,
     clock: Option<Arc<dyn Clock>>,
     ids: Option<Arc<dyn IdGenerator>>,
@@ -97,6 +102,12 @@ impl TolomBuilder {
     /// [`Tolom::operator`].
     pub fn ops(mut self, ops: Arc<dyn OpsStore>) -> Self {
         self.ops = Some(ops);
+        self
+    }
+    /// The store's look at itself for readiness probes (optional; see
+    /// [`Tolom::ready`]).
+    pub fn health(mut self, health: Arc<dyn StoreHealth>) -> Self {
+        self.health = Some(health);
         self
     }
     /// A store that is both: storage and operations.
@@ -187,7 +198,12 @@ impl TolomBuilder {
             ops,
             ctx: ctx.clone(),
         });
+        let health = Health {
+            payments: store.clone(),
+            store: self.health,
+        };
         Ok(Tolom {
+            health,
             paying: Paying {
                 charges: store.clone(),
                 payments: store.clone(),
@@ -243,6 +259,7 @@ pub struct Tolom {
     receipts: Arc<Receipts>,
     dispatcher: Dispatcher,
     operator: Option<Operator>,
+    health: Health,
     acquirer: Arc<dyn Acquirer>,
     ctx: Ctx,
 }
@@ -261,6 +278,7 @@ impl Tolom {
         TolomBuilder {
             store: None,
             ops: None,
+            health: None,
             acquirer: None,
             clock: None,
             ids: None,
@@ -294,6 +312,16 @@ impl Tolom {
     /// ([`TolomBuilder::ops`]).
     pub fn operator(&self) -> Result<&Operator, MissingPort> {
         self.operator.as_ref().ok_or(MissingPort("ops store"))
+    }
+
+    /// Whether this instance can serve payers now, for readiness probes:
+    /// `database` (one cheap read through the payments port, and the
+    /// store's own check when it has a [`StoreHealth`]) and `schema` (the
+    /// database at exactly this build's migrations). Drivers add their own
+    /// checks (the acquirer, shutting down). Never fails: a failure is a
+    /// failed check with its reason.
+    pub async fn ready(&self) -> Readiness {
+        self.health.ready().await
     }
 
     // -- charges ------------------------------------------------------------

@@ -27,7 +27,7 @@ use crate::events::Event;
 use crate::i18n::{ErrorCode, Text};
 use crate::money::Money;
 use crate::outbox::{OutboxMessage, OutboxStatus};
-use crate::payment::{Payment, Refund};
+use crate::payment::{Payment, PaymentState, Refund};
 use crate::ports::{
     ChargeStore, EventLog, InvariantKind, OpsStore, OutboxStore, PaymentQuery, PaymentStore,
     StoreError,
@@ -145,6 +145,21 @@ pub struct OutboxCounts {
     pub delivered: u64,
     /// Dead letters.
     pub dead: u64,
+}
+
+/// Work waiting and in flight, as the background jobs publish it (metrics
+/// gauges): see [`Operator::backlog`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Backlog {
+    /// Outbox messages waiting for delivery.
+    pub outbox_pending: u64,
+    /// Seconds since the oldest of them was written (`None`: none waits).
+    pub oldest_pending_secs: Option<u64>,
+    /// Dead letters (delivery given up; an operator retries them).
+    pub outbox_dead: u64,
+    /// Payments in flight: created, authorizing, waiting for the payer's
+    /// confirmation, or with an unknown outcome.
+    pub payments_in_flight: u64,
 }
 
 /// The operator's actions. Get it from [`crate::Tolom::operator`].
@@ -368,6 +383,49 @@ impl Operator {
             }
         }
         Ok(counts)
+    }
+
+    /// What waits and what is in flight, for metrics: pending outbox
+    /// messages and the age of the oldest, dead letters, payments in
+    /// flight. Needs [`Permission::ReadMetrics`].
+    ///
+    /// Cost: three reads through the storage ports — the pending and the
+    /// dead outbox messages and the payments in flight, whole rows — so it
+    /// grows with those counts (small on a healthy portal: pending messages
+    /// are delivered within a round, payments settle within minutes).
+    pub async fn backlog(&self, who: &Principal) -> Result<Backlog, OperatorError> {
+        self.allow(who, Permission::ReadMetrics).await?;
+        let pending = self
+            .outbox
+            .outbox_list(Some(OutboxStatus::Pending), 0)
+            .await?;
+        let dead = self.outbox.outbox_list(Some(OutboxStatus::Dead), 0).await?;
+        let in_flight = self
+            .payments
+            .list_payments(&PaymentQuery {
+                states: PaymentState::IN_FLIGHT.to_vec(),
+                ..PaymentQuery::default()
+            })
+            .await?;
+        let now = self.ctx.now();
+        Ok(Backlog {
+            outbox_pending: pending.len() as u64,
+            oldest_pending_secs: pending
+                .iter()
+                .map(|m| m.created_at)
+                .min()
+                .map(|t| (now - t).num_seconds().max(0) as u64),
+            outbox_dead: dead.len() as u64,
+            payments_in_flight: in_flight.len() as u64,
+        })
+    }
+
+    /// Refuses (and records the refusal) unless `who` may read the
+    /// service's metrics ([`Permission::ReadMetrics`]: operator and auditor
+    /// tokens). Allowed reads are not recorded: a scraper reads every few
+    /// seconds, and metrics hold no personal data.
+    pub async fn allow_metrics(&self, who: &Principal) -> Result<(), OperatorError> {
+        self.allow(who, Permission::ReadMetrics).await
     }
 
     /// Puts dead letters back in the queue: the given ones, and every dead
