@@ -1,0 +1,174 @@
+-- PostgreSQL roles for tolom: an owner that migrates, an application role
+-- that serves.
+--
+--   tolom_owner  owns the schema and every table, function and trigger in
+--                it. Runs `tolom migrate` (deploy/tolom-migrate.service) and
+--                nothing else. Only the owner can ALTER or DROP a table or
+--                disable or drop its triggers, so the append-only and
+--                never-deleted rules of the schema hold against the
+--                application role.
+--   tolom_app    runs `tolom serve` and the operators' commands (`tolom
+--                codes`, `payments`, `refund`, `tokens`, `audit verify`, ...).
+--                SELECT, INSERT, UPDATE on the tables it writes; SELECT and
+--                INSERT only on the append-only ones (events, audit_log,
+--                terms_editions); SELECT only on the migrator's
+--                _sqlx_migrations; never DELETE, TRUNCATE, REFERENCES or
+--                TRIGGER.
+--
+-- Run it as a superuser (or a role with CREATEROLE that owns the database),
+-- connected to tolom's database. It is idempotent: run it once before the
+-- first `tolom migrate`, and AGAIN AFTER EVERY `tolom migrate` (new tables
+-- get the default privileges below; this file then takes UPDATE back from
+-- the append-only ones):
+--
+--   createdb -h db.internal -U postgres tolom
+--   psql -h db.internal -U postgres -d tolom -f deploy/postgres-roles.sql
+--   psql -h db.internal -U postgres -d tolom -c '\password tolom_owner'
+--   psql -h db.internal -U postgres -d tolom -c '\password tolom_app'
+--
+-- Variables (psql -v NAME=VALUE), with their defaults:
+--   schema=tolom  owner=tolom_owner  app=tolom_app
+--   app_create=on     see "Today's binary" at the end
+--   lock_database=on  revoke CONNECT and TEMPORARY on the database from PUBLIC
+--                     (off when the database is shared with other users)
+--
+-- deploy/check-postgres-roles.sh runs this file against a scratch database
+-- and proves it: migrate as the owner, serve and the CLI as the app role,
+-- and the app role refused UPDATE/DELETE/TRUNCATE on the audit log.
+
+\set ON_ERROR_STOP on
+\if :{?schema}
+\else
+  \set schema tolom
+\endif
+\if :{?owner}
+\else
+  \set owner tolom_owner
+\endif
+\if :{?app}
+\else
+  \set app tolom_app
+\endif
+\if :{?app_create}
+\else
+  \set app_create on
+\endif
+\if :{?lock_database}
+\else
+  \set lock_database on
+\endif
+SELECT current_database() AS dbname \gset
+
+BEGIN;
+
+-- ---------------------------------------------------------------------------
+-- Roles (passwords are set apart, with \password: never in a file)
+-- ---------------------------------------------------------------------------
+SELECT format('CREATE ROLE %I', r)
+  FROM unnest(ARRAY[:'owner', :'app']) AS r
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) \gexec
+ALTER ROLE :"owner" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT;
+ALTER ROLE :"app"   LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT;
+
+-- The schema alone on the path (tolom sets it too when database.schema is
+-- given; this covers psql sessions and a configuration without it).
+ALTER ROLE :"owner" IN DATABASE :"dbname" SET search_path = :"schema";
+ALTER ROLE :"app"   IN DATABASE :"dbname" SET search_path = :"schema";
+
+-- ---------------------------------------------------------------------------
+-- The database: only tolom's roles connect
+-- ---------------------------------------------------------------------------
+\if :lock_database
+REVOKE CONNECT, TEMPORARY ON DATABASE :"dbname" FROM PUBLIC;
+\endif
+GRANT CONNECT ON DATABASE :"dbname" TO :"owner", :"app";
+
+-- ---------------------------------------------------------------------------
+-- The schema, owned by the owner. tolom looks the schema up before it would
+-- create it, so neither role needs CREATE on the database.
+-- ---------------------------------------------------------------------------
+CREATE SCHEMA IF NOT EXISTS :"schema" AUTHORIZATION :"owner";
+ALTER SCHEMA :"schema" OWNER TO :"owner";
+REVOKE ALL ON SCHEMA :"schema" FROM PUBLIC;
+GRANT USAGE ON SCHEMA :"schema" TO :"app";
+
+-- ---------------------------------------------------------------------------
+-- Tables the owner creates from now on (the next migrations): the app role
+-- may read, insert and update them at once, so a rolling upgrade never
+-- leaves a running instance without a privilege. Re-running this file
+-- after the migration takes UPDATE back from the append-only tables.
+-- ---------------------------------------------------------------------------
+ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA :"schema"
+    GRANT SELECT, INSERT, UPDATE ON TABLES TO :"app";
+ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA :"schema"
+    GRANT USAGE ON SEQUENCES TO :"app";
+
+-- ---------------------------------------------------------------------------
+-- Tables that exist now (none before the first `tolom migrate`). Only
+-- specific privileges are revoked, in one transaction: re-running this file
+-- while instances serve never leaves them without a privilege they use.
+-- ---------------------------------------------------------------------------
+-- Nothing may delete or empty a table, or hang a trigger or a foreign key
+-- on one.
+SELECT format('REVOKE DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE %I.%I FROM %I',
+              schemaname, tablename, :'app')
+  FROM pg_tables WHERE schemaname = :'schema' \gexec
+
+-- Rows tolom changes: charges, payments, refunds, the outbox, admin tokens,
+-- and the audit chain's one-row head (the audit trigger locks and advances
+-- it in the writer's own transaction).
+SELECT format('GRANT SELECT, INSERT, UPDATE ON TABLE %I.%I TO %I', schemaname, tablename, :'app')
+  FROM pg_tables
+ WHERE schemaname = :'schema'
+   AND tablename NOT IN ('events', 'audit_log', 'terms_editions', '_sqlx_migrations') \gexec
+
+-- Append-only: events, the hash-chained audit log, agreement editions:
+-- read and append. (Their triggers refuse UPDATE/DELETE/TRUNCATE from
+-- anyone; without the privilege the app role is refused before the
+-- trigger, and it can neither drop nor disable a trigger: only the owner
+-- can.)
+SELECT format('REVOKE UPDATE ON TABLE %I.%I FROM %I', schemaname, tablename, :'app')
+  FROM pg_tables
+ WHERE schemaname = :'schema' AND tablename IN ('events', 'audit_log', 'terms_editions') \gexec
+SELECT format('GRANT SELECT, INSERT ON TABLE %I.%I TO %I', schemaname, tablename, :'app')
+  FROM pg_tables
+ WHERE schemaname = :'schema' AND tablename IN ('events', 'audit_log', 'terms_editions') \gexec
+
+-- The migrator's bookkeeping: read only (tolom refuses to start on a
+-- schema newer than itself).
+SELECT format('REVOKE INSERT, UPDATE ON TABLE %I.%I FROM %I', schemaname, tablename, :'app')
+  FROM pg_tables WHERE schemaname = :'schema' AND tablename = '_sqlx_migrations' \gexec
+SELECT format('GRANT SELECT ON TABLE %I.%I TO %I', schemaname, tablename, :'app')
+  FROM pg_tables WHERE schemaname = :'schema' AND tablename = '_sqlx_migrations' \gexec
+
+-- Sequences: identity columns (refunds.seq, outbox.seq, events.seq) draw
+-- from their sequence with the table's INSERT privilege alone; USAGE is
+-- for a future serial column.
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA :"schema" TO :"app";
+
+-- ---------------------------------------------------------------------------
+-- Today's binary: CREATE on the schema for the app role (app_create=on).
+--
+-- Every tolom command (serve included) runs the migrator when it opens the
+-- database, and the migrator's first statement, CREATE TABLE IF NOT EXISTS
+-- _sqlx_migrations, needs CREATE on the schema even when the table exists
+-- and nothing is pending. Without it `tolom serve` as the app role stops
+-- with "permission denied for schema". Until tolom can be told not to
+-- migrate (a `database.run_migrations = false` setting; see
+-- docs/operations.md, "PostgreSQL roles"), the app role gets CREATE.
+-- What that does NOT give it: ALTER, DROP or disabling triggers of the
+-- owner's tables, UPDATE/DELETE on the audit log. What it does: it may
+-- create new objects in the schema -- so run `tolom migrate` as the owner
+-- BEFORE starting a new binary (else the app role would apply the new
+-- migration and own its tables), and check that it owns nothing:
+--   SELECT relname FROM pg_class WHERE relowner = 'tolom_app'::regrole;
+-- With a build that can skip migrations, run this file with
+-- -v app_create=off.
+-- ---------------------------------------------------------------------------
+\if :app_create
+GRANT CREATE ON SCHEMA :"schema" TO :"app";
+\else
+REVOKE CREATE ON SCHEMA :"schema" FROM :"app";
+\endif
+
+COMMIT;
