@@ -46,7 +46,8 @@ pub(crate) fn language(headers: &HeaderMap) -> Language {
         .unwrap_or(Language::En)
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// The secret of `Authorization: Bearer <secret>`.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, secret) = v.split_once(' ')?;
     scheme

@@ -24,7 +24,10 @@
 //! | `GET    /reports`                   |        |    ✓     |    ✓    |
 //! | `GET    /audit/verify`              |        |    ✓     |    ✓    |
 //!
-//! (The table is [`tolom_core::access::Role::may`].) Every authenticated
+//! (The table is [`tolom_core::access::Role::may`].) Operator and auditor
+//! tokens may also read the service's metrics ([`metrics_router`]: `GET
+//! /metrics` on the public listener when the admin API has no listener of
+//! its own). Every authenticated
 //! request — allowed or refused — is also recorded as `admin.<action>` with
 //! its method, path and HTTP status; an action that changes something is
 //! recorded by the action itself, in its own transaction (the event's
@@ -41,11 +44,13 @@ use tolom_core::Tolom;
 mod auth;
 mod charges;
 mod error;
+mod metrics;
 mod payments;
 mod reports;
 
 pub use auth::Caller;
 pub use error::ApiError;
+pub use metrics::{RenderMetrics, PROMETHEUS_TEXT};
 
 /// What the admin handlers share.
 #[derive(Clone)]
@@ -76,4 +81,19 @@ pub fn admin_router(state: AdminState) -> Router {
             auth::authenticate,
         ))
         .with_state(state)
+}
+
+/// `GET /metrics` for callers with an operator or auditor token
+/// ([`tolom_core::access::Permission::ReadMetrics`]); mount it at the root
+/// (`Router::merge`). An unknown token is refused and recorded as on every
+/// admin route, and so is a role that may not read metrics; allowed reads
+/// are not recorded (a scraper comes every few seconds, and metrics hold
+/// no personal data). `render` gives the Prometheus text.
+pub fn metrics_router(state: AdminState, render: RenderMetrics) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::metrics))
+        .with_state(metrics::MetricsState {
+            admin: state,
+            render,
+        })
 }

@@ -29,6 +29,17 @@ pub struct Cli {
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Log lines on stderr: `text` (default) or `json` (one object per
+    /// line, with the spans' fields: `request_id` on every line of a
+    /// request). The level comes from `TOLOM_LOG` (e.g. `info`).
+    #[arg(
+        long,
+        global = true,
+        env = "TOLOM_LOG_FORMAT",
+        value_enum,
+        default_value_t = crate::telemetry::LogFormat::Text
+    )]
+    pub log_format: crate::telemetry::LogFormat,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -40,6 +51,7 @@ pub enum Command {
     /// Run the portal, the admin API and the background jobs.
     #[command(
         after_help = "Examples:\n  tolom serve\n  tolom --config /etc/tolom/tolom.toml serve --addr 0.0.0.0:8080\n  \
+TOLOM_ADMIN_ADDR=10.0.0.5:9090 tolom serve --log-format json   # admin API and /metrics on a private address\n  \
 tolom serve --demo              # the same as `tolom demo`"
     )]
     Serve(serve::ServeArgs),

@@ -58,6 +58,12 @@ pub struct DatabaseSection {
 pub struct ServerSection {
     /// Listen address (default `127.0.0.1:8080`). Env: `TOLOM_ADDR`.
     pub addr: Option<String>,
+    /// The admin listener (e.g. `10.0.0.5:9090`, a private address): when
+    /// set, the admin API and `GET /metrics` (without a token) are served
+    /// there, with `/healthz` and `/readyz`, and no longer on `addr`. When
+    /// not set, the admin API stays on `addr` and `/metrics` there needs an
+    /// operator or auditor token. Env: `TOLOM_ADMIN_ADDR`.
+    pub admin_addr: Option<String>,
     /// Public address of the portal. Env: `TOLOM_PUBLIC_URL`.
     pub public_url: Option<String>,
     /// Served over TLS (HSTS, Secure cookies).
@@ -74,6 +80,12 @@ pub struct ServerSection {
     /// Seconds `serve` gives requests in flight and the current job step to
     /// finish after SIGTERM or Ctrl-C (default 30).
     pub shutdown_grace_secs: Option<u64>,
+    /// After SIGTERM, at most this many seconds (default 5, within the
+    /// grace period) during which `serve` keeps accepting connections
+    /// while requests are still in flight, answering `/readyz` with 503 so
+    /// that a load balancer takes the instance out; it stops accepting as
+    /// soon as nothing is in flight.
+    pub drain_secs: Option<u64>,
 }
 
 /// `[acquirer]`.
@@ -310,6 +322,9 @@ impl Settings {
         if let Some(v) = env("TOLOM_ADDR") {
             file.server.addr = Some(v);
         }
+        if let Some(v) = env("TOLOM_ADMIN_ADDR") {
+            file.server.admin_addr = Some(v);
+        }
         if let Some(v) = env("TOLOM_PUBLIC_URL") {
             file.server.public_url = Some(v);
         }
@@ -409,6 +424,13 @@ impl Settings {
         line("database.password", redact(&self.database_password).into());
         line("database.schema", opt(&f.database.schema));
         line("server.addr", opt(&f.server.addr));
+        line(
+            "server.admin_addr",
+            f.server
+                .admin_addr
+                .clone()
+                .unwrap_or_else(|| "(none: admin API on server.addr)".into()),
+        );
         line("server.public_url", opt(&f.server.public_url));
         line(
             "acquirer.kind",

@@ -12,8 +12,9 @@
 //! Layout: [`cli`] (the top-level shape), [`commands`] (one module per
 //! command, each with its own arguments), [`compose`] (which adapters run,
 //! and the refusal of test adapters in production), [`config`] (the TOML
-//! file and `TOLOM_*` variables), [`demo`] (what the demo adds), and
-//! [`output`]. `main.rs` only calls [`main`].
+//! file and `TOLOM_*` variables), [`demo`] (what the demo adds),
+//! [`output`], and [`telemetry`] (log lines and metrics). `main.rs` only
+//! calls [`main`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -23,6 +24,7 @@ pub mod compose;
 pub mod config;
 pub mod demo;
 pub mod output;
+pub mod telemetry;
 
 use std::process::ExitCode;
 
@@ -93,18 +95,12 @@ impl CliError {
 /// Runs the command line.
 pub fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TOLOM_LOG").unwrap_or_else(|_| {
-                if matches!(cli.command, cli::Command::Serve(_) | cli::Command::Demo(_)) {
-                    "info".into()
-                } else {
-                    "warn".into()
-                }
-            }),
-        )
-        .init();
+    let default_level = if matches!(cli.command, cli::Command::Serve(_) | cli::Command::Demo(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    telemetry::init_logging(cli.log_format, default_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -11,7 +11,10 @@
 //! - a JSON API under `/api/v1/` with `Idempotency-Key` support and an
 //!   OpenAPI document at `/api/v1/openapi.json`;
 //! - security headers, CSRF tokens on every form, a per-client rate limit on
-//!   code look-ups; card data never reaches logs or pages.
+//!   code look-ups; card data never reaches logs or pages;
+//! - `/healthz` and `/readyz` probes, a request id (`x-request-id`) and a
+//!   `request` span around every request, and HTTP metrics through the
+//!   `metrics` facade (`docs/observability.md`).
 //!
 //! ```no_run
 //! # async fn run(tolom: std::sync::Arc<tolom_core::Tolom>) -> std::io::Result<()> {
@@ -32,7 +35,9 @@
 //! lib.rs          the router
 //! state.rs        AppState, PortalConfig
 //! security.rs     Ctx (language, CSRF token, client), CSRF tokens, CSP, rate limit, idempotency cache
-//! middleware.rs   context (Ctx, cookies), security headers, access log
+//! middleware.rs   request id, span and metrics; context (Ctx, cookies), security headers, access log
+//! lifecycle.rs    Lifecycle: the instance's own readiness checks, shutdown flag, requests in flight
+//! health.rs       /healthz, /readyz
 //! errors.rs       ErrorKind: error text → kind → HTTP status (pages and API alike)
 //! facts.rs        money, a receipt's facts, its verification link and JSON
 //! pdf.rs          the receipt as a PDF
@@ -133,6 +138,8 @@ use axum::Router;
 pub mod api;
 mod errors;
 mod facts;
+pub mod health;
+mod lifecycle;
 pub mod middleware;
 mod pages;
 pub mod pdf;
@@ -140,6 +147,7 @@ pub mod security;
 mod state;
 
 pub use errors::ErrorKind;
+pub use lifecycle::{Lifecycle, Redactor};
 pub use state::{AppState, PortalConfig};
 
 /// The whole portal: pages, receipts, the JSON API and static files.
@@ -172,7 +180,8 @@ pub fn router(state: AppState) -> Router {
         .route("/documents/{id}", get(edition::edition))
         .route("/static/portal.css", get(assets::stylesheet))
         .route("/static/autosubmit.js", get(assets::autosubmit))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .nest("/api/v1", api::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(
@@ -184,5 +193,28 @@ pub fn router(state: AppState) -> Router {
             middleware::headers,
         ))
         .layer(axum::middleware::from_fn(middleware::access_log))
+        .layer(axum::middleware::from_fn_with_state(
+            state.lifecycle.clone(),
+            middleware::observe,
+        ))
         .with_state(state)
+}
+
+/// `/healthz` and `/readyz` alone, for another listener of the program
+/// (the admin listener).
+pub fn probes(probes: health::Probes) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .with_state(probes)
+}
+
+/// Wraps another router of the program (the admin API) in the same request
+/// id, span, in-flight count and HTTP metrics as the portal
+/// ([`middleware::observe`]).
+pub fn observed(router: Router, lifecycle: std::sync::Arc<Lifecycle>) -> Router {
+    router.layer(axum::middleware::from_fn_with_state(
+        lifecycle,
+        middleware::observe,
+    ))
 }

@@ -1,20 +1,123 @@
-//! The middleware every request goes through: the request context
-//! (language, session, CSRF token, client address), the security headers,
-//! and the access log (which never sees bodies or query strings, so card
-//! data cannot reach it).
+//! The middleware every request goes through: the request's id, span and
+//! metrics ([`observe`], outermost), the request context (language,
+//! session, CSRF token, client address), the security headers, and the
+//! access log (which never sees bodies or query strings, so card data
+//! cannot reach it).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
+use tracing::Instrument as _;
 
+use crate::lifecycle::Lifecycle;
 use crate::security::{
     cookie, csrf_token, language_of, random_hex, Ctx, CSP, LANG_COOKIE, SESSION_COOKIE,
 };
 use crate::state::AppState;
+
+/// The request id header: taken from the client or proxy when valid,
+/// returned on every response.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The id of the request being answered (in the request's extensions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+/// Whether an `x-request-id` from outside is acceptable: 1 to 64
+/// characters of `A-Z a-z 0-9 . _ -` (anything else could forge log lines
+/// or blow up their size, and is replaced by a new id).
+pub fn valid_request_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The route a request matched, as written in the router
+/// (`/payments/{id}/card`), never the raw path; `unmatched` for anything
+/// the router does not know (so random paths cannot multiply metrics).
+fn route_of(req: &Request) -> String {
+    req.extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string())
+}
+
+/// Whether a route is a probe (not counted in flight, logged at debug).
+fn is_probe(route: &str) -> bool {
+    matches!(route, "/healthz" | "/readyz")
+}
+
+fn method_label(method: &axum::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Middleware, outermost: the request's id (the client's or proxy's
+/// `x-request-id` when valid, else a new random one), returned in the
+/// response's `x-request-id` and carried by a `request` span around
+/// everything the request does — so every log line of the request,
+/// including the acquirer's, has `request_id`; the requests in flight
+/// (for a clean stop); and the HTTP metrics by route template, method and
+/// status: `tolom_http_requests_total`, `tolom_http_request_duration_seconds`,
+/// `tolom_http_requests_in_flight`.
+///
+/// Apply it with `Router::layer`, so that the matched route is known.
+pub async fn observe(
+    State(lifecycle): State<Arc<Lifecycle>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let id = match req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| valid_request_id(v))
+    {
+        Some(v) => v.to_string(),
+        None => random_hex(16),
+    };
+    let route = route_of(&req);
+    let method = method_label(req.method());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("request", request_id = %id, method, route = %route);
+    let in_flight = (!is_probe(&route)).then(|| lifecycle.enter());
+    let started = Instant::now();
+    let mut resp = next.run(req).instrument(span).await;
+    drop(in_flight);
+    let status = resp.status().as_u16().to_string();
+    metrics::counter!(
+        "tolom_http_requests_total",
+        "method" => method,
+        "route" => route.clone(),
+        "status" => status
+    )
+    .increment(1);
+    metrics::histogram!(
+        "tolom_http_request_duration_seconds",
+        "method" => method,
+        "route" => route
+    )
+    .record(started.elapsed().as_secs_f64());
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(REQUEST_ID, v);
+    }
+    resp
+}
 
 fn client_ip(req: &Request, trust_forwarded: bool) -> IpAddr {
     if trust_forwarded {
@@ -118,19 +221,21 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
     resp
 }
 
-/// Middleware: one access-log line per request: method, path, status,
-/// time. Never the query string, headers or body.
+/// Middleware: one access-log line per request: method, path, route,
+/// status, time (probes at debug level). Never the query string, headers
+/// or body.
 pub async fn access_log(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let route = route_of(&req);
     let started = Instant::now();
     let resp = next.run(req).await;
-    tracing::info!(
-        target: "tolom_http::access",
-        %method,
-        path = %path,
-        status = resp.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-    );
+    let status = resp.status().as_u16();
+    let micros = started.elapsed().as_micros() as u64;
+    if is_probe(&route) {
+        tracing::debug!(target: "tolom_http::access", %method, path = %path, route = %route, status, micros);
+    } else {
+        tracing::info!(target: "tolom_http::access", %method, path = %path, route = %route, status, micros);
+    }
     resp
 }

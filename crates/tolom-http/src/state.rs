@@ -5,6 +5,7 @@ use std::sync::Arc;
 use rand::RngCore;
 use tolom_core::Tolom;
 
+use crate::lifecycle::Lifecycle;
 use crate::security::{IdempotencyCache, RateLimiter};
 
 /// Settings of the portal (the use cases have their own, in
@@ -82,6 +83,9 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// API answers by idempotency key.
     pub idempotency: Arc<IdempotencyCache>,
+    /// The instance's readiness checks, shutdown flag and requests in
+    /// flight (shared with the program's other listeners).
+    pub lifecycle: Arc<Lifecycle>,
 }
 
 impl AppState {
@@ -95,6 +99,14 @@ impl AppState {
             tolom,
             config: Arc::new(config),
             idempotency: Arc::new(IdempotencyCache::default()),
+            lifecycle: Arc::new(Lifecycle::new()),
         }
+    }
+
+    /// The same state with the program's [`Lifecycle`] (its own readiness
+    /// checks, its shutdown flag).
+    pub fn with_lifecycle(mut self, lifecycle: Arc<Lifecycle>) -> AppState {
+        self.lifecycle = lifecycle;
+        self
     }
 }

@@ -1,7 +1,9 @@
 //! `tolom serve` (and `tolom demo`, which is `serve --demo`): the portal,
-//! the admin API under `/api/v1/admin/`, and the background jobs (outbox,
-//! reconciliation, expiry, retention) — one composition for production and
-//! for the demo.
+//! the admin API under `/api/v1/admin/`, the probes (`/healthz`,
+//! `/readyz`), Prometheus metrics (`/metrics`), and the background jobs
+//! (outbox, reconciliation, expiry, retention) — one composition for
+//! production and for the demo. With `server.admin_addr` the admin API and
+//! `/metrics` move to a listener of their own (`docs/observability.md`).
 
 use std::future::IntoFuture;
 use std::net::SocketAddr;
@@ -10,10 +12,12 @@ use std::time::Duration;
 
 use clap::Args;
 use tolom_core::access::Principal;
+use tolom_core::usecases::ReadinessCheck;
 use tolom_core::Tolom;
 
 use crate::compose::{self, keys, KeyPolicy, Mode, Needs};
 use crate::config::Settings;
+use crate::telemetry::{self, Metrics};
 use crate::{demo, CliError};
 
 /// `serve`.
@@ -55,10 +59,12 @@ pub async fn demo(settings: Settings, args: DemoArgs) -> Result<(), CliError> {
     .await
 }
 
-/// Runs until Ctrl-C or SIGTERM. Then it stops accepting connections,
-/// lets the requests in flight and the current job step finish within
-/// `server.shutdown_grace_secs` (default 30 s), and exits 0 — or 1 when the
-/// grace period ran out first.
+/// Runs until Ctrl-C or SIGTERM. Then `/readyz` answers 503 at once; the
+/// listeners keep accepting while requests are in flight, for at most
+/// `server.drain_secs` (default 5 s), then stop accepting; the requests in
+/// flight and the current job step finish within
+/// `server.shutdown_grace_secs` (default 30 s, counted from the signal),
+/// and it exits 0 — or 1 when the grace period ran out first.
 pub async fn serve(settings: Settings, args: ServeArgs) -> Result<(), CliError> {
     let mode = if args.demo {
         Mode::Demo
@@ -109,15 +115,43 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> Result<(), CliError> 
     if let Some(r) = settings.file.server.lookup_rate_per_minute {
         portal.lookup_rate_per_minute = r;
     }
-    let admin = tolom_admin::admin_router(tolom_admin::AdminState {
-        tolom: tolom.clone(),
-    });
-    let app = axum::Router::new()
-        .nest("/api/v1/admin", admin)
-        .merge(tolom_http::router(tolom_http::AppState::new(
-            tolom.clone(),
-            portal,
-        )));
+    let lifecycle = Arc::new(lifecycle(&settings, composed.acquirer_configured));
+    let metrics = match Metrics::install() {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics are off");
+            None
+        }
+    };
+    let admin_addr = settings
+        .file
+        .server
+        .admin_addr
+        .as_deref()
+        .map(|a| {
+            a.parse::<SocketAddr>()
+                .map_err(|e| CliError::Usage(format!("server.admin_addr: {e}")))
+        })
+        .transpose()?;
+    let (app, admin_app) = routers(
+        &tolom,
+        tolom_http::AppState::new(tolom.clone(), portal).with_lifecycle(lifecycle.clone()),
+        metrics.clone(),
+        admin_addr.is_some(),
+    );
+    let admin_listener = match admin_addr {
+        Some(a) => Some(
+            tokio::net::TcpListener::bind(a)
+                .await
+                .map_err(|e| CliError::Usage(format!("cannot listen on {a}: {e}")))?,
+        ),
+        None => None,
+    };
+    let admin_local = admin_listener
+        .as_ref()
+        .map(|l| l.local_addr())
+        .transpose()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     if mode == Mode::Demo {
         let codes = demo::ensure_demo_codes(&tolom)
             .await
@@ -133,6 +167,9 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> Result<(), CliError> 
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let jobs = (!args.no_jobs).then(|| spawn_jobs(&settings, tolom.clone(), stop_rx.clone()));
+    if let Some(m) = metrics.clone() {
+        spawn_upkeep(m, stop_rx.clone());
+    }
     let environment = match mode {
         Mode::Demo => "demo".to_string(),
         Mode::Production => match composed.acquirer_note.strip_prefix("sandbox (") {
@@ -141,8 +178,11 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> Result<(), CliError> 
         },
     };
     // The first line: what this instance is. Tests and scripts wait for it.
+    let admin_note = admin_local
+        .map(|a| format!(", admin http://{a}"))
+        .unwrap_or_default();
     println!(
-        "tolom listening on http://{local} (environment {environment}, public {public_url}, store {}, acquirer {})",
+        "tolom listening on http://{local} (environment {environment}, public {public_url}, store {}, acquirer {}{admin_note})",
         composed.store_kind, composed.acquirer_note
     );
     tracing::info!(
@@ -151,6 +191,7 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> Result<(), CliError> 
         public_url = %public_url,
         store = composed.store_kind,
         acquirer = %composed.acquirer_note,
+        admin = %admin_local.map(|a| a.to_string()).unwrap_or_else(|| "none".into()),
         "tolom serving"
     );
     let mut server_stop = stop_rx.clone();
@@ -164,14 +205,41 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> Result<(), CliError> 
         })
         .into_future(),
     );
+    let admin_server = admin_listener.zip(admin_app).map(|(listener, app)| {
+        let mut stop = stop_rx.clone();
+        tokio::spawn(
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|stop| *stop).await;
+                })
+                .into_future(),
+        )
+    });
     let grace = Duration::from_secs(settings.file.server.shutdown_grace_secs.unwrap_or(30));
+    let drain = Duration::from_secs(settings.file.server.drain_secs.unwrap_or(5)).min(grace);
     shutdown_signal().await;
+    let deadline = tokio::time::Instant::now() + grace;
+    // Not ready from now on; keep accepting while requests are in flight
+    // (a load balancer polling /readyz sees the 503), at most `drain`.
+    lifecycle.start_draining();
     tracing::info!(
         grace_secs = grace.as_secs(),
-        "shutting down: finishing requests in flight and the current job step"
+        in_flight = lifecycle.in_flight(),
+        "shutting down: /readyz answers 503; finishing requests in flight and the current job step"
     );
+    let drained_by = tokio::time::Instant::now() + drain;
+    while lifecycle.in_flight() > 0 && tokio::time::Instant::now() < drained_by {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let _ = stop_tx.send(true);
-    let deadline = tokio::time::Instant::now() + grace;
+    if let Some(admin) = admin_server {
+        if !matches!(
+            tokio::time::timeout_at(deadline, admin).await,
+            Ok(Ok(Ok(())))
+        ) {
+            tracing::warn!("the admin listener did not stop cleanly");
+        }
+    }
     let server_done = tokio::time::timeout_at(deadline, server).await;
     let jobs_done = match jobs {
         Some(j) => tokio::time::timeout_at(deadline, j).await.is_ok(),
@@ -193,6 +261,85 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> Result<(), CliError> 
             ))
         }
     }
+}
+
+/// The instance's own readiness checks (`acquirer`), with driver messages
+/// cleaned of configured secrets.
+fn lifecycle(settings: &Settings, acquirer_configured: bool) -> tolom_http::Lifecycle {
+    let acquirer = if acquirer_configured {
+        ReadinessCheck::passed("acquirer")
+    } else {
+        ReadinessCheck::failed("acquirer", "no acquirer is configured")
+    };
+    let secrets = settings.clone();
+    tolom_http::Lifecycle::new()
+        .with_check(acquirer)
+        .with_redaction(Box::new(move |d: &str| compose::redact_error(d, &secrets)))
+}
+
+/// The public app and, with an admin listener, the admin app. Without
+/// one, the admin API stays under `/api/v1/admin` and `/metrics` needs an
+/// operator or auditor token; with one, both move there (`/metrics`
+/// without a token: bind it to a private address), with the probes.
+fn routers(
+    tolom: &Arc<Tolom>,
+    portal: tolom_http::AppState,
+    metrics: Option<Metrics>,
+    admin_listener: bool,
+) -> (axum::Router, Option<axum::Router>) {
+    let lifecycle = portal.lifecycle.clone();
+    let admin_state = tolom_admin::AdminState {
+        tolom: tolom.clone(),
+    };
+    let mut admin = axum::Router::new().nest(
+        "/api/v1/admin",
+        tolom_admin::admin_router(admin_state.clone()),
+    );
+    if admin_listener {
+        if let Some(m) = metrics {
+            admin = admin.route(
+                "/metrics",
+                axum::routing::get(move || {
+                    let m = m.clone();
+                    async move {
+                        (
+                            [(
+                                axum::http::header::CONTENT_TYPE,
+                                tolom_admin::PROMETHEUS_TEXT,
+                            )],
+                            m.render(),
+                        )
+                    }
+                }),
+            );
+        }
+        let admin = admin.merge(tolom_http::probes(tolom_http::health::Probes {
+            tolom: tolom.clone(),
+            lifecycle: lifecycle.clone(),
+        }));
+        let public = tolom_http::router(portal);
+        return (public, Some(tolom_http::observed(admin, lifecycle)));
+    }
+    if let Some(m) = metrics {
+        admin = admin.merge(tolom_admin::metrics_router(
+            admin_state,
+            Arc::new(move || m.render()),
+        ));
+    }
+    let app = tolom_http::observed(admin, lifecycle).merge(tolom_http::router(portal));
+    (app, None)
+}
+
+/// Keeps the metrics' buffers small between scrapes.
+fn spawn_upkeep(metrics: Metrics, mut stop: tokio::sync::watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(5)) => metrics.upkeep(),
+                _ = stop.wait_for(|s| *s) => break,
+            }
+        }
+    });
 }
 
 /// Ctrl-C, or SIGTERM (systemd, containers).
@@ -239,26 +386,67 @@ fn spawn_jobs(
             if stopping(&stop) {
                 break;
             }
-            if let Err(e) = tolom.dispatch_outbox(&worker, 50).await {
-                tracing::warn!(error = %e, "outbox round failed");
+            match tolom.dispatch_outbox(&worker, 50).await {
+                Ok(r) => {
+                    telemetry::dispatched(&r);
+                    telemetry::job_round("outbox", true);
+                }
+                Err(e) => {
+                    telemetry::job_round("outbox", false);
+                    tracing::warn!(error = %e, "outbox round failed");
+                }
             }
             if stopping(&stop) {
                 break;
             }
-            if let Err(e) = tolom.reconcile().await {
-                tracing::warn!(error = %e, "reconciliation round failed");
+            match tolom.reconcile().await {
+                Ok(r) => {
+                    telemetry::reconciled(&r);
+                    telemetry::job_round("reconcile", true);
+                }
+                Err(e) => {
+                    telemetry::job_round("reconcile", false);
+                    tracing::warn!(error = %e, "reconciliation round failed");
+                }
             }
             if stopping(&stop) {
                 break;
             }
-            if let Err(e) = tolom.expire_stale().await {
-                tracing::warn!(error = %e, "expiry round failed");
+            match tolom.expire_stale().await {
+                Ok(r) => {
+                    telemetry::expired(&r);
+                    telemetry::job_round("expire", true);
+                }
+                Err(e) => {
+                    telemetry::job_round("expire", false);
+                    tracing::warn!(error = %e, "expiry round failed");
+                }
+            }
+            // The gauges: what waits and what is in flight.
+            match tolom.operator() {
+                Ok(operator) => match operator.backlog(&Principal::System).await {
+                    Ok(b) => {
+                        telemetry::backlog(&b);
+                        telemetry::job_round("backlog", true);
+                    }
+                    Err(e) => {
+                        telemetry::job_round("backlog", false);
+                        tracing::warn!(error = %e, "backlog gauges not refreshed");
+                    }
+                },
+                Err(_) => telemetry::job_round("backlog", false),
             }
             if hours > 0 && tokio::time::Instant::now() >= next_retention && !stopping(&stop) {
                 match tolom.operator() {
                     Ok(operator) => match operator.run_retention(&Principal::System, days).await {
-                        Ok(n) => tracing::info!(anonymised = n, days, "retention run"),
-                        Err(e) => tracing::warn!(error = %e, "retention run failed"),
+                        Ok(n) => {
+                            telemetry::job_round("retention", true);
+                            tracing::info!(anonymised = n, days, "retention run")
+                        }
+                        Err(e) => {
+                            telemetry::job_round("retention", false);
+                            tracing::warn!(error = %e, "retention run failed")
+                        }
                     },
                     Err(e) => tracing::warn!(error = %e, "retention needs an operations store"),
                 }

@@ -76,6 +76,8 @@ pub(super) struct Built {
     /// Whether it sends payers to its pages and back (a public URL is
     /// needed for the return).
     pub(super) redirects: bool,
+    /// A real acquirer, not [`Unconfigured`].
+    pub(super) configured: bool,
 }
 
 impl Built {
@@ -85,6 +87,7 @@ impl Built {
             note,
             origins: Vec::new(),
             redirects: false,
+            configured: true,
         }
     }
 }
@@ -121,7 +124,10 @@ pub(super) fn build(settings: &Settings, mode: Mode, needs: Needs) -> Result<Bui
                  username (or run `tolom demo` to try tolom with the sandbox)"
                     .into(),
             )),
-            Needs::NoAcquirer => Ok(Built::local(Arc::new(Unconfigured), "none".into())),
+            Needs::NoAcquirer => Ok(Built {
+                configured: false,
+                ..Built::local(Arc::new(Unconfigured), "none".into())
+            }),
         },
         Some("sandbox") => {
             let environment = match a.environment.as_deref() {
@@ -173,6 +179,7 @@ pub(super) fn build(settings: &Settings, mode: Mode, needs: Needs) -> Result<Bui
                 note: format!("bpc {url}"),
                 origins,
                 redirects: true,
+                configured: true,
             })
         }
         Some(other) => Err(CliError::Usage(format!(

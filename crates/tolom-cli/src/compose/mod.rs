@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use tolom_core::ports::{Acquirer, Ed25519Signer, Notifier, OpsStore, Store};
+use tolom_core::ports::{Acquirer, Ed25519Signer, Notifier, OpsStore, Store, StoreHealth};
 use tolom_core::Tolom;
 
 use crate::config::Settings;
@@ -19,11 +19,13 @@ use crate::CliError;
 
 mod acquirer;
 pub mod keys;
+pub mod metered;
 mod notifiers;
 mod store;
 
 pub use acquirer::Unconfigured;
 pub use keys::KeyPolicy;
+pub use metered::{MeteredAcquirer, MeteredStore};
 
 /// How the program runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +63,9 @@ pub struct Composed {
     /// Whether the acquirer sends payers to its own pages and back, so
     /// that the portal's public address is needed for the return.
     pub needs_public_url: bool,
+    /// Whether a real acquirer is configured (not [`Unconfigured`]): a
+    /// readiness check of `serve`.
+    pub acquirer_configured: bool,
 }
 
 /// Opens (and migrates) the database named by the settings; returns it as
@@ -68,7 +73,8 @@ pub struct Composed {
 pub async fn open_store(
     settings: &Settings,
 ) -> Result<(Arc<dyn Store>, Arc<dyn OpsStore>, &'static str), CliError> {
-    store::open(settings).await
+    let opened = store::open(settings).await?;
+    Ok((opened.store, opened.ops, opened.kind))
 }
 
 /// Builds the use cases for a command.
@@ -83,30 +89,53 @@ pub async fn compose(
         Mode::Demo => notifiers::demo(settings)?,
         Mode::Production => notifiers::configured(settings)?,
     };
-    let (store, ops, store_kind) = store::open(settings).await?;
-    let tolom = build(settings, store, ops, built.acquirer, notifiers, keys)?;
+    let opened = store::open(settings).await?;
+    let acquirer_configured = built.configured;
+    // Metrics by decoration: payments by outcome at the store, calls and
+    // errors at the acquirer (no-ops unless a recorder is installed).
+    let store: Arc<dyn Store> = Arc::new(MeteredStore::new(opened.store));
+    let acquirer: Arc<dyn Acquirer> = Arc::new(MeteredAcquirer::new(built.acquirer));
+    let tolom = build(
+        settings,
+        Ports {
+            store,
+            ops: opened.ops,
+            health: opened.health,
+            acquirer,
+        },
+        notifiers,
+        keys,
+    )?;
     Ok(Composed {
         tolom,
-        store_kind,
+        store_kind: opened.kind,
         acquirer_note: built.note,
         bank_origins: built.origins,
         needs_public_url: built.redirects,
+        acquirer_configured,
     })
+}
+
+/// The adapters the builder gets.
+struct Ports {
+    store: Arc<dyn Store>,
+    ops: Arc<dyn OpsStore>,
+    health: Arc<dyn StoreHealth>,
+    acquirer: Arc<dyn Acquirer>,
 }
 
 fn build(
     settings: &Settings,
-    store: Arc<dyn Store>,
-    ops: Arc<dyn OpsStore>,
-    acquirer: Arc<dyn Acquirer>,
+    ports: Ports,
     notifiers: Vec<Arc<dyn Notifier>>,
     keys: KeyPolicy,
 ) -> Result<Arc<Tolom>, CliError> {
     let seed = keys::signing_seed(settings, keys)?;
     let mut b = Tolom::builder()
-        .store(store)
-        .ops(ops)
-        .acquirer(acquirer)
+        .store(ports.store)
+        .ops(ports.ops)
+        .health(ports.health)
+        .acquirer(ports.acquirer)
         .signer(Arc::new(Ed25519Signer::from_seed(seed)))
         .config(core_config(settings)?);
     for n in notifiers {

@@ -4,14 +4,20 @@ use std::path::Path;
 use std::sync::Arc;
 
 use secrecy::ExposeSecret;
-use tolom_core::ports::{OpsStore, Store};
+use tolom_core::ports::{OpsStore, Store, StoreHealth};
 
 use crate::config::Settings;
 use crate::CliError;
 
-pub(super) async fn open(
-    settings: &Settings,
-) -> Result<(Arc<dyn Store>, Arc<dyn OpsStore>, &'static str), CliError> {
+/// An opened database, as the ports the builder takes.
+pub(super) struct Opened {
+    pub(super) store: Arc<dyn Store>,
+    pub(super) ops: Arc<dyn OpsStore>,
+    pub(super) health: Arc<dyn StoreHealth>,
+    pub(super) kind: &'static str,
+}
+
+pub(super) async fn open(settings: &Settings) -> Result<Opened, CliError> {
     let url = settings.database_url.as_str();
     if let Some(rest) = url.strip_prefix("sqlite:") {
         let path = rest.trim_start_matches("//");
@@ -28,7 +34,12 @@ pub(super) async fn open(
         )
         .await?;
         let store = Arc::new(store);
-        return Ok((store.clone(), store, "sqlite"));
+        return Ok(Opened {
+            store: store.clone(),
+            ops: store.clone(),
+            health: store,
+            kind: "sqlite",
+        });
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let options = tolom_store_postgres::PgOptions {
@@ -41,7 +52,12 @@ pub(super) async fn open(
             .await
             .map_err(|e| CliError::Store(super::redact_error(&e.to_string(), settings)))?;
         let store = Arc::new(store);
-        return Ok((store.clone(), store, "postgres"));
+        return Ok(Opened {
+            store: store.clone(),
+            ops: store.clone(),
+            health: store,
+            kind: "postgres",
+        });
     }
     Err(CliError::Usage(format!(
         "unsupported database URL {} (use sqlite:PATH or postgres://...)",

@@ -1,0 +1,54 @@
+//! `GET /metrics` behind the admin API's bearer tokens, for a portal whose
+//! admin API shares the public listener (no `server.admin_addr`).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tolom_core::i18n::Text;
+
+use crate::auth::{bearer, language, operator};
+use crate::error::ApiError;
+use crate::AdminState;
+
+/// Renders the metrics in the Prometheus text format.
+pub type RenderMetrics = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// The content type of the Prometheus text format.
+pub const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+#[derive(Clone)]
+pub(crate) struct MetricsState {
+    pub(crate) admin: AdminState,
+    pub(crate) render: RenderMetrics,
+}
+
+/// Authenticates the bearer token (an unknown one is refused and recorded,
+/// as on every admin route), checks that its role may read metrics
+/// (operator, auditor; a refusal is recorded), and renders. Allowed reads
+/// are not recorded: a scraper comes every few seconds.
+pub(crate) async fn metrics(State(state): State<MetricsState>, headers: HeaderMap) -> Response {
+    let lang = language(&headers);
+    let operator = match operator(&state.admin, lang) {
+        Ok(o) => o,
+        Err(e) => return e.into_response(),
+    };
+    let Some(secret) = bearer(&headers) else {
+        return ApiError::new(StatusCode::UNAUTHORIZED, Text::AuthUnauthenticated, lang)
+            .into_response();
+    };
+    let allowed = match operator.authenticate(secret).await {
+        Ok(principal) => operator.allow_metrics(&principal).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = allowed {
+        return ApiError::from_operator(e, lang).into_response();
+    }
+    let mut res = (state.render)().into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(PROMETHEUS_TEXT),
+    );
+    res
+}
