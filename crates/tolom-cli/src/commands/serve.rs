@@ -14,6 +14,7 @@ use clap::Args;
 use tolom_core::access::Principal;
 use tolom_core::usecases::ReadinessCheck;
 use tolom_core::Tolom;
+use tracing::Instrument as _;
 
 use crate::compose::{self, keys, KeyPolicy, Mode, Needs};
 use crate::config::Settings;
@@ -386,7 +387,11 @@ fn spawn_jobs(
             if stopping(&stop) {
                 break;
             }
-            match tolom.dispatch_outbox(&worker, 50).await {
+            match tolom
+                .dispatch_outbox(&worker, 50)
+                .instrument(job_span("outbox"))
+                .await
+            {
                 Ok(r) => {
                     telemetry::dispatched(&r);
                     telemetry::job_round("outbox", true);
@@ -399,7 +404,7 @@ fn spawn_jobs(
             if stopping(&stop) {
                 break;
             }
-            match tolom.reconcile().await {
+            match tolom.reconcile().instrument(job_span("reconcile")).await {
                 Ok(r) => {
                     telemetry::reconciled(&r);
                     telemetry::job_round("reconcile", true);
@@ -412,7 +417,7 @@ fn spawn_jobs(
             if stopping(&stop) {
                 break;
             }
-            match tolom.expire_stale().await {
+            match tolom.expire_stale().instrument(job_span("expire")).await {
                 Ok(r) => {
                     telemetry::expired(&r);
                     telemetry::job_round("expire", true);
@@ -460,6 +465,12 @@ fn spawn_jobs(
         }
         tracing::info!("background jobs stopped");
     })
+}
+
+/// The span of a background job's step: its log lines (the acquirer's
+/// too) carry `job` as a request's carry `request_id`.
+fn job_span(job: &'static str) -> tracing::Span {
+    tracing::info_span!("job", job)
 }
 
 fn hostname() -> String {
