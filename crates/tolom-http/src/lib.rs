@@ -164,6 +164,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pay/{code}/start", post(terms::start))
         .route("/payments/{id}", get(status::status))
         .route("/payments/{id}/card", get(card::card).post(card::submit))
+        .route("/payments/{id}/hosted", post(card::hosted))
         .route(
             "/payments/{id}/confirm",
             get(confirm::confirm).post(confirm::submit),

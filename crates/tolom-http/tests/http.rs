@@ -1047,3 +1047,121 @@ async fn a_started_payment_holds_its_code_against_strangers_not_its_payer() {
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(r.location(), card_path);
 }
+
+/// With a bank acquirer the card form also offers the bank's own payment
+/// page: the payer is sent there by a `GET` form that carries the page's
+/// query as fields (a `GET` form drops its action's query), and the bank
+/// sends the payer back to the payment's return route. Without bank
+/// origins (the sandbox) it is not offered, and posting it anyway leaves
+/// the payer on the card form.
+#[tokio::test]
+async fn the_banks_hosted_page_is_offered_with_a_bank_and_keeps_its_query() {
+    use std::sync::Arc;
+    use tolom_core::payment::{Approval, Challenge};
+    use tolom_core::ports::{AcquirerOutcome, Instrument, MockAcquirer, OrderStatus};
+
+    // Not offered with the sandbox.
+    let (mut c, _h, code) = setup().await;
+    let card_path = to_card_page(&mut c, &code).await;
+    let page = c.get(&card_path).await;
+    assert!(!page.body.contains("/hosted"), "{}", page.body);
+    let hosted_path = card_path.replace("/card", "/hosted");
+    let r = c
+        .post_form(
+            &hosted_path,
+            &[("csrf", &page.hidden("csrf")), ("key", &"k".repeat(32))],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location(), card_path);
+
+    // Offered with a bank.
+    let mut bank = MockAcquirer::new();
+    bank.expect_name().return_const("mock".to_string());
+    bank.expect_purchase().returning(|req| {
+        assert!(matches!(req.instrument, Instrument::HostedPage));
+        Ok(AcquirerOutcome::ActionRequired(Challenge::Redirect {
+            url: "https://pay.bank.test/payment/merchants/pay.html?mdOrder=a%26b&lang=en#top"
+                .into(),
+            method: "GET".into(),
+            fields: Default::default(),
+        }))
+    });
+    bank.expect_complete_challenge().returning(|_, response| {
+        assert_eq!(
+            response.fields.get("orderId").map(String::as_str),
+            Some("a&b")
+        );
+        Ok(AcquirerOutcome::Approved(Approval {
+            auth_code: "123456".into(),
+            rrn: "000000000001".into(),
+        }))
+    });
+    bank.expect_status().returning(|_| Ok(OrderStatus::Pending));
+    let mut config = test_config();
+    config.bank_origins = vec!["https://pay.bank.test".into()];
+    let (app, h) = common::portal_with(Arc::new(bank), config);
+    let code = h
+        .charge("passport-2020", "A B")
+        .await
+        .code
+        .as_str()
+        .to_string();
+    let mut c = Client::new(app);
+    c.accept_language = Some("en".into());
+    let card_path = to_card_page(&mut c, &code).await;
+    let hosted_path = card_path.replace("/card", "/hosted");
+    let page = c.get(&card_path).await;
+    assert!(
+        page.body
+            .contains(&format!("<form method=\"post\" action=\"{hosted_path}\"")),
+        "{}",
+        page.body
+    );
+    // (askama escapes the apostrophe of "bank's")
+    assert!(page
+        .body
+        .contains(&text(Text::CardHosted, Language::En).replace('\'', "&#39;")));
+    let key = {
+        let at = page.body.find(&hosted_path).expect("hosted form");
+        let needle = "name=\"key\" value=\"";
+        let start = page.body[at..].find(needle).expect("key") + at + needle.len();
+        page.body[start..start + 32].to_string()
+    };
+    assert_ne!(key, page.hidden("key"), "its own idempotency key");
+    let r = c
+        .post_form(
+            &hosted_path,
+            &[("csrf", &page.hidden("csrf")), ("key", &key)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.location().ends_with("/confirm"), "{}", r.location());
+    let to_bank = c.get(&r.location()).await;
+    assert_eq!(to_bank.status, 200, "{}", to_bank.body);
+    let body = &to_bank.body;
+    assert!(
+        body.contains(
+            "<form method=\"get\" action=\"https://pay.bank.test/payment/merchants/pay.html\""
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("name=\"mdOrder\" value=\"a&#38;b\""),
+        "{body}"
+    );
+    assert!(body.contains("name=\"lang\" value=\"en\""), "{body}");
+    let csp = to_bank.header("content-security-policy");
+    assert!(
+        csp.contains("form-action 'self' https://pay.bank.test;"),
+        "{csp}"
+    );
+    // Back from the bank's page (a GET with the bank's order id).
+    let id = card_path
+        .trim_start_matches("/payments/")
+        .trim_end_matches("/card")
+        .to_string();
+    let back = c.get(&format!("/payments/{id}/return?orderId=a%26b")).await;
+    assert_eq!(back.status, 303, "{}", back.body);
+    assert!(back.location().ends_with("/receipt"), "{}", back.location());
+}

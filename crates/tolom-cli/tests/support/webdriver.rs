@@ -37,6 +37,9 @@ pub fn find(binary: &str) -> Option<PathBuf> {
     })
 }
 
+/// The key of a W3C WebDriver element reference.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
 /// A WebDriver session on headless Chromium.
 pub struct Driver {
     child: Child,
@@ -80,15 +83,13 @@ impl Driver {
                     Some(json!({"using": "css selector", "value": css})),
                 )
                 .await;
-            if let Some(id) = v
-                .as_object()
-                .and_then(|o| o.values().next())
-                .and_then(|v| v.as_str())
-            {
+            // The W3C element reference; anything else (`{"error": "no such
+            // element", ...}`) is not an element yet.
+            if let Some(id) = v[ELEMENT_KEY].as_str() {
                 return id.to_string();
             }
             if Instant::now() > deadline {
-                panic!("no element {css} on {}", self.source().await);
+                panic!("no element {css} ({v}) on {}", self.source().await);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -134,6 +135,29 @@ impl Driver {
         }
     }
 
+    /// The browser console's messages since the last call (chromedriver's
+    /// `POST /session/{id}/se/log`; the session asks for them with
+    /// `goog:loggingPrefs`): `(level, source, message)`.
+    pub async fn browser_log(&self) -> Vec<(String, String, String)> {
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                "/se/log",
+                Some(json!({ "type": "browser" })),
+            )
+            .await;
+        let entries = v
+            .as_array()
+            .unwrap_or_else(|| panic!("chromedriver gave no browser log: {v}"));
+        entries
+            .iter()
+            .map(|e| {
+                let s = |k: &str| e[k].as_str().unwrap_or("").to_string();
+                (s("level"), s("source"), s("message"))
+            })
+            .collect()
+    }
+
     pub async fn screenshot(&self, path: &Path) {
         let b64 = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD
@@ -175,6 +199,9 @@ pub async fn start_chromedriver(driver: &Path, chromium: &Path, profile: &Path) 
     }
     let caps = json!({"capabilities": {"alwaysMatch": {
         "browserName": "chrome",
+        // The browser's console (read with `Driver::browser_log`): where
+        // Chromium reports Content-Security-Policy violations.
+        "goog:loggingPrefs": {"browser": "ALL"},
         "goog:chromeOptions": {
             "binary": chromium,
             "args": [

@@ -91,7 +91,7 @@ card-email = E-mail
 card-email_hint = The receipt is sent to this address
 card-submit = Pay
 card-security = Card details go to the bank and are never stored.
-card-hosted_intro = Or type the card on your bank's own secure page instead of here.
+card-hosted_intro = Or enter the card on the bank's secure payment page instead of this form.
 card-hosted = Pay on the bank's page
 
 ## errors

@@ -1,7 +1,9 @@
 //! The card form: `GET /payments/{id}/card` and `POST` of the card. Field
 //! errors come back all at once, next to their fields and in a summary;
 //! the card number and CVV are never sent back to the browser, and the
-//! posted ones are wiped from memory when the request is done.
+//! posted ones are wiped from memory when the request is done. With a bank
+//! acquirer the page also offers the bank's own payment page instead
+//! (`POST /payments/{id}/hosted`).
 
 use askama::Template;
 use axum::extract::State;
@@ -38,6 +40,8 @@ struct CardPage<'a> {
     phone: Field<'a>,
     email: Field<'a>,
     problems: Vec<Problem>,
+    /// The idempotency key of "pay on the bank's page", when it is offered.
+    hosted_key: Option<String>,
 }
 
 impl Page for CardPage<'_> {
@@ -130,6 +134,7 @@ fn page<'a>(
         facts: PaymentFacts::of(p),
         csrf: &ctx.csrf,
         key: random_key(),
+        hosted_key: offers_hosted(state).then(random_key),
         problems: Problem::of(&[&holder, &pan, &expiry, &cvv, &phone, &email]),
         holder,
         pan,
@@ -138,6 +143,14 @@ fn page<'a>(
         phone,
         email,
     }
+}
+
+/// Whether the payer may choose the acquirer's hosted payment page: only
+/// when the portal may send payers to the bank's pages at all (a bank
+/// acquirer, whose origins are [`crate::PortalConfig::bank_origins`]); the
+/// sandbox of the demo has no page of its own.
+fn offers_hosted(state: &AppState) -> bool {
+    !state.config.bank_origins.is_empty()
 }
 
 /// `GET /payments/{id}/card` (a payment past this step goes where it
@@ -182,6 +195,41 @@ pub(crate) async fn submit(
         Ok(p) => continue_at(&p),
         Err(SubmitCardError::Invalid(errors)) => page(&state, &ctx, &p, Some(&post), Some(&errors))
             .respond(StatusCode::UNPROCESSABLE_ENTITY),
+        Err(SubmitCardError::AlreadySubmitted) => match state.tolom.payment(p.id()).await {
+            Ok(now) => continue_at(&now),
+            Err(e) => failure_page(&state, &ctx, &e, &format!("/payments/{id}")),
+        },
+        Err(e) => failure_page(&state, &ctx, &e, &format!("/payments/{id}/card")),
+    }
+}
+
+/// The "pay on the bank's page" form.
+#[derive(Deserialize, Default)]
+pub(crate) struct HostedPost {
+    #[serde(default)]
+    key: String,
+}
+
+/// `POST /payments/{id}/hosted`: the payer types the card on the
+/// acquirer's hosted page instead of this form. The payment goes to the
+/// bank's page like a 3-D Secure challenge (`/confirm` sends the payer
+/// there) and settles when the bank sends the payer back. Where it is not
+/// offered, the payer stays on the card form.
+pub(crate) async fn hosted(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    PaymentId(id): PaymentId,
+    CsrfForm(post): CsrfForm<HostedPost>,
+) -> Response {
+    let p = match load(&state, &ctx, id).await {
+        Ok(p) => p,
+        Err(page) => return page,
+    };
+    if !offers_hosted(&state) {
+        return continue_at(&p);
+    }
+    match state.tolom.submit_hosted(p.id(), &post.key).await {
+        Ok(p) => continue_at(&p),
         Err(SubmitCardError::AlreadySubmitted) => match state.tolom.payment(p.id()).await {
             Ok(now) => continue_at(&now),
             Err(e) => failure_page(&state, &ctx, &e, &format!("/payments/{id}")),

@@ -39,6 +39,8 @@ fn form_page(path: &str) -> String {
         "/".to_string()
     } else if let Some(code) = path.strip_suffix("/start") {
         format!("{code}/terms")
+    } else if let Some(payment) = path.strip_suffix("/hosted") {
+        format!("{payment}/card")
     } else {
         path.to_string()
     }
@@ -98,5 +100,6 @@ mod tests {
             "/pay/110000000010/terms"
         );
         assert_eq!(form_page("/payments/x/card"), "/payments/x/card");
+        assert_eq!(form_page("/payments/x/hosted"), "/payments/x/card");
     }
 }

@@ -30,9 +30,9 @@ struct RedirectPage<'a> {
     /// `get` or `post`.
     method: &'static str,
     /// The bank's page.
-    action: &'a str,
-    /// The fields the bank asked for.
-    fields: &'a BTreeMap<String, String>,
+    action: String,
+    /// The fields the form carries there.
+    fields: Vec<(&'a str, &'a str)>,
 }
 
 impl Page for RedirectPage<'_> {
@@ -69,6 +69,12 @@ pub(crate) fn to_bank(
             &format!("/payments/{}", p.id()),
         );
     }
+    let get = method.eq_ignore_ascii_case("get");
+    let parsed = url::Url::parse(url).ok();
+    let (action, query) = match &parsed {
+        Some(u) if get => form_get(u),
+        _ => (url.to_string(), Vec::new()),
+    };
     let mut resp = RedirectPage {
         layout: Layout::new(
             state,
@@ -77,13 +83,13 @@ pub(crate) fn to_bank(
             format!("/payments/{}/confirm", p.id()),
         ),
         facts: PaymentFacts::of(p),
-        method: if method.eq_ignore_ascii_case("get") {
-            "get"
-        } else {
-            "post"
-        },
-        action: url,
-        fields,
+        method: if get { "get" } else { "post" },
+        action,
+        fields: query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .collect(),
     }
     .respond(StatusCode::OK);
     if let Ok(csp) = HeaderValue::from_str(&csp_with_form_action(&state.config.bank_origins)) {
@@ -91,6 +97,17 @@ pub(crate) fn to_bank(
             .insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     resp
+}
+
+/// A `GET` form replaces the query of its action with its fields (HTML's
+/// form submission), so the query of a bank's page (the hosted page's
+/// `pay.html?mdOrder=…`) travels as fields: the action without its query
+/// and fragment, and the query's pairs in order.
+fn form_get(url: &url::Url) -> (String, Vec<(String, String)>) {
+    let mut action = url.clone();
+    action.set_query(None);
+    action.set_fragment(None);
+    (action.to_string(), url.query_pairs().into_owned().collect())
 }
 
 /// What the bank sent back, without our own parameters.
