@@ -82,6 +82,9 @@ async fn reconcile_leaves_a_payment_alone_while_the_acquirer_says_pending() {
         .times(1)
         .returning(|_| Ok(OrderStatus::Pending));
     acquirer.expect_reverse().never();
+    // Within `authorizing_stale_after` (2 minutes) the order is not
+    // cancelled: the bank may still be answering.
+    acquirer.expect_cancel().never();
     let h = tolom_testkit::fixtures::Harness::with_acquirer(Arc::new(acquirer), Default::default());
     let charge = h.charge("passport-2020", "A B").await;
     let terms = h.terms_id().await;
@@ -101,7 +104,7 @@ async fn reconcile_leaves_a_payment_alone_while_the_acquirer_says_pending() {
         .await
         .unwrap();
     assert_eq!(p.state(), PaymentState::Unknown);
-    h.clock.advance(chrono::Duration::minutes(3));
+    h.clock.advance(chrono::Duration::minutes(1));
     let report = h.tolom.reconcile().await.unwrap();
     assert_eq!((report.checked, report.unsettled), (1, 1));
     assert_eq!(
