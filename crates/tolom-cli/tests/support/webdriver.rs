@@ -49,7 +49,14 @@ pub struct Driver {
 }
 
 impl Drop for Driver {
+    /// Stops chromedriver and the browser it started (its process group),
+    /// so that a failing test leaves no Chromium behind.
     fn drop(&mut self) {
+        #[cfg(unix)]
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -174,12 +181,15 @@ pub async fn start_chromedriver(driver: &Path, chromium: &Path, profile: &Path) 
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port");
-    let child = Command::new(driver)
+    let mut command = Command::new(driver);
+    command
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
+        .stderr(Stdio::null());
+    // Its own process group, with the browser it starts: stopped together.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let child = command.spawn().expect("start chromedriver");
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::builder()
         .no_proxy()
