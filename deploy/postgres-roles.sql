@@ -28,7 +28,8 @@
 --
 -- Variables (psql -v NAME=VALUE), with their defaults:
 --   schema=tolom  owner=tolom_owner  app=tolom_app
---   app_create=on     see "Today's binary" at the end
+--   app_create=off    on: CREATE on the schema for the app role (only for a
+--                     service that migrates itself; see the end)
 --   lock_database=on  revoke CONNECT and TEMPORARY on the database from PUBLIC
 --                     (off when the database is shared with other users)
 --
@@ -51,7 +52,7 @@
 \endif
 \if :{?app_create}
 \else
-  \set app_create on
+  \set app_create off
 \endif
 \if :{?lock_database}
 \else
@@ -147,23 +148,17 @@ SELECT format('GRANT SELECT ON TABLE %I.%I TO %I', schemaname, tablename, :'app'
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA :"schema" TO :"app";
 
 -- ---------------------------------------------------------------------------
--- Today's binary: CREATE on the schema for the app role (app_create=on).
+-- No CREATE on the schema for the app role (app_create=off, the default).
 --
--- Every tolom command (serve included) runs the migrator when it opens the
--- database, and the migrator's first statement, CREATE TABLE IF NOT EXISTS
--- _sqlx_migrations, needs CREATE on the schema even when the table exists
--- and nothing is pending. Without it `tolom serve` as the app role stops
--- with "permission denied for schema". Until tolom can be told not to
--- migrate (a `database.run_migrations = false` setting; see
--- docs/operations.md, "PostgreSQL roles"), the app role gets CREATE.
--- What that does NOT give it: ALTER, DROP or disabling triggers of the
--- owner's tables, UPDATE/DELETE on the audit log. What it does: it may
--- create new objects in the schema -- so run `tolom migrate` as the owner
--- BEFORE starting a new binary (else the app role would apply the new
--- migration and own its tables), and check that it owns nothing:
---   SELECT relname FROM pg_class WHERE relowner = 'tolom_app'::regrole;
--- With a build that can skip migrations, run this file with
--- -v app_create=off.
+-- The service runs with database.run_migrations = false (in tolom.toml, or
+-- TOLOM_DATABASE_RUN_MIGRATIONS=false): it checks that the schema is at its
+-- build's migration and refuses to start otherwise, and never runs the
+-- migrator, whose first statement (CREATE TABLE IF NOT EXISTS
+-- _sqlx_migrations) would need CREATE. Migrations run as the owner
+-- (tolom-migrate.service) before a new binary serves. app_create=on is for
+-- a deployment that lets the service migrate itself: the app role could
+-- then create objects in the schema (and would own the tables of a
+-- migration it ran), which this file otherwise rules out.
 -- ---------------------------------------------------------------------------
 \if :app_create
 GRANT CREATE ON SCHEMA :"schema" TO :"app";

@@ -50,6 +50,14 @@ pub struct DatabaseSection {
     pub schema: Option<String>,
     /// PostgreSQL pool size per instance (default 10).
     pub max_connections: Option<u32>,
+    /// Whether commands other than `tolom migrate` bring the schema up to
+    /// date when they open the database (default `true`). With `false`
+    /// (PostgreSQL; a SQLite file is always migrated by whoever opens it),
+    /// they only check that the schema is at this build's migration and
+    /// refuse to start otherwise: the service's role then needs no right
+    /// to create anything, and migrations run as the schema's owner
+    /// (`tolom migrate`). Env: `TOLOM_DATABASE_RUN_MIGRATIONS`.
+    pub run_migrations: Option<bool>,
 }
 
 /// `[server]`.
@@ -319,6 +327,17 @@ impl Settings {
         if let Some(v) = env("TOLOM_DATABASE_SCHEMA") {
             file.database.schema = Some(v);
         }
+        if let Some(v) = env("TOLOM_DATABASE_RUN_MIGRATIONS") {
+            file.database.run_migrations = Some(match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => true,
+                "false" | "0" | "no" | "off" => false,
+                _ => {
+                    return Err(ConfigError::Invalid(format!(
+                        "TOLOM_DATABASE_RUN_MIGRATIONS={v:?}: use true or false"
+                    )))
+                }
+            });
+        }
         if let Some(v) = env("TOLOM_ADDR") {
             file.server.addr = Some(v);
         }
@@ -423,6 +442,10 @@ impl Settings {
         line("database.url", redact_url(&self.database_url));
         line("database.password", redact(&self.database_password).into());
         line("database.schema", opt(&f.database.schema));
+        line(
+            "database.run_migrations",
+            f.database.run_migrations.unwrap_or(true).to_string(),
+        );
         line("server.addr", opt(&f.server.addr));
         line(
             "server.admin_addr",

@@ -112,3 +112,83 @@ async fn main_commands_on_postgres() {
         .expect("drop");
     pool.close().await;
 }
+
+/// With `database.run_migrations = false` the service does not touch the
+/// schema: on a schema that is not at this build's migration it refuses to
+/// start and says why; once the owner ran `tolom migrate` it works. A role
+/// with the tables' privileges and no right to create anything (the
+/// service role of `deploy/postgres-roles.sql`) then serves.
+#[tokio::test]
+async fn a_service_that_does_not_migrate_checks_the_schema_and_needs_no_create_right() {
+    let Some(url) = pg().await else { return };
+    let schema = format!(
+        "tolom_nomig_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros()
+    );
+    let role = format!("{schema}_app");
+    let site = Site::new();
+    let run = |url: &str, args: &[&str]| {
+        let mut c = site.tolom();
+        c.env("TOLOM_DATABASE_URL", url)
+            .env("TOLOM_DATABASE_SCHEMA", &schema)
+            .env("TOLOM_DATABASE_RUN_MIGRATIONS", "false")
+            .args(args);
+        c
+    };
+    let issue = [
+        "codes",
+        "issue",
+        "--service",
+        "passport-2020",
+        "--payer",
+        "A B",
+    ];
+    // Nothing migrated yet: refused, with what to do, and nothing created.
+    run(&url, &issue)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("run `tolom migrate`"))
+        .stderr(predicate::str::contains("run_migrations = false"));
+    // The owner migrates (always, whatever the setting).
+    run(&url, &["migrate"]).assert().success();
+    run(&url, &issue).assert().success();
+    // A service role: the tables' rights, no CREATE anywhere.
+    let pool = sqlx::PgPool::connect(&url).await.expect("pg");
+    for sql in [
+        format!("CREATE ROLE \"{role}\" LOGIN"),
+        format!("GRANT USAGE ON SCHEMA \"{schema}\" TO \"{role}\""),
+        format!("GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA \"{schema}\" TO \"{role}\""),
+        format!("GRANT USAGE ON ALL SEQUENCES IN SCHEMA \"{schema}\" TO \"{role}\""),
+        format!("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA \"{schema}\" TO \"{role}\""),
+    ] {
+        sqlx::query(&sql).execute(&pool).await.expect(&sql);
+    }
+    let mut app = url::Url::parse(&url).expect("url");
+    app.set_username(&role).expect("user");
+    let app = app.to_string();
+    run(&app, &issue).assert().success();
+    run(&app, &["payments", "list"]).assert().success();
+    // The same role told to migrate is refused by the server (no CREATE):
+    // the setting is what lets it run.
+    let mut c = site.tolom();
+    c.env("TOLOM_DATABASE_URL", &app)
+        .env("TOLOM_DATABASE_SCHEMA", &schema)
+        .args(issue);
+    c.assert()
+        .code(3)
+        .stderr(predicate::str::contains("permission denied"));
+    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .execute(&pool)
+        .await
+        .expect("drop");
+    sqlx::query(&format!("DROP OWNED BY \"{role}\""))
+        .execute(&pool)
+        .await
+        .expect("drop owned");
+    sqlx::query(&format!("DROP ROLE \"{role}\""))
+        .execute(&pool)
+        .await
+        .expect("drop role");
+    pool.close().await;
+}

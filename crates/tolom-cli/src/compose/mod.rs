@@ -73,7 +73,7 @@ pub struct Composed {
 pub async fn open_store(
     settings: &Settings,
 ) -> Result<(Arc<dyn Store>, Arc<dyn OpsStore>, &'static str), CliError> {
-    let opened = store::open(settings).await?;
+    let opened = store::open(settings, store::Schema::Migrate).await?;
     Ok((opened.store, opened.ops, opened.kind))
 }
 
@@ -89,7 +89,7 @@ pub async fn compose(
         Mode::Demo => notifiers::demo(settings)?,
         Mode::Production => notifiers::configured(settings)?,
     };
-    let opened = store::open(settings).await?;
+    let opened = store::open(settings, store::Schema::AsConfigured).await?;
     let acquirer_configured = built.configured;
     // Metrics by decoration: payments by outcome at the store, calls and
     // errors at the acquirer (no-ops unless a recorder is installed).

@@ -95,10 +95,22 @@ impl Site {
     /// Issues a code with `tolom codes issue` and returns it.
     pub fn issue(&self, service: &str, payer: &str) -> String {
         let out = self
-            .tolom(&["--json", "codes", "issue", "--service", service, "--payer", payer])
+            .tolom(&[
+                "--json",
+                "codes",
+                "issue",
+                "--service",
+                service,
+                "--payer",
+                payer,
+            ])
             .output()
             .expect("issue");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: Value = serde_json::from_slice(&out.stdout).expect("json");
         v["code"].as_str().expect("code").to_string()
     }
@@ -208,7 +220,13 @@ pub async fn start(
 }
 
 /// Sends a card through the API; the answer's status and body.
-pub async fn card(http: &reqwest::Client, base: &str, id: &str, pan: &str, key: &str) -> (u16, Value) {
+pub async fn card(
+    http: &reqwest::Client,
+    base: &str,
+    id: &str,
+    pan: &str,
+    key: &str,
+) -> (u16, Value) {
     let r = http
         .post(format!("{base}/api/v1/payments/{id}/card"))
         .header("Idempotency-Key", key)
