@@ -38,7 +38,18 @@ pub fn me() -> Principal {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into());
-    Principal::Local { user }
+    Principal::Local {
+        user: local_user(user, std::env::var("SUDO_USER").ok()),
+    }
+}
+
+/// Who a local command acts for: under `sudo` the person who ran it
+/// (`alice (sudo)`), not `root`, so that the audit log names them.
+fn local_user(user: String, sudo_user: Option<String>) -> String {
+    match sudo_user.filter(|s| !s.trim().is_empty() && *s != user) {
+        Some(person) => format!("{person} (sudo)"),
+        None => user,
+    }
 }
 
 /// The use cases of a command: production composition, signing key as the
@@ -69,4 +80,20 @@ pub(crate) fn payment_id(s: &str) -> Result<Uuid, CliError> {
         code: "payment.not_found".into(),
         message: format!("{s:?} is not a payment id"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_user;
+
+    #[test]
+    fn sudo_is_recorded_as_the_person_who_ran_it() {
+        assert_eq!(
+            local_user("root".into(), Some("alice".into())),
+            "alice (sudo)"
+        );
+        assert_eq!(local_user("bob".into(), None), "bob");
+        assert_eq!(local_user("root".into(), Some(String::new())), "root");
+        assert_eq!(local_user("alice".into(), Some("alice".into())), "alice");
+    }
 }
