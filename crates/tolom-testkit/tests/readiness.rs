@@ -45,11 +45,13 @@ async fn without_a_health_port_the_database_read_is_the_check() {
 }
 
 #[tokio::test]
-async fn a_current_schema_is_ready_and_an_old_or_newer_one_is_not() {
+async fn a_current_or_newer_schema_is_ready_and_an_older_one_is_not() {
+    // Newer: another instance's build migrated on during a rolling upgrade;
+    // migrations are additive, so this one keeps serving (and says so).
     for (applied, ready) in [
         (Some(7), true),
         (Some(6), false),
-        (Some(8), false),
+        (Some(8), true),
         (None, false),
     ] {
         let mut h = MockStoreHealth::new();
@@ -60,6 +62,13 @@ async fn a_current_schema_is_ready_and_an_old_or_newer_one_is_not() {
         assert_eq!(r.is_ready(), ready, "{applied:?}: {r:?}");
         assert!(check(&r, "database").ok);
         assert_eq!(check(&r, "schema").ok, ready);
+        if applied == Some(8) {
+            let detail = check(&r, "schema").detail.clone().unwrap_or_default();
+            assert!(
+                detail.contains("newer") && detail.contains("restart"),
+                "{detail}"
+            );
+        }
         if !ready {
             assert_eq!(
                 r.failed().map(|c| c.name.as_str()).collect::<Vec<_>>(),

@@ -108,6 +108,16 @@ impl Health {
         readiness.push(match status {
             None => ReadinessCheck::passed("schema")
                 .with_detail("not checked here: the store checks its schema when it opens"),
+            // A rolling upgrade: another instance's build migrated the
+            // schema on. Migrations are additive, so this build keeps
+            // serving until it is restarted on the new one; pulling every
+            // old instance out of the balancer at once would be an outage.
+            Some(Ok(s)) if s.applied.is_some_and(|v| v > s.known) => {
+                ReadinessCheck::passed("schema").with_detail(format!(
+                    "{}; still served (migrations are additive): restart on the new build",
+                    s.problem().unwrap_or_default()
+                ))
+            }
             Some(Ok(s)) => match s.problem() {
                 None => {
                     ReadinessCheck::passed("schema").with_detail(format!("migration {}", s.known))
