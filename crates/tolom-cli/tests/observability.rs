@@ -268,14 +268,18 @@ async fn metrics_and_json_logs_of_a_payment_on_the_admin_listener() {
         401,
         "the admin API is on the admin listener, with its tokens"
     );
-    // The backlog gauges come with the next job round (every second).
+    // The backlog gauges are sampled by a job round (every second): the
+    // first round may have run while the payment was still in flight, so
+    // wait for a round after it.
     let mut text = String::new();
     let until = Instant::now() + Duration::from_secs(15);
     while Instant::now() < until {
         let (status, body) = get(&http, &format!("{admin}/metrics"), None).await;
         assert_eq!(status, 200, "{body}");
         text = body;
-        if metric(&text, "tolom_outbox_pending").is_some() {
+        if metric(&text, "tolom_outbox_pending").is_some()
+            && metric(&text, "tolom_payments_in_flight") == Some(0.0)
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
