@@ -9,8 +9,11 @@
 #      through the JSON API, its background jobs and retention run, stopped
 #      with SIGTERM;
 #   4. the app role may not UPDATE, DELETE or TRUNCATE the audit log (nor
-#      events), drop or disable their triggers, delete charges, or write the
-#      migrator's table, and owns nothing in the schema;
+#      events), drop or disable their triggers, forge a sealed entry, move
+#      the chain's head, drop entries waiting to be sealed, rewrite a kept
+#      checkpoint or the sealing function, delete charges, or write the
+#      migrator's table, and owns nothing in the schema; it seals the log
+#      and signs a checkpoint (`tolom audit checkpoint`) that verifies;
 #   5. everything dropped again (also on failure or Ctrl-C), and checked
 #      gone.
 #
@@ -200,6 +203,10 @@ as_app payments list | grep -q "$payment" || fail "the payment is not listed"
 pass "tolom payments list shows the payment"
 as_app audit verify || fail "tolom audit verify as the app role"
 pass "tolom audit verify as the app role"
+as_app audit checkpoint >"$work/checkpoint.txt" || fail "tolom audit checkpoint as the app role"
+as_app audit verify --checkpoint "$work/checkpoint.txt" --key "$(as_app audit key)" >/dev/null \
+  || fail "tolom audit verify --checkpoint as the app role"
+pass "tolom audit checkpoint (seal, sign, keep) and verify --checkpoint as the app role"
 
 echo "== what the app role may not do"
 refused() { # refused DESCRIPTION SQL EXPECTED-MESSAGE-PART
@@ -214,6 +221,11 @@ refused "DELETE the audit log"   "DELETE FROM audit_log"                        
 refused "TRUNCATE the audit log" "TRUNCATE audit_log"                           "permission denied for table audit_log"
 refused "drop its trigger"       "DROP TRIGGER audit_log_append_only ON audit_log" "must be owner"
 refused "disable its triggers"   "ALTER TABLE audit_log DISABLE TRIGGER ALL"    "must be owner"
+refused "forge a sealed entry"   "INSERT INTO audit_log SELECT seq + 1000, at, actor, action, subject, data, hash, hash FROM audit_log LIMIT 1" "permission denied for table audit_log"
+refused "move the chain's head"  "UPDATE audit_head SET seq = 1"                "permission denied for table audit_head"
+refused "drop waiting entries"   "DELETE FROM audit_pending"                    "permission denied for table audit_pending"
+refused "rewrite a checkpoint"   "UPDATE audit_checkpoints SET text = 'x'"      "permission denied for table audit_checkpoints"
+refused "replace the sealer"     "DROP FUNCTION tolom_audit_seal(integer)"      "must be owner"
 refused "UPDATE events"          "UPDATE events SET kind = 'forged'"            "permission denied for table events"
 refused "DELETE events"          "DELETE FROM events"                           "permission denied for table events"
 refused "DELETE charges"         "DELETE FROM charges"                          "permission denied for table charges"

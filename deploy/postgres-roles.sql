@@ -10,10 +10,15 @@
 --   tolom_app    runs `tolom serve` and the operators' commands (`tolom
 --                codes`, `payments`, `refund`, `tokens`, `audit verify`, ...).
 --                SELECT, INSERT, UPDATE on the tables it writes; SELECT and
---                INSERT only on the append-only ones (events, audit_log,
---                terms_editions); SELECT only on the migrator's
+--                INSERT only on the append-only ones (events, audit_pending —
+--                the audit log's entries waiting to be sealed —,
+--                audit_checkpoints, terms_editions); SELECT only on the
+--                sealed audit log (audit_log, audit_head: only the sealing
+--                function tolom_audit_seal, which runs as the owner, writes
+--                them; the app role may EXECUTE it) and on the migrator's
 --                _sqlx_migrations; never DELETE, TRUNCATE, REFERENCES or
---                TRIGGER.
+--                TRIGGER. So the service can add to the audit log but never
+--                change, delete or re-chain what is in it.
 --
 -- Run it as a superuser (or a role with CREATEROLE that owns the database),
 -- connected to tolom's database. It is idempotent: run it once before the
@@ -35,7 +40,9 @@
 --
 -- deploy/check-postgres-roles.sh runs this file against a scratch database
 -- and proves it: migrate as the owner, serve and the CLI as the app role,
--- and the app role refused UPDATE/DELETE/TRUNCATE on the audit log.
+-- and the app role refused UPDATE/DELETE/TRUNCATE on the audit log. The
+-- cargo test crates/tolom-store-postgres/tests/roles.rs applies this file
+-- too and tries every way of rewriting the log as the app role.
 
 \set ON_ERROR_STOP on
 \if :{?schema}
@@ -115,25 +122,49 @@ SELECT format('REVOKE DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE %I.%I FROM 
               schemaname, tablename, :'app')
   FROM pg_tables WHERE schemaname = :'schema' \gexec
 
--- Rows tolom changes: charges, payments, refunds, the outbox, admin tokens,
--- and the audit chain's one-row head (the audit trigger locks and advances
--- it in the writer's own transaction).
+-- Rows tolom changes: charges, payments, refunds, the outbox, admin tokens.
 SELECT format('GRANT SELECT, INSERT, UPDATE ON TABLE %I.%I TO %I', schemaname, tablename, :'app')
   FROM pg_tables
  WHERE schemaname = :'schema'
-   AND tablename NOT IN ('events', 'audit_log', 'terms_editions', '_sqlx_migrations') \gexec
+   AND tablename NOT IN ('events', 'audit_log', 'audit_head', 'audit_pending', 'audit_checkpoints',
+                         'terms_editions', '_sqlx_migrations') \gexec
 
--- Append-only: events, the hash-chained audit log, agreement editions:
--- read and append. (Their triggers refuse UPDATE/DELETE/TRUNCATE from
--- anyone; without the privilege the app role is refused before the
--- trigger, and it can neither drop nor disable a trigger: only the owner
--- can.)
+-- Append-only: events, the audit log's entries waiting to be sealed, its
+-- signed checkpoints, agreement editions: read and append. (Their triggers
+-- refuse UPDATE/DELETE/TRUNCATE from anyone; without the privilege the app
+-- role is refused before the trigger, and it can neither drop nor disable
+-- a trigger: only the owner can.)
 SELECT format('REVOKE UPDATE ON TABLE %I.%I FROM %I', schemaname, tablename, :'app')
   FROM pg_tables
- WHERE schemaname = :'schema' AND tablename IN ('events', 'audit_log', 'terms_editions') \gexec
+ WHERE schemaname = :'schema'
+   AND tablename IN ('events', 'audit_pending', 'audit_checkpoints', 'terms_editions') \gexec
 SELECT format('GRANT SELECT, INSERT ON TABLE %I.%I TO %I', schemaname, tablename, :'app')
   FROM pg_tables
- WHERE schemaname = :'schema' AND tablename IN ('events', 'audit_log', 'terms_editions') \gexec
+ WHERE schemaname = :'schema'
+   AND tablename IN ('events', 'audit_pending', 'audit_checkpoints', 'terms_editions') \gexec
+
+-- The sealed, hash-chained audit log and its head: read only. Entries
+-- reach them through the sealing function tolom_audit_seal alone (SECURITY
+-- DEFINER: it runs as the owner; below), which only moves waiting entries
+-- to the end of the chain. (On a schema older than the sealing migration,
+-- 0006, the app role still appends to the chain itself: there these
+-- privileges stay until the migration.)
+SELECT format('REVOKE INSERT, UPDATE ON TABLE %I.%I FROM %I', schemaname, tablename, :'app')
+  FROM pg_tables
+ WHERE schemaname = :'schema' AND tablename IN ('audit_log', 'audit_head')
+   AND EXISTS (SELECT FROM pg_tables WHERE schemaname = :'schema' AND tablename = 'audit_pending') \gexec
+SELECT format('GRANT SELECT ON TABLE %I.%I TO %I', schemaname, tablename, :'app')
+  FROM pg_tables
+ WHERE schemaname = :'schema' AND tablename IN ('audit_log', 'audit_head') \gexec
+
+-- The sealing function: the app role's background job and `tolom audit`
+-- run it; nobody else needs it.
+SELECT format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', p.oid::regprocedure)
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE n.nspname = :'schema' AND p.proname = 'tolom_audit_seal' \gexec
+SELECT format('GRANT EXECUTE ON FUNCTION %s TO %I', p.oid::regprocedure, :'app')
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE n.nspname = :'schema' AND p.proname = 'tolom_audit_seal' \gexec
 
 -- The migrator's bookkeeping: read only (tolom refuses to start on a
 -- schema newer than itself).

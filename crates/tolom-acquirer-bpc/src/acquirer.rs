@@ -275,6 +275,14 @@ impl BpcAcquirer {
             OrderStatus::NotFound => Err(AcquirerError::rejected(
                 "the gateway has no order with this number",
             )),
+            // Not an approval: only `status` can settle these (the core
+            // closes such a payment, never records it as paid).
+            OrderStatus::Refunded { .. } => Err(AcquirerError::unknown(
+                "the order is refunded at the gateway",
+            )),
+            OrderStatus::PreAuthorized { .. } => Err(AcquirerError::unknown(
+                "the order's amount is held (pre-authorised), not taken",
+            )),
             OrderStatus::Pending => {
                 let known = self.known(order);
                 let again = match found.raw {
@@ -632,9 +640,11 @@ impl BpcAcquirer {
             Some(found) => found,
         };
         match found.status {
-            OrderStatus::Approved { .. } => {
+            OrderStatus::Approved { .. }
+            | OrderStatus::Refunded { .. }
+            | OrderStatus::PreAuthorized { .. } => {
                 return Err(AcquirerError::rejected(
-                    "the order was paid; it cannot be declined",
+                    "the order was paid (or its amount is held); it cannot be declined",
                 ))
             }
             OrderStatus::Declined(_) | OrderStatus::Reversed | OrderStatus::NotFound => {
@@ -699,19 +709,25 @@ fn parse_status(v: &Value) -> Result<Found, AcquirerError> {
     };
     let status = match raw {
         STATUS_REGISTERED | STATUS_3DS_STARTED => OrderStatus::Pending,
+        // Only 2 is paid. 4 is paid and (partly or fully) refunded since,
+        // 1 is an amount held and not taken: each its own outcome, never
+        // an approval to record.
         STATUS_PREAUTHORISED | STATUS_PAID | STATUS_REFUNDED => {
             let auth = v.get("cardAuthInfo").unwrap_or(&Value::Null);
+            let approval = Approval {
+                auth_code: text(auth, "approvalCode").unwrap_or_default(),
+                rrn: text(v, "authRefNum").unwrap_or_default(),
+            };
             let refunded = v
                 .get("paymentAmountInfo")
                 .and_then(|p| int(p, "refundedAmount"))
                 .and_then(|n| u64::try_from(n).ok())
                 .unwrap_or(0);
-            OrderStatus::Approved {
-                approval: Approval {
-                    auth_code: text(auth, "approvalCode").unwrap_or_default(),
-                    rrn: text(v, "authRefNum").unwrap_or_default(),
-                },
-                refunded: Money::from_minor_units(refunded, Currency::KGS),
+            let refunded = Money::from_minor_units(refunded, Currency::KGS);
+            match raw {
+                STATUS_PAID => OrderStatus::Approved { approval, refunded },
+                STATUS_REFUNDED => OrderStatus::Refunded { approval, refunded },
+                _ => OrderStatus::PreAuthorized { approval },
             }
         }
         STATUS_REVERSED => OrderStatus::Reversed,
@@ -830,13 +846,26 @@ mod tests {
         let f = parse_status(&refunded).unwrap();
         assert_eq!(
             f.status,
-            OrderStatus::Approved {
+            OrderStatus::Refunded {
                 approval: Approval {
                     auth_code: "654321".into(),
                     rrn: "987654321012".into()
                 },
                 refunded: Money::som(300)
-            }
+            },
+            "refunded (4) is its own outcome, never an approval"
+        );
+        let held = json!({"orderStatus": 1, "authRefNum": "111122223333",
+            "cardAuthInfo": {"approvalCode": "777777"}});
+        assert_eq!(
+            parse_status(&held).unwrap().status,
+            OrderStatus::PreAuthorized {
+                approval: Approval {
+                    auth_code: "777777".into(),
+                    rrn: "111122223333".into()
+                }
+            },
+            "pre-authorised (1) is its own outcome, never an approval"
         );
         assert_eq!(order_id_of(&refunded).as_deref(), Some("x-2"));
         let declined = json!({"orderStatus": 6, "actionCode": 116});

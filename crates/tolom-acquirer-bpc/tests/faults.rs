@@ -327,10 +327,10 @@ async fn a_refund_whose_answer_was_lost_is_settled_once_by_reconciliation() {
         emu.order(&p.order_number()).unwrap().refunded_amount,
         10_000
     );
-    // The status agrees.
+    // The status agrees: refunded in part (orderStatus 4), not "approved".
     assert!(matches!(
         common::client(&emu).status(&p.order_number()).await.unwrap(),
-        OrderStatus::Approved { refunded, .. } if refunded == Money::som(100)
+        OrderStatus::Refunded { refunded, .. } if refunded == Money::som(100)
     ));
 }
 

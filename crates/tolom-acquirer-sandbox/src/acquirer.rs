@@ -528,9 +528,15 @@ impl Acquirer for SandboxAcquirer {
         };
         Ok(match &order.state {
             State::AwaitingOtp(_) | State::AwaitingHostedPage(_) => OrderStatus::Pending,
-            State::Approved(approval) => OrderStatus::Approved {
+            // Refunded in full or in part: its own outcome (as BPC's
+            // `orderStatus` 4), never an approval.
+            State::Approved(approval) if order.refunded_minor > 0 => OrderStatus::Refunded {
                 approval: approval.clone(),
                 refunded: Money::from_minor_units(order.refunded_minor, order.amount.currency()),
+            },
+            State::Approved(approval) => OrderStatus::Approved {
+                approval: approval.clone(),
+                refunded: Money::zero(order.amount.currency()),
             },
             State::Declined(reason) => OrderStatus::Declined(*reason),
             State::Reversed => OrderStatus::Reversed,

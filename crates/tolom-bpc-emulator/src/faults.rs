@@ -144,7 +144,8 @@ impl FromStr for Endpoint {
 ///
 /// In JSON it is flattened into the [`Fault`] with a `fault` tag:
 /// `{"fault":"delay","ms":2000}`, `{"fault":"http_status","status":503}`,
-/// `{"fault":"drop_after_processing"}`, `{"fault":"malformed_json"}`.
+/// `{"fault":"drop_after_processing"}`, `{"fault":"malformed_json"}`,
+/// `{"fault":"refuse","error_code":7}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "fault", rename_all = "snake_case")]
 pub enum FaultKind {
@@ -166,6 +167,14 @@ pub enum FaultKind {
     /// `Content-Type: application/json` and a body that is not valid JSON
     /// (the real answer cut in half).
     MalformedJson,
+    /// Answer HTTP 200 with this request-level `errorCode` (1–99) *without*
+    /// processing: the gateway refusing an operation, e.g. `reverse.do`
+    /// after the day's settlement (`errorCode` 7, "impossible for the
+    /// current order state").
+    Refuse {
+        /// The `errorCode` to answer.
+        error_code: u8,
+    },
 }
 
 /// How many calls a fault affects.
@@ -230,6 +239,11 @@ impl Fault {
         Self::new(endpoint, FaultKind::MalformedJson)
     }
 
+    /// Refuse with `errorCode` `error_code`, without processing.
+    pub fn refuse(endpoint: Endpoint, error_code: u8) -> Self {
+        Self::new(endpoint, FaultKind::Refuse { error_code })
+    }
+
     /// Limits the fault to the next `n` matching calls.
     pub fn times(mut self, n: u32) -> Self {
         self.scope = FaultScope::Next(n);
@@ -242,16 +256,18 @@ impl Fault {
         self
     }
 
-    /// Checks the values a fault can carry (HTTP status in 400–599).
+    /// Checks the values a fault can carry (HTTP status in 400–599, an
+    /// `errorCode` in 1–99).
     pub fn validate(&self) -> Result<(), String> {
-        if let FaultKind::HttpStatus { status } = self.kind {
-            if !(400..=599).contains(&status) {
-                return Err(format!(
-                    "http_status must be within 400..=599, got {status}"
-                ));
-            }
+        match self.kind {
+            FaultKind::HttpStatus { status } if !(400..=599).contains(&status) => Err(format!(
+                "http_status must be within 400..=599, got {status}"
+            )),
+            FaultKind::Refuse { error_code } if !(1..=99).contains(&error_code) => Err(format!(
+                "refuse needs an error_code within 1..=99, got {error_code}"
+            )),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -262,6 +278,7 @@ pub(crate) struct Applied {
     pub status: Option<u16>,
     pub drop: bool,
     pub malformed: bool,
+    pub refuse: Option<u8>,
 }
 
 /// Takes the faults matching `endpoint`, counting down `Next(n)` scopes and
@@ -284,6 +301,9 @@ pub(crate) fn take_faults(faults: &mut Vec<Fault>, endpoint: Endpoint) -> Applie
             }
             FaultKind::DropAfterProcessing => applied.drop = true,
             FaultKind::MalformedJson => applied.malformed = true,
+            FaultKind::Refuse { error_code } => {
+                applied.refuse.get_or_insert(error_code);
+            }
         }
     }
     faults.retain(|f| f.scope != FaultScope::Next(0));
@@ -307,6 +327,22 @@ mod tests {
         let d: Fault =
             serde_json::from_str(r#"{"endpoint":"*","fault":"delay","ms":250}"#).unwrap();
         assert_eq!(d, Fault::delay(Endpoint::All, Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn a_refusal_round_trips_and_is_validated() {
+        let f = Fault::refuse(Endpoint::Reverse, 7).times(1);
+        let j = serde_json::to_value(f).unwrap();
+        assert_eq!(
+            j,
+            serde_json::json!({"endpoint":"reverse.do","fault":"refuse","error_code":7,"scope":{"next":1}})
+        );
+        assert_eq!(serde_json::from_value::<Fault>(j).unwrap(), f);
+        assert!(f.validate().is_ok());
+        assert!(Fault::refuse(Endpoint::Reverse, 0).validate().is_err());
+        let mut v = vec![f];
+        assert_eq!(take_faults(&mut v, Endpoint::Reverse).refuse, Some(7));
+        assert_eq!(take_faults(&mut v, Endpoint::Reverse).refuse, None);
     }
 
     #[test]

@@ -823,6 +823,53 @@ impl Gateway {
         Ok(success())
     }
 
+    /// The back office's change of an order (see
+    /// [`crate::RunningEmulator::set_order_status`]).
+    pub(crate) fn back_office(&mut self, number: &str, status: OrderStatus, now_ms: u64) -> bool {
+        let Gateway {
+            orders,
+            by_number,
+            rng,
+            ..
+        } = self;
+        let Some(o) = by_number.get(number).and_then(|id| orders.get_mut(id)) else {
+            return false;
+        };
+        let authorised_before = o.approval_code.is_some();
+        match status {
+            OrderStatus::PreAuthorized | OrderStatus::Authorized => {
+                if !authorised_before {
+                    let two_stage = o.two_stage;
+                    o.two_stage = status == OrderStatus::PreAuthorized;
+                    o.authorise(rng, now_ms);
+                    o.two_stage = two_stage;
+                }
+                o.status = status;
+                o.approved_amount = o.amount;
+                o.deposited_amount = if status == OrderStatus::Authorized {
+                    o.amount
+                } else {
+                    0
+                };
+            }
+            OrderStatus::Refunded => {
+                if !authorised_before {
+                    o.authorise(rng, now_ms);
+                }
+                o.status = OrderStatus::Refunded;
+                o.deposited_amount = o.deposited_amount.max(o.amount);
+                o.refunded_amount = o.deposited_amount;
+            }
+            OrderStatus::Reversed => {
+                o.status = OrderStatus::Reversed;
+                o.approved_amount = 0;
+                o.deposited_amount = 0;
+            }
+            _ => return false,
+        }
+        true
+    }
+
     /// `reverse.do`: status 1 or 2 → 3.
     pub(crate) fn reverse(&mut self, ctx: &Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
         Self::check_auth(ctx, p)?;

@@ -449,6 +449,10 @@ async fn handle(app: Arc<App>, endpoint: Endpoint, req: Request) -> Response {
         if applied.status.is_some() {
             return None;
         }
+        if let Some(code) = applied.refuse {
+            let message = "Operation is impossible for the current order state (refused)";
+            return Some((payment_error(code, message), false));
+        }
         Some(worker_app.process(endpoint, &method, params).await)
     });
     let outcome = match worker.await {
@@ -730,6 +734,21 @@ impl RunningEmulator {
     /// Snapshot of all orders, in registration order.
     pub fn orders(&self) -> Vec<OrderSnapshot> {
         self.app.lock().gateway.snapshots(now_ms())
+    }
+
+    /// Changes an order as the bank's back office would, outside the
+    /// merchant API (a test hook): [`OrderStatus::Refunded`] refunds all
+    /// that is deposited, [`OrderStatus::PreAuthorized`] holds the amount
+    /// without taking it (approved, nothing deposited),
+    /// [`OrderStatus::Authorized`] takes it, [`OrderStatus::Reversed`]
+    /// releases it. An order that was never authorised gets an approval
+    /// code and RRN. `false` when there is no such order or the status is
+    /// not one of these.
+    pub fn set_order_status(&self, order_number: &str, status: OrderStatus) -> bool {
+        self.app
+            .lock()
+            .gateway
+            .back_office(order_number, status, now_ms())
     }
 
     /// Snapshot of the order with this `orderNumber`.

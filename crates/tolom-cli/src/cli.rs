@@ -127,7 +127,7 @@ impl Cli {
             Command::Demo(args) => serve::demo(settings, args).await,
             Command::Migrate => migrate::run(&settings, json).await,
             Command::Config(c) => config_cmd::run(&settings, c),
-            Command::Keys(k) => keys::run(&settings, k),
+            Command::Keys(k) => keys::run(&settings, k, json),
             Command::Codes(c) => codes::run(&settings, c, json).await,
             Command::Payments(c) => payments::run(&settings, c, json).await,
             Command::Refund(a) => refund::run(&settings, a, json).await,

@@ -138,6 +138,14 @@ pub struct SigningSection {
     /// Env: `TOLOM_SIGNING_KEY_FILE`, or the hex seed itself in
     /// `TOLOM_SIGNING_KEY`.
     pub key_file: Option<PathBuf>,
+    /// The receipt key ring: a TOML file listing the public keys receipts
+    /// are verified against (the current one and the retired ones, each
+    /// with `id`, `public_key`, `valid_from`, `valid_until`). Public, the
+    /// same file on every instance; `tolom keys rotate` writes it, `serve`
+    /// reloads it when it changes. Default `<data_dir>/receipt-keys.toml`;
+    /// a missing file is a ring of the current key alone. Env:
+    /// `TOLOM_SIGNING_RING_FILE`.
+    pub ring_file: Option<PathBuf>,
     /// A file with the portal's 32-byte CSRF secret (hex); default
     /// `<data_dir>/portal-secret.key`.
     pub portal_secret_file: Option<PathBuf>,
@@ -152,6 +160,36 @@ pub struct RetentionSection {
     pub days: Option<u32>,
     /// Hours between retention runs in `serve` (default 24; 0 = never).
     pub interval_hours: Option<u64>,
+}
+
+/// `[audit]`: the audit log's sealing and its signed checkpoints
+/// (`docs/operations.md`, "Audit log").
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSection {
+    /// The log's name in its checkpoints (and the key's name), e.g.
+    /// `pay.example.kg/audit`: no spaces, no `+`. Default: the host of
+    /// `server.public_url` and `/audit`, else `tolom/audit`. Set it once
+    /// and keep it: verifier keys carry it.
+    pub origin: Option<String>,
+    /// The checkpoint signing key: a file with a 32-byte Ed25519 seed (64
+    /// hex digits), its own key, not the receipt key. Default
+    /// `<data_dir>/audit-checkpoint.key`, created by `tolom migrate`. Env:
+    /// `TOLOM_AUDIT_KEY_FILE`.
+    pub key_file: Option<PathBuf>,
+    /// Seconds between seals of the log in `serve` (default 2).
+    pub seal_interval_secs: Option<u64>,
+    /// Seconds between checkpoints in `serve` when the log grew (default
+    /// 3600; 0 = only on demand, `tolom audit checkpoint`).
+    pub checkpoint_interval_secs: Option<u64>,
+    /// Append every new checkpoint to this file.
+    pub checkpoint_file: Option<PathBuf>,
+    /// POST every new checkpoint (`text/plain`) to this witness URL.
+    pub witness_url: Option<String>,
+    /// Verifier keys `tolom audit verify` trusts besides the configured
+    /// key's own (keys used before a rotation): `name+id+base64`.
+    #[serde(default)]
+    pub trusted_keys: Vec<String>,
 }
 
 /// `[smtp]`: receipt e-mails (optional).
@@ -206,6 +244,9 @@ pub struct FileConfig {
     /// `[retention]`.
     #[serde(default)]
     pub retention: RetentionSection,
+    /// `[audit]`.
+    #[serde(default)]
+    pub audit: AuditSection,
     /// `[smtp]`.
     pub smtp: Option<SmtpSection>,
     /// `[webhook]`.
@@ -359,6 +400,12 @@ impl Settings {
         if let Some(v) = env("TOLOM_SIGNING_KEY_FILE") {
             file.signing.key_file = Some(v.into());
         }
+        if let Some(v) = env("TOLOM_SIGNING_RING_FILE") {
+            file.signing.ring_file = Some(v.into());
+        }
+        if let Some(v) = env("TOLOM_AUDIT_KEY_FILE") {
+            file.audit.key_file = Some(v.into());
+        }
         let retention_days = match env("TOLOM_RETENTION_DAYS") {
             Some(v) => v
                 .parse()
@@ -415,6 +462,15 @@ impl Settings {
             .unwrap_or_else(|| self.data_dir.join("receipt-signing.key"))
     }
 
+    /// The receipt key ring file.
+    pub fn signing_ring_file(&self) -> PathBuf {
+        self.file
+            .signing
+            .ring_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("receipt-keys.toml"))
+    }
+
     /// The portal secret file.
     pub fn portal_secret_file(&self) -> PathBuf {
         self.file
@@ -468,6 +524,10 @@ impl Settings {
         );
         line("signing.key (env)", redact(&self.signing_key_env).into());
         line(
+            "signing.ring_file",
+            self.signing_ring_file().display().to_string(),
+        );
+        line(
             "signing.portal_secret_file",
             self.portal_secret_file().display().to_string(),
         );
@@ -476,6 +536,26 @@ impl Settings {
             redact(&self.portal_secret_env).into(),
         );
         line("retention.days", self.retention_days.to_string());
+        line(
+            "audit.key_file",
+            crate::checkpoints::key_file(self).display().to_string(),
+        );
+        line("audit.origin", crate::checkpoints::origin(self));
+        line(
+            "audit.checkpoint_file",
+            f.audit
+                .checkpoint_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "(none)".into()),
+        );
+        line(
+            "audit.witness_url",
+            f.audit
+                .witness_url
+                .clone()
+                .unwrap_or_else(|| "(none)".into()),
+        );
         line(
             "smtp",
             f.smtp

@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod checkpoints;
 pub mod cli;
 pub mod commands;
 pub mod compose;

@@ -234,7 +234,7 @@ async fn payments_report_receipts_refund() {
         .assert()
         .success()
         .stdout(
-            predicate::str::contains("succeeded").and(predicate::str::contains("411111******1111")),
+            predicate::str::contains("succeeded").and(predicate::str::contains("4111********1111")),
         );
     site.tolom()
         .args(["payments", "list", "--status", "bogus"])

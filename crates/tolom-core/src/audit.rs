@@ -3,11 +3,17 @@
 //!
 //! Storage keeps the chain ([`crate::ports::OpsStore`]); every event and
 //! every operator action is appended in the same transaction as the change
-//! it records.
+//! it records. A store may chain an entry when it is appended (SQLite, one
+//! writer) or later, when the log is *sealed* in batches off the payment
+//! path (PostgreSQL: appends never wait on one chain head); either way the
+//! entries of the chain are those of the sealed log, and signed
+//! [`checkpoint`]s anchor it outside the database.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+pub mod checkpoint;
 
 /// The hash that starts the chain (the "previous hash" of entry 1).
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -173,11 +179,45 @@ pub enum AuditProblem {
     },
 }
 
+/// The sealed end of the chain: how many entries it has and the hash of the
+/// last one ([`GENESIS_HASH`] when it has none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditHead {
+    /// Sealed entries (the `seq` of the last one).
+    pub size: u64,
+    /// The hash of entry `size`.
+    pub hash: String,
+}
+
+impl AuditHead {
+    /// The head of an empty log.
+    pub fn empty() -> AuditHead {
+        AuditHead {
+            size: 0,
+            hash: GENESIS_HASH.to_string(),
+        }
+    }
+
+    /// The head after `entry`.
+    pub fn of(entry: &AuditEntry) -> AuditHead {
+        AuditHead {
+            size: entry.seq,
+            hash: entry.hash.clone(),
+        }
+    }
+}
+
 /// Checks a whole chain (entries in `seq` order) and reports the first
 /// problem.
 pub fn verify_chain(entries: &[AuditEntry]) -> Result<usize, AuditProblem> {
-    let mut prev_hash = GENESIS_HASH.to_string();
-    for (expected, e) in (1u64..).zip(entries) {
+    verify_chain_from(&AuditHead::empty(), entries)
+}
+
+/// Checks a stretch of the chain that continues `after` (entries
+/// `after.size + 1 ..` in `seq` order) and reports the first problem.
+pub fn verify_chain_from(after: &AuditHead, entries: &[AuditEntry]) -> Result<usize, AuditProblem> {
+    let mut prev_hash = after.hash.clone();
+    for (expected, e) in (after.size.saturating_add(1)..).zip(entries) {
         if e.seq < expected {
             return Err(AuditProblem::Duplicate { seq: e.seq });
         }

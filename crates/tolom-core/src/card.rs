@@ -3,8 +3,9 @@
 //! leak.
 //!
 //! PAN and CVV live only in [`Pan`] and [`Cvv`]: zeroized on drop, redacted in
-//! `Debug`, not `Serialize`. What tolom keeps is a [`MaskedPan`] (first 6 /
-//! last 4) and the [`CardBrand`].
+//! `Debug`, not `Serialize`. What tolom keeps is a [`MaskedPan`] (at most
+//! the first 6 and last 4 digits, never more than half of them) and the
+//! [`CardBrand`].
 
 use std::fmt;
 
@@ -189,31 +190,43 @@ impl fmt::Debug for Cvv {
     }
 }
 
-/// A PAN with all but the first 6 and last 4 digits hidden:
-/// `411111******1111`.
+/// A PAN with most digits hidden: at most the first 6 and the last 4
+/// digits show, and never more than half of them — `4111********1111` for
+/// 16 digits, `42*******2222` for 13 (see [`MaskedPan::shown`]). What a mask shows is too little to rebuild the
+/// number: at least half the digits stay hidden (for 12–13 digit cards a
+/// 6 + 4 mask would hide only 2–3, which the Luhn check digit narrows to a
+/// few dozen guesses).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct MaskedPan(String);
 
 impl MaskedPan {
-    fn from_digits(digits: &str) -> MaskedPan {
-        let n = digits.len();
-        if n < 11 {
-            return MaskedPan("*".repeat(n));
+    /// How many leading and trailing digits the mask of an `n`-digit PAN
+    /// shows: the last 4, then leading digits up to 6, as long as the
+    /// total stays at most half of `n` (12 → 2 + 4, 13 → 2 + 4, 14 and 15
+    /// → 3 + 4, 16 and 17 → 4 + 4, 18 and 19 → 5 + 4). Fewer than 12
+    /// digits is not a card number: nothing shows.
+    pub fn shown(n: usize) -> (usize, usize) {
+        if n < 12 {
+            return (0, 0);
         }
-        let mut s = String::with_capacity(n);
-        s.push_str(&digits[..6]);
-        s.extend(std::iter::repeat_n('*', n - 10));
-        s.push_str(&digits[n - 4..]);
-        MaskedPan(s)
+        let allowed = (n / 2).min(10);
+        let last = allowed.min(4);
+        (allowed - last, last)
     }
 
-    /// Wraps an already-masked value read back from storage. Refuses any
-    /// value that shows more than 10 digits.
+    fn from_digits(digits: &str) -> MaskedPan {
+        MaskedPan(mask_chars(digits))
+    }
+
+    /// Wraps an already-masked value read back from storage, masking it
+    /// again by today's rule (a value stored under an older, looser rule
+    /// comes out masked as a new one would be). Refuses a value that shows
+    /// more than 10 digits: that is not a mask but a card number.
     pub fn from_stored(masked: impl Into<String>) -> Option<MaskedPan> {
         let s = masked.into();
         let digits = s.chars().filter(|c| c.is_ascii_digit()).count();
-        (digits <= 10).then_some(MaskedPan(s))
+        (digits <= 10).then(|| MaskedPan(mask_chars(&s)))
     }
 
     /// The masked text.
@@ -224,6 +237,39 @@ impl MaskedPan {
     /// The last four digits.
     pub fn last4(&self) -> &str {
         &self.0[self.0.len().saturating_sub(4)..]
+    }
+}
+
+/// `masked` with every digit outside the shown head and tail
+/// ([`MaskedPan::shown`] of its length) replaced by `*`.
+fn mask_chars(masked: &str) -> String {
+    let n = masked.chars().count();
+    let (first, last) = MaskedPan::shown(n);
+    masked
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if c.is_ascii_digit() && i >= first && i + last < n {
+                '*'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+impl TryFrom<String> for MaskedPan {
+    type Error = &'static str;
+
+    /// As [`MaskedPan::from_stored`]: whatever is read is masked again.
+    fn try_from(s: String) -> Result<MaskedPan, &'static str> {
+        MaskedPan::from_stored(s).ok_or("a card number where a masked one was expected")
+    }
+}
+
+impl From<MaskedPan> for String {
+    fn from(m: MaskedPan) -> String {
+        m.0
     }
 }
 
@@ -542,7 +588,7 @@ impl CardForm {
     /// };
     /// let (card, contact) = form.validate(now, &BrandTable::default()).unwrap();
     /// assert_eq!(card.brand, CardBrand::Visa);
-    /// assert_eq!(card.pan.masked().as_str(), "411111******1111");
+    /// assert_eq!(card.pan.masked().as_str(), "4111********1111");
     /// assert_eq!(contact.phone.as_str(), "+996555123456");
     /// ```
     pub fn validate(
@@ -877,8 +923,57 @@ mod tests {
         );
         let json = serde_json::to_string(&card.summary()).unwrap();
         assert!(!json.contains("4111111111111111"));
-        assert!(json.contains("411111******1111"));
+        assert!(json.contains("4111********1111"));
         assert!(MaskedPan::from_stored("4111111111111111").is_none());
+    }
+
+    /// The digits a mask shows.
+    fn shown_digits(m: &MaskedPan) -> usize {
+        m.as_str().chars().filter(|c| c.is_ascii_digit()).count()
+    }
+
+    #[test]
+    fn short_card_masks_show_no_more_than_half_the_digits() {
+        for (pan, masked) in [
+            // 13-digit Visa: 6 + 4 would show 10 of 13.
+            ("4222222222222", "42*******2222"),
+            // 12-digit Maestro: 6 + 4 would show 10 of 12.
+            ("670000000000", "67******0000"),
+            ("4111111111111111", "4111********1111"),
+            ("4111111111111111110", "41111**********1110"),
+        ] {
+            let (card, _) = form(pan)
+                .validate(now(), &BrandTable::default())
+                .unwrap_or_else(|e| panic!("{pan}: {e:?}"));
+            let m = card.pan.masked();
+            assert_eq!(m.as_str(), masked, "{pan}");
+            assert_eq!(m.as_str().len(), pan.len(), "{pan}: as long as the number");
+            assert!(
+                2 * shown_digits(&m) <= pan.len(),
+                "{pan}: {m} shows more than half"
+            );
+            assert_eq!(m.last4(), &pan[pan.len() - 4..]);
+        }
+    }
+
+    #[test]
+    fn a_stored_mask_is_masked_again_and_a_stored_number_refused() {
+        // A mask kept under the older first-6/last-4 rule reads back as a
+        // new one would be made.
+        let old = MaskedPan::from_stored("411111******1111").unwrap_or_else(|| panic!("mask"));
+        assert_eq!(old.as_str(), "4111********1111");
+        let short = MaskedPan::from_stored("422222***2222").unwrap_or_else(|| panic!("mask"));
+        assert_eq!(short.as_str(), "42*******2222");
+        // The same through serde (a card summary read from JSON).
+        let m: MaskedPan =
+            serde_json::from_str("\"411111******1111\"").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(m.as_str(), "4111********1111");
+        assert_eq!(
+            serde_json::to_string(&m).unwrap_or_default(),
+            "\"4111********1111\""
+        );
+        assert!(serde_json::from_str::<MaskedPan>("\"4111111111111111\"").is_err());
+        assert!(MaskedPan::from_stored("4222222222222").is_none());
     }
 
     #[test]
@@ -931,6 +1026,25 @@ mod tests {
         #[test]
         fn digit_pans_never_panic(pan in "[0-9 ]{0,30}") {
             let _ = check_pan(&pan, &BrandTable::default());
+        }
+
+        /// Every mask of a 12–19 digit number: as long as the number, at
+        /// most half its digits, and only from its first 6 and last 4.
+        #[test]
+        fn masks_show_at_most_half_and_only_the_ends(pan in "[0-9]{12,19}") {
+            let n = pan.len();
+            let m = MaskedPan::from_digits(&pan);
+            prop_assert_eq!(m.as_str().chars().count(), n);
+            prop_assert!(2 * shown_digits(&m) <= n, "{} shows more than half", m);
+            prop_assert!(shown_digits(&m) <= 10);
+            for (i, (shown, digit)) in m.as_str().chars().zip(pan.chars()).enumerate() {
+                if shown != '*' {
+                    prop_assert_eq!(shown, digit);
+                    prop_assert!(i < 6 || i >= n - 4, "digit {} of {} shown", i, n);
+                }
+            }
+            // Reading it back changes nothing.
+            prop_assert_eq!(MaskedPan::from_stored(m.as_str()), Some(m.clone()));
         }
     }
 }

@@ -242,8 +242,41 @@ impl CodeFormat {
         Ok(PaymentCode(digits))
     }
 
+    /// How many serials a family has: 10 to the power of the digits
+    /// between the prefix and the check digits (`None` for a family
+    /// without a prefix, or beyond `u128`).
+    pub fn serials(&self, family: ServiceFamily) -> Option<u128> {
+        let prefix = self.prefix_of(family)?;
+        let body_len = self.length - prefix.len() - self.scheme.check_len();
+        10u128.checked_pow(u32::try_from(body_len).ok()?)
+    }
+
+    /// A code with a **random serial** in `family`: every serial digit is
+    /// drawn uniformly from `rng` (give it a CSPRNG — issuing uses the
+    /// operating system's, `rand::rngs::OsRng`), then the check digits are
+    /// added. Nothing about one code tells another: codes are not
+    /// sequential and not derived from any reference. Uniqueness is the
+    /// store's (a duplicate is refused and the issuer draws again).
+    pub fn random<R>(&self, family: ServiceFamily, rng: &mut R) -> Option<PaymentCode>
+    where
+        R: rand::RngCore + rand::CryptoRng + ?Sized,
+    {
+        use rand::Rng;
+        let prefix = self.prefix_of(family)?;
+        let body_len = self.length - prefix.len() - self.scheme.check_len();
+        let mut payload = String::with_capacity(self.length);
+        payload.push_str(prefix);
+        for _ in 0..body_len {
+            payload.push(char::from(b'0' + rng.gen_range(0..10u8)));
+        }
+        let check = self.scheme.compute(payload.as_bytes());
+        payload.push_str(std::str::from_utf8(&check).ok()?);
+        Some(PaymentCode(payload))
+    }
+
     /// Builds the code with serial number `serial` in `family`: prefix,
-    /// zero-padded serial, check digits. Used by issuers and fixtures.
+    /// zero-padded serial, check digits. For fixtures and demo data with
+    /// known codes; issuing draws serials with [`CodeFormat::random`].
     pub fn generate(&self, family: ServiceFamily, serial: u64) -> Option<PaymentCode> {
         let prefix = self.prefix_of(family)?;
         let body_len = self.length - prefix.len() - self.scheme.check_len();
@@ -323,6 +356,60 @@ mod tests {
             Arc::new(Mod97_10)
         )
         .is_err());
+    }
+
+    #[test]
+    fn random_codes_are_valid_uniform_and_unrelated() {
+        let f = CodeFormat::default();
+        let mut rng = rand::rngs::OsRng;
+        assert_eq!(f.serials(ServiceFamily::Passport), Some(1_000_000_000));
+        let mut seen = std::collections::HashSet::new();
+        let mut digit_counts = [0u32; 10];
+        for _ in 0..2_000 {
+            let c = f.random(ServiceFamily::MekenCard, &mut rng).unwrap();
+            assert_eq!(f.parse(c.as_str()), Ok(c.clone()));
+            assert_eq!(f.family_of(&c), Some(ServiceFamily::MekenCard));
+            for d in c.as_str()[2..11].bytes() {
+                digit_counts[usize::from(d - b'0')] += 1;
+            }
+            assert!(seen.insert(c), "a repeat in 2,000 draws of 10^9");
+        }
+        // 18,000 digits: each digit about 1,800 times (a fixed or
+        // sequential source would be far off).
+        for (d, n) in digit_counts.iter().enumerate() {
+            assert!((1_500..2_100).contains(n), "digit {d}: {n}");
+        }
+        // A deterministic source gives the same codes: the randomness is
+        // the generator's, nothing else goes in.
+        use rand::SeedableRng;
+        let a = f.random(
+            ServiceFamily::Passport,
+            &mut rand::rngs::StdRng::seed_from_u64(1),
+        );
+        let b = f.random(
+            ServiceFamily::Passport,
+            &mut rand::rngs::StdRng::seed_from_u64(1),
+        );
+        assert_eq!(a, b);
+        let long = CodeFormat::new(
+            60,
+            vec![("7".into(), ServiceFamily::Passport)],
+            Arc::new(Mod97_10),
+        )
+        .unwrap();
+        let c = long.random(ServiceFamily::Passport, &mut rng).unwrap();
+        assert_eq!(long.parse(c.as_str()), Ok(c));
+        assert_eq!(long.serials(ServiceFamily::Passport), None);
+        assert!(f.random(ServiceFamily::Passport, &mut rng).is_some());
+        let only_passports = CodeFormat::new(
+            12,
+            vec![("11".into(), ServiceFamily::Passport)],
+            Arc::new(Damm),
+        )
+        .unwrap();
+        assert!(only_passports
+            .random(ServiceFamily::MekenCard, &mut rng)
+            .is_none());
     }
 
     proptest! {

@@ -261,6 +261,43 @@ pub enum IssueError {
     /// Amount invalid.
     #[error("invalid amount")]
     BadAmount,
+    /// The amount, or the amount with the site's fee, does not fit what
+    /// tolom stores and sends to the bank (integer minor units,
+    /// [`crate::money::Money::MAX_MINOR_UNITS`]).
+    #[error("amount {0} is too large (at most 92233720368547758.07 with the fee)")]
+    AmountTooLarge(String),
+    /// The payer's name is longer than
+    /// [`crate::usecases::MAX_PAYER_CHARS`].
+    #[error("payer name is longer than {0} characters")]
+    PayerTooLong(usize),
+    /// The agency reference is empty, too long
+    /// ([`crate::usecases::MAX_AGENCY_REF_CHARS`]) or has control
+    /// characters.
+    #[error("agency reference {0:?} is not valid: 1 to 100 characters, no control characters")]
+    AgencyRefInvalid(String),
+    /// The expiry is further away than
+    /// [`crate::usecases::MAX_VALID_DAYS`] days.
+    #[error("expiry is more than {0} days away")]
+    ExpiryTooFar(u32),
+    /// Another charge of the service holds this agency reference with
+    /// other data: the agency gave one reference to two requests.
+    #[error("agency reference {agency_ref:?} is already code {code} with another {differs}")]
+    AgencyRefConflict {
+        /// The reference.
+        agency_ref: String,
+        /// The code of the charge that holds it.
+        code: String,
+        /// What differs (`payer`, `amount`, ...), comma-separated.
+        differs: String,
+    },
+    /// The code the agency chose is already another charge's.
+    #[error("code {code} is already issued with another {differs}")]
+    CodeTaken {
+        /// The code.
+        code: String,
+        /// What differs (`payer`, `amount`, ...), comma-separated.
+        differs: String,
+    },
     /// Storage failed (including `DuplicateCode`).
     #[error(transparent)]
     Store(#[from] StoreError),

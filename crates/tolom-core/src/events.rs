@@ -57,9 +57,15 @@ event_kinds! {
     PaymentExpired => "payment.expired",
     /// An approval arrived after the payment was closed and was recorded.
     PaymentLateApproval => "payment.late_approval",
-    /// A second approval of a paid charge was reversed at the acquirer.
+    /// The acquirer approved a payment whose charge another payment has
+    /// paid: charged twice; the money is to be given back.
+    PaymentDuplicate => "payment.duplicate",
+    /// A duplicate's authorisation was reversed at the acquirer (or the
+    /// acquirer holds nothing of it any more): its money is back.
     PaymentDuplicateReversed => "payment.duplicate_reversed",
-    /// A second approval of a paid charge could not be reversed.
+    /// An attempt to give a duplicate's money back failed (reversal and
+    /// refund refused, or the acquirer unreachable); the data says why and
+    /// when the next attempt is.
     PaymentDuplicateUnresolved => "payment.duplicate_unresolved",
     /// A refund was requested (and reserved).
     RefundRequested => "refund.requested",
@@ -86,9 +92,11 @@ impl EventKind {
             PaymentState::Declined => EventKind::PaymentDeclined,
             PaymentState::Failed => EventKind::PaymentFailed,
             PaymentState::Expired => EventKind::PaymentExpired,
-            PaymentState::Created | PaymentState::PartiallyRefunded | PaymentState::Refunded => {
-                return None
-            }
+            PaymentState::Duplicate => EventKind::PaymentDuplicate,
+            PaymentState::Created
+            | PaymentState::PartiallyRefunded
+            | PaymentState::Refunded
+            | PaymentState::Returned => return None,
         })
     }
 }

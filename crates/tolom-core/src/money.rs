@@ -160,7 +160,28 @@ impl Money {
         self.amount.is_zero()
     }
 
-    /// Integer minor units, for the acquirer boundary only.
+    /// The largest amount, in minor units, that tolom takes: what every
+    /// store (a signed 64-bit integer of minor units) and the acquirer
+    /// boundary hold. Issuing a larger charge is refused.
+    pub const MAX_MINOR_UNITS: u64 = i64::MAX as u64;
+
+    /// Integer minor units, or `None` when the amount does not fit
+    /// [`Money::MAX_MINOR_UNITS`] (or is finer than the minor unit).
+    pub fn checked_minor_units(&self) -> Option<u64> {
+        let mut scaled = self.amount;
+        scaled.rescale(u32::from(self.currency.minor_units));
+        if scaled != self.amount {
+            return None;
+        }
+        u64::try_from(scaled.mantissa())
+            .ok()
+            .filter(|m| *m <= Self::MAX_MINOR_UNITS)
+    }
+
+    /// Integer minor units, for the acquirer boundary only. An amount that
+    /// does not fit gives 0: amounts are checked with
+    /// [`Money::checked_minor_units`] when a charge is issued, so none
+    /// reaches here.
     pub fn to_minor_units(&self) -> u64 {
         let mut scaled = self.amount;
         scaled.rescale(u32::from(self.currency.minor_units));
@@ -266,6 +287,18 @@ mod tests {
             51_050
         );
         assert!(Money::parse("abc", Currency::KGS).is_err());
+    }
+
+    #[test]
+    fn amounts_that_do_not_fit_minor_units_are_told_apart() {
+        assert_eq!(Money::som(885).checked_minor_units(), Some(88_500));
+        let max = Money::from_minor_units(Money::MAX_MINOR_UNITS, Currency::KGS);
+        assert_eq!(max.checked_minor_units(), Some(Money::MAX_MINOR_UNITS));
+        let over = Money::parse("92233720368547758.08", Currency::KGS).unwrap();
+        assert_eq!(over.checked_minor_units(), None);
+        let huge = Money::parse("79228162514264337593543950", Currency::KGS).unwrap();
+        assert_eq!(huge.checked_minor_units(), None);
+        assert_eq!(huge.to_minor_units(), 0, "why issue checks first");
     }
 
     #[test]

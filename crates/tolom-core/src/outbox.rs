@@ -148,11 +148,19 @@ pub struct OutboxMessage {
     pub next_attempt_at: DateTime<Utc>,
     /// Held by a worker until this instant.
     pub lease_until: Option<DateTime<Utc>>,
-    /// Last failure, for operators.
+    /// Last failure, for operators. Retention replaces it with
+    /// [`ERROR_REMOVED`] once the message's payment is anonymised (a
+    /// bounce text carries the recipient's address).
     pub last_error: Option<String>,
     /// When delivered.
     pub delivered_at: Option<DateTime<Utc>>,
 }
+
+/// What an outbox message's `last_error` becomes when retention
+/// anonymises its payment: the failure texts of mail servers and agencies
+/// quote addresses and names ("550 5.1.1 <aibek@example.kg>: no such
+/// user"), so they go with the payment's other personal data.
+pub const ERROR_REMOVED: &str = "(removed by retention)";
 
 impl OutboxMessage {
     /// A new pending message, due now.

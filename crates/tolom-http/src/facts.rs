@@ -5,7 +5,7 @@
 use serde_json::Value;
 use tolom_core::i18n::{text, Language, Text};
 use tolom_core::money::Money;
-use tolom_core::receipt::Receipt;
+use tolom_core::receipt::{Receipt, CONTENT_VERSION};
 use tolom_core::time::format_bishkek;
 
 /// An amount as the payer reads it: `1 315.00 KGS`.
@@ -37,7 +37,11 @@ pub fn receipt_rows(r: &Receipt, lang: Language) -> Vec<(Text, String)> {
     v.push((Text::ReceiptLabelFee, money(r.fee)));
     v.push((Text::ReceiptLabelTotal, money(r.total)));
     if !r.refunded.is_zero() {
-        v.push((Text::ReceiptLabelRefunded, money(r.refunded)));
+        let refunded = match r.refunded_at {
+            Some(at) => format!("{} ({})", money(r.refunded), format_bishkek(at)),
+            None => money(r.refunded),
+        };
+        v.push((Text::ReceiptLabelRefunded, refunded));
     }
     if let (Some(pan), Some(brand)) = (&r.masked_pan, &r.brand) {
         v.push((Text::ReceiptLabelCard, format!("{brand} {pan}")));
@@ -68,11 +72,12 @@ pub fn receipt_rows(r: &Receipt, lang: Language) -> Vec<(Text, String)> {
 }
 
 /// The verification link of a receipt (what its QR code carries), under
-/// the portal's public address.
+/// the portal's public address: its number, key id and signature.
 pub fn verify_url(public_url: &str, r: &Receipt) -> String {
     format!(
-        "{public_url}/verify?n={}&s={}",
+        "{public_url}/verify?n={}&k={}&s={}",
         query_value(&r.number),
+        query_value(&r.key_id),
         query_value(&r.signature)
     )
 }
@@ -82,10 +87,13 @@ pub fn query_value(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// A receipt as JSON: the core's receipt plus its verification link.
+/// A receipt as JSON: the core's receipt, its signed content (the exact
+/// text the signature covers, `format` names it) and its verification link.
 pub fn receipt_json(public_url: &str, r: &Receipt) -> Value {
     let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut v {
+        map.insert("format".into(), Value::String(CONTENT_VERSION.into()));
+        map.insert("signed_content".into(), Value::String(r.signed_content()));
         map.insert(
             "verify_url".into(),
             Value::String(verify_url(public_url, r)),

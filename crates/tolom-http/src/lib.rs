@@ -11,7 +11,9 @@
 //! - a JSON API under `/api/v1/` with `Idempotency-Key` support and an
 //!   OpenAPI document at `/api/v1/openapi.json`;
 //! - security headers, CSRF tokens on every form, a per-client rate limit on
-//!   code look-ups; card data never reaches logs or pages;
+//!   everything that tells whether a code exists (look-ups and starts);
+//!   card data never reaches logs or pages, nor comes back on Back after
+//!   paying (`docs/security.md`);
 //! - `/healthz` and `/readyz` probes, a request id (`x-request-id`) and a
 //!   `request` span around every request, and HTTP metrics through the
 //!   `metrics` facade (`docs/observability.md`).
@@ -79,7 +81,7 @@
 //! agreement text is split into headings, paragraphs and lists in Rust
 //! (`pages::agreement`) and the template writes the tags, so an edition's
 //! text is escaped like any other value. The stylesheet and the redirect
-//! page's script are files in `assets/`.
+//! page's and the card form's scripts are files in `assets/`.
 //!
 //! **Why askama, and without `askama_web`.** askama checks templates at
 //! compile time and renders through generated Rust (no template files read
@@ -181,6 +183,7 @@ pub fn router(state: AppState) -> Router {
         .route("/documents/{id}", get(edition::edition))
         .route("/static/portal.css", get(assets::stylesheet))
         .route("/static/autosubmit.js", get(assets::autosubmit))
+        .route("/static/cardform.js", get(assets::cardform))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .nest("/api/v1", api::routes())

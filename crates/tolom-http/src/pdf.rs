@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use tolom_core::i18n::{text, Language, Text};
-use tolom_core::receipt::Receipt;
+use tolom_core::receipt::{Receipt, CONTENT_VERSION};
 
 use crate::facts::receipt_rows;
 
@@ -107,8 +107,21 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// The receipt as a one-page A4 PDF in `lang`, with the QR code of
-/// `verify_url`.
+/// Splits `text` into pieces of at most `width` characters (the signed
+/// content is printed exactly: no break at spaces, nothing dropped).
+fn wrap_chars(text: &str, width: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.is_empty() {
+        return vec![String::new()];
+    }
+    chars
+        .chunks(width.max(1))
+        .map(|c| c.iter().collect())
+        .collect()
+}
+
+/// The receipt as a one-page A4 PDF in `lang`: its facts, key id and
+/// signature, the QR code of `verify_url`, and the signed content itself.
 pub fn receipt_pdf(r: &Receipt, lang: Language, verify_url: &str) -> Vec<u8> {
     let Some(mut font) = Font::new() else {
         return Vec::new();
@@ -139,10 +152,8 @@ pub fn receipt_pdf(r: &Receipt, lang: Language, verify_url: &str) -> Vec<u8> {
     let _ = writeln!(content, "0.5 w {left:.1} {y:.1} m {right:.1} {y:.1} l S");
     y -= 16.0;
     let mut facts = receipt_rows(r, lang);
-    facts.push((
-        Text::ReceiptLabelSignature,
-        format!("{} ({})", r.signature, r.key_id),
-    ));
+    facts.push((Text::ReceiptLabelKey, r.key_id.clone()));
+    facts.push((Text::ReceiptLabelSignature, r.signature.clone()));
     for (k, v) in facts {
         let key_lines = wrap(&text(k, lang), label_chars);
         let value_lines = wrap(&v, value_chars);
@@ -202,6 +213,26 @@ pub fn receipt_pdf(r: &Receipt, lang: Language, verify_url: &str) -> Vec<u8> {
             put(&mut content, &mut font, left + side + 16.0, ty, size, &line);
             ty -= size * 1.45;
         }
+        y = top - side;
+    }
+    // The exact text the signature covers, small, under the QR code.
+    let signed = r.signed_content();
+    let heading = format!(
+        "{} ({}):",
+        text(Text::ReceiptLabelSignedContent, lang),
+        CONTENT_VERSION
+    );
+    y -= 14.0;
+    put(&mut content, &mut font, left, y, size, &heading);
+    let lines: Vec<String> = signed
+        .split('\n')
+        .flat_map(|l| wrap_chars(l, 130))
+        .collect();
+    let room = (y - 24.0).max(0.0);
+    let small = (room / (lines.len() as f32 * 1.3)).clamp(3.0, 6.0);
+    for line in lines {
+        y -= small * 1.3;
+        put(&mut content, &mut font, left, y, small, &line);
     }
     build(&font, content.as_bytes(), &title)
 }

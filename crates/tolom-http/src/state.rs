@@ -6,7 +6,7 @@ use rand::RngCore;
 use tolom_core::Tolom;
 
 use crate::lifecycle::Lifecycle;
-use crate::security::{IdempotencyCache, RateLimiter};
+use crate::security::{IdempotencyCache, RateLimiter, IDEMPOTENCY_TTL};
 
 /// Settings of the portal (the use cases have their own, in
 /// [`tolom_core::Config`]).
@@ -19,6 +19,12 @@ pub struct PortalConfig {
     pub lookup_rate_per_minute: u32,
     /// Look-ups a client may make in a burst.
     pub lookup_burst: u32,
+    /// How many clients the rate limit remembers (least recently seen
+    /// forgotten first; [`crate::security::RateLimiter`]).
+    pub rate_limit_clients: usize,
+    /// How many idempotency keys the API remembers (oldest forgotten
+    /// first; [`crate::security::IdempotencyCache`]).
+    pub idempotency_keys: usize,
     /// Take the client address from the last `X-Forwarded-For` entry (only
     /// behind a reverse proxy that sets it).
     pub trust_forwarded_for: bool,
@@ -43,6 +49,8 @@ impl std::fmt::Debug for PortalConfig {
             .field("public_url", &self.public_url)
             .field("lookup_rate_per_minute", &self.lookup_rate_per_minute)
             .field("lookup_burst", &self.lookup_burst)
+            .field("rate_limit_clients", &self.rate_limit_clients)
+            .field("idempotency_keys", &self.idempotency_keys)
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("hsts", &self.hsts)
             .field("secure_cookies", &self.secure_cookies)
@@ -53,8 +61,9 @@ impl std::fmt::Debug for PortalConfig {
 }
 
 impl PortalConfig {
-    /// Defaults: 20 look-ups a minute per client with bursts of 10, no HSTS,
-    /// a random secret.
+    /// Defaults: 20 look-ups a minute per client with bursts of 10 (up to
+    /// 100,000 clients remembered), up to 20,000 idempotency keys
+    /// remembered, no HSTS, a random secret.
     pub fn new(public_url: impl Into<String>) -> PortalConfig {
         let mut secret = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut secret);
@@ -63,6 +72,8 @@ impl PortalConfig {
             public_url: public_url.trim_end_matches('/').to_string(),
             lookup_rate_per_minute: 20,
             lookup_burst: 10,
+            rate_limit_clients: crate::security::RATE_LIMIT_CLIENTS,
+            idempotency_keys: crate::security::IDEMPOTENCY_KEYS,
             trust_forwarded_for: false,
             hsts: false,
             secure_cookies: false,
@@ -79,7 +90,8 @@ pub struct AppState {
     pub tolom: Arc<Tolom>,
     /// The portal's settings.
     pub config: Arc<PortalConfig>,
-    /// The look-up rate limit.
+    /// The rate limit of everything that tells whether a code exists
+    /// (look-ups and starts).
     pub limiter: Arc<RateLimiter>,
     /// API answers by idempotency key.
     pub idempotency: Arc<IdempotencyCache>,
@@ -92,13 +104,17 @@ impl AppState {
     /// The state for a [`Tolom`] and settings.
     pub fn new(tolom: Arc<Tolom>, config: PortalConfig) -> AppState {
         AppState {
-            limiter: Arc::new(RateLimiter::new(
+            limiter: Arc::new(RateLimiter::with_capacity(
                 config.lookup_rate_per_minute,
                 config.lookup_burst,
+                config.rate_limit_clients,
+            )),
+            idempotency: Arc::new(IdempotencyCache::new(
+                config.idempotency_keys,
+                IDEMPOTENCY_TTL,
             )),
             tolom,
             config: Arc::new(config),
-            idempotency: Arc::new(IdempotencyCache::default()),
             lifecycle: Arc::new(Lifecycle::new()),
         }
     }

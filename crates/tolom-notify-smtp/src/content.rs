@@ -268,7 +268,7 @@ mod tests {
             for body in [&c.text, &c.html] {
                 assert!(body.contains(&r.number));
                 assert!(body.contains("885.00 KGS"));
-                assert!(body.contains("411111******1111"));
+                assert!(body.contains("4111********1111"));
                 assert!(body.contains("(UTC+06:00)"));
                 assert!(body.contains("654321"), "auth code");
                 assert!(body.contains("123456789012"), "RRN");

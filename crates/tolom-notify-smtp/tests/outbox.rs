@@ -188,7 +188,7 @@ async fn a_paid_fee_is_mailed_in_the_payers_language_without_card_secrets() {
         assert!(body.contains("кызматы үчүн төлөмүңүз кабыл алынды"));
         assert!(body.contains(&number));
         assert!(body.contains("885.00 KGS"));
-        assert!(body.contains("411111******1111"));
+        assert!(body.contains("4111********1111"));
         assert!(body.contains("Сыдыкова Айгүл Бакытовна"));
     }
     // No PAN in any form, no CVV as a token anywhere in what arrived.

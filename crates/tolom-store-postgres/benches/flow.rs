@@ -51,7 +51,7 @@ use tolom_core::i18n::Language;
 use tolom_core::money::Money;
 use tolom_core::outbox::Channel;
 use tolom_core::payment::PaymentState;
-use tolom_core::ports::{ChargeStore, Notification, Notifier, NotifyError};
+use tolom_core::ports::{ChargeStore, Notification, Notifier, NotifyError, OpsStore};
 use tolom_core::usecases::{StartPayment, Tolom};
 use tolom_store_postgres::{PgOptions, PostgresStore};
 use tolom_testkit::fixtures::card_form;
@@ -126,6 +126,7 @@ async fn issue_charges(
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             for code in chunk {
+                let reference = format!("AG-{code}");
                 let charge = Charge {
                     id: Uuid::new_v4(),
                     code: tolom_core::code::PaymentCode::from_trusted(code),
@@ -138,7 +139,7 @@ async fn issue_charges(
                     issued_at,
                     expires_at: issued_at + chrono::Duration::days(30),
                     status: ChargeStatus::Unpaid,
-                    agency_ref: Some("AG-1".into()),
+                    agency_ref: Some(reference),
                 };
                 let event = Event {
                     id: Uuid::new_v4(),
@@ -150,7 +151,7 @@ async fn issue_charges(
                     data: serde_json::json!({"code": charge.code}),
                 };
                 store
-                    .insert_charge(&charge, &event)
+                    .insert_charge(&charge, &event, &[])
                     .await
                     .unwrap_or_else(|e| panic!("issue: {e}"));
             }
@@ -238,12 +239,45 @@ async fn run_flows(db: &common::TestDb, tasks: usize, secs: u64, ping: bool) -> 
             ))
         })
         .collect();
+    // The audit log's sealer, as `tolom serve` runs it (every 2 s by
+    // default; here every 500 ms), next to the payments: they never wait
+    // for it.
+    let sealer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut sealed = 0u64;
+            while Instant::now() < deadline {
+                loop {
+                    let n = store
+                        .seal_audit(1000)
+                        .await
+                        .unwrap_or_else(|e| panic!("seal: {e}"));
+                    sealed += n;
+                    if n < 1000 {
+                        break;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            sealed
+        })
+    };
     let mut flows = 0;
     for h in handles {
         flows += h.await.unwrap_or_else(|e| panic!("{e}"));
     }
     let elapsed = start.elapsed();
     let after = counters(&mut conn).await;
+    let sealed = sealer.await.unwrap_or_else(|e| panic!("{e}"));
+    let waiting = store.audit_unsealed().await.unwrap_or(0);
+    while store.seal_audit(10_000).await.unwrap_or(0) > 0 {}
+    let chain = store.audit_entries(1, 0).await.unwrap_or_default();
+    eprintln!(
+        "audit log: {sealed} entries sealed during the run, {waiting} waiting at its end, \
+         chain of {} entries verified: {:?}",
+        chain.len(),
+        tolom_core::audit::verify_chain(&chain).is_ok()
+    );
     let _ = conn.close().await;
     if queue.lock().map(|q| q.is_empty()).unwrap_or(false) {
         eprintln!(

@@ -1,36 +1,40 @@
-//! Writes into the audit chain inside a transaction: the operators'
+//! Writes into the audit log inside a transaction: the operators'
 //! [`AuditNote`]s, appended by the transaction of the action they record.
-//! (Events enter the chain by the trigger `events_audit`, with their actor:
+//! (Events enter it by the trigger `events_audit`, with their actor:
 //! `migrations/0005_actors.sql`.)
 //!
-//! Every append goes through the SQL function `tolom_audit_append`
-//! (`migrations/0004_ops.sql`), which locks the one-row chain head
-//! `FOR UPDATE` until the transaction ends, so appends from any number of
-//! instances form one chain.
+//! An append only inserts the entry into `audit_pending`
+//! (`tolom_audit_append`, `migrations/0006_audit_sealing.sql`): it takes no
+//! lock that another writer takes, so audited writes never wait for each
+//! other. The entry joins the hash chain when the log is sealed
+//! ([`seal`]: `tolom_audit_seal`, which only sealers lock).
 
 use sqlx::PgConnection;
-use tolom_core::audit::{AuditEntry, AuditNote};
+use tolom_core::audit::AuditNote;
 
 use crate::error::Failure;
-use crate::rows;
 
-/// Appends `note` to the audit chain on `conn` (inside the caller's
-/// transaction, or alone in autocommit): the chain head stays locked until
-/// the transaction ends, so call it as the transaction's last statement.
-pub(crate) async fn append_note(
-    conn: &mut PgConnection,
-    note: &AuditNote,
-) -> Result<AuditEntry, Failure> {
-    let row = sqlx::query(&format!(
-        "SELECT {} FROM tolom_audit_append($1, $2, $3, $4, $5)",
-        rows::AUDIT_COLUMNS
-    ))
-    .bind(note.at)
-    .bind(&note.actor)
-    .bind(&note.action)
-    .bind(&note.subject)
-    .bind(sqlx::types::Json(&note.data))
-    .fetch_one(conn)
-    .await?;
-    Ok(rows::audit(&row)?)
+/// Appends `note` to the audit log on `conn` (inside the caller's
+/// transaction, or alone in autocommit): it waits to be sealed.
+pub(crate) async fn append_note(conn: &mut PgConnection, note: &AuditNote) -> Result<(), Failure> {
+    sqlx::query("SELECT 1 FROM tolom_audit_append($1, $2, $3, $4, $5)")
+        .bind(note.at)
+        .bind(&note.actor)
+        .bind(&note.action)
+        .bind(&note.subject)
+        .bind(sqlx::types::Json(&note.data))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Seals up to `max` pending entries into the chain (one transaction:
+/// sealers take turns on the chain's head); returns how many.
+pub(crate) async fn seal(conn: &mut PgConnection, max: usize) -> Result<u64, Failure> {
+    let max = i32::try_from(max.max(1)).unwrap_or(i32::MAX);
+    let n: i64 = sqlx::query_scalar("SELECT tolom_audit_seal($1)")
+        .bind(max)
+        .fetch_one(conn)
+        .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }

@@ -3,12 +3,14 @@
 
 use async_trait::async_trait;
 use sqlx::{Postgres, QueryBuilder, Row};
+use tolom_core::audit::AuditNote;
 use tolom_core::charge::{Charge, ChargeStatus};
 use tolom_core::code::PaymentCode;
 use tolom_core::events::Event;
 use tolom_core::ports::{ChargeQuery, ChargeStore, InvariantKind, StoreError};
 use uuid::Uuid;
 
+use crate::audit::append_note;
 use crate::error::{self, retry, Failure};
 use crate::rows::{self, CHARGE_COLUMNS, EVENT_COLUMNS};
 use crate::PostgresStore;
@@ -34,18 +36,27 @@ impl PostgresStore {
 
 #[async_trait]
 impl ChargeStore for PostgresStore {
-    async fn insert_charge(&self, charge: &Charge, event: &Event) -> Result<(), StoreError> {
+    async fn insert_charge(
+        &self,
+        charge: &Charge,
+        event: &Event,
+        notes: &[AuditNote],
+    ) -> Result<(), StoreError> {
         let amount = rows::minor(charge.amount)?;
         // The unique constraints `charges_code_key` and `charges_pkey`
-        // refuse a duplicate (→ DuplicateCode); the event is inserted only
-        // from the charge's row, in the same statement.
+        // refuse a duplicate (→ DuplicateCode), the unique index
+        // `charges_agency_key` a taken agency reference (→
+        // DuplicateAgencyRef); the event is inserted only from the charge's
+        // row, in the same statement, and the notes (if any) in the same
+        // transaction.
         let sql = format!(
-            "WITH c AS (INSERT INTO charges ({CHARGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, \
-             $7, $8, $9, $10, $11) RETURNING id) \
+            "WITH c AS (INSERT INTO charges ({CHARGE_COLUMNS}, agency_key) VALUES ($1, $2, $3, \
+             $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id) \
              INSERT INTO events ({EVENT_COLUMNS}) \
              SELECT $12, $13, $14, $15, $16, $17, $18 FROM c"
         );
         retry(|| async {
+            let mut tx = self.pool().begin().await?;
             let q = sqlx::query(&sql)
                 .bind(charge.id)
                 .bind(charge.code.as_str())
@@ -58,13 +69,32 @@ impl ChargeStore for PostgresStore {
                 .bind(charge.expires_at)
                 .bind(charge.status.as_str())
                 .bind(&charge.agency_ref);
-            rows::bind_event(q, event)
-                .execute(self.pool())
-                .await
-                .map(|_| ())
-                .map_err(Failure::from)
+            rows::bind_event(q, event).execute(&mut *tx).await?;
+            for note in notes {
+                append_note(&mut tx, note).await?;
+            }
+            tx.commit().await?;
+            Ok(())
         })
         .await
+    }
+
+    async fn charge_by_agency_ref(
+        &self,
+        service: &str,
+        agency_ref: &str,
+    ) -> Result<Option<Charge>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {CHARGE_COLUMNS} FROM charges WHERE service = $1 AND agency_key = $2"
+        ))
+        .bind(service)
+        .bind(agency_ref)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(error::map)?
+        .as_ref()
+        .map(rows::charge)
+        .transpose()
     }
 
     async fn charge_by_code(&self, code: &PaymentCode) -> Result<Option<Charge>, StoreError> {
@@ -81,6 +111,7 @@ impl ChargeStore for PostgresStore {
         from: ChargeStatus,
         to: ChargeStatus,
         event: &Event,
+        notes: &[AuditNote],
     ) -> Result<(), StoreError> {
         if to == ChargeStatus::Paid && from != ChargeStatus::Paid {
             return Err(StoreError::invariant(
@@ -98,14 +129,19 @@ impl ChargeStore for PostgresStore {
              SELECT $4, $5, $6, $7, $8, $9, $10 FROM c"
         );
         let done = retry(|| async {
+            let mut tx = self.pool().begin().await?;
             let q = sqlx::query(&sql)
                 .bind(id)
                 .bind(from.as_str())
                 .bind(to.as_str());
-            rows::bind_event(q, event)
-                .execute(self.pool())
-                .await
-                .map_err(Failure::from)
+            let done = rows::bind_event(q, event).execute(&mut *tx).await?;
+            if done.rows_affected() > 0 {
+                for note in notes {
+                    append_note(&mut tx, note).await?;
+                }
+            }
+            tx.commit().await?;
+            Ok::<_, Failure>(done)
         })
         .await?;
         if done.rows_affected() > 0 {

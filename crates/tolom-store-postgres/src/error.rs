@@ -54,6 +54,8 @@ pub(crate) mod constraint {
     pub const TERMS_PKEY: &str = "terms_editions_pkey";
     /// Tokens: unique names.
     pub const TOKEN_NAME: &str = "api_tokens_name_key";
+    /// The agency reference a charge of the service holds.
+    pub const AGENCY_KEY: &str = "charges_agency_key";
     /// Raised by the payment update when `MarkPaid` finds the charge paid.
     pub const CHARGE_ALREADY_PAID: &str = "charges_already_paid";
     /// Raised by the payment update when `Reopen` finds the charge not paid.
@@ -137,6 +139,14 @@ pub(crate) const NAMED: &[(&str, Named)] = &[
         "audit_log_append_only",
         Named::Kind(InvariantKind::AppendOnly),
     ),
+    (
+        "audit_pending_append_only",
+        Named::Kind(InvariantKind::AppendOnly),
+    ),
+    (
+        "audit_checkpoints_append_only",
+        Named::Kind(InvariantKind::AppendOnly),
+    ),
     ("charges_no_delete", Named::Kind(InvariantKind::AppendOnly)),
     ("payments_no_delete", Named::Kind(InvariantKind::AppendOnly)),
     ("refunds_no_delete", Named::Kind(InvariantKind::AppendOnly)),
@@ -147,6 +157,10 @@ pub(crate) const NAMED: &[(&str, Named)] = &[
     (
         constraint::TOKEN_NAME,
         Named::Kind(InvariantKind::DuplicateToken),
+    ),
+    (
+        constraint::AGENCY_KEY,
+        Named::Kind(InvariantKind::DuplicateAgencyRef),
     ),
     (
         "payments_card_is_masked",
@@ -504,6 +518,9 @@ mod tests {
             include_str!("../migrations/0003_single_statement_writes.sql"),
             include_str!("../migrations/0004_ops.sql"),
             include_str!("../migrations/0005_actors.sql"),
+            include_str!("../migrations/0006_audit_sealing.sql"),
+            include_str!("../migrations/0007_agency_references.sql"),
+            include_str!("../migrations/0008_duplicate_approvals.sql"),
         ]
         .concat();
         // Names PostgreSQL derives (`<table>_pkey`, `<table>_<column>_check`)
@@ -528,6 +545,14 @@ mod tests {
             (
                 "audit_log_append_only",
                 "CREATE TRIGGER audit_log_append_only",
+            ),
+            (
+                "audit_pending_append_only",
+                "CREATE TRIGGER audit_pending_append_only",
+            ),
+            (
+                "audit_checkpoints_append_only",
+                "CREATE TRIGGER audit_checkpoints_append_only",
             ),
             ("charges_no_delete", "CREATE TRIGGER charges_no_delete"),
             ("payments_no_delete", "CREATE TRIGGER payments_no_delete"),

@@ -262,6 +262,6 @@ mod tests {
     fn migrations_are_embedded() {
         let versions = PostgresStore::migration_versions();
         assert_eq!(versions.first(), Some(&1));
-        assert_eq!(versions.last(), Some(&5));
+        assert!(versions.contains(&7), "{versions:?}");
     }
 }

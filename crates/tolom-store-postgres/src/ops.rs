@@ -1,35 +1,104 @@
-//! [`OpsStore`] on PostgreSQL: the hash-chained audit log, admin API tokens
-//! (hashes only), personal-data retention and access requests. Schema and
-//! chain rules: `migrations/0004_ops.sql` and `0005_actors.sql`.
+//! [`OpsStore`] on PostgreSQL: the hash-chained audit log, its sealing and
+//! checkpoints, admin API tokens (hashes only), personal-data retention and
+//! access requests. Schema and chain rules: `migrations/0004_ops.sql`,
+//! `0005_actors.sql` and `0006_audit_sealing.sql`.
 //!
 //! Appends — from [`OpsStore::append_audit`], from the operator actions
 //! that carry an [`AuditNote`] (each in the transaction of its action), and
 //! from the `events_audit` trigger that adds every stored event with its
-//! actor — go through the SQL function `tolom_audit_append`, which locks the
-//! one-row chain head `FOR UPDATE`, so appends from any number of instances
-//! form one chain.
+//! actor — insert into `audit_pending` and take no shared lock;
+//! [`OpsStore::seal_audit`] chains them in batches (`tolom_audit_seal`,
+//! which locks the chain's one-row head, so sealers on any number of
+//! instances take turns and form one chain).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tolom_core::access::{ApiToken, ANONYMISED};
-use tolom_core::audit::{AuditEntry, AuditNote};
+use tolom_core::audit::{AuditEntry, AuditHead, AuditNote};
 use tolom_core::card::Phone;
+use tolom_core::outbox::ERROR_REMOVED;
 use tolom_core::payment::Payment;
-use tolom_core::ports::{OpsStore, StoreError};
+use tolom_core::ports::{OpsStore, StoreError, StoredCheckpoint};
 
-use crate::audit::append_note;
+use crate::audit::{append_note, seal};
 use crate::error::{self, retry, Failure};
-use crate::rows::{self, AUDIT_COLUMNS, IN_FLIGHT_SQL, PAYMENT_COLUMNS, TOKEN_COLUMNS};
+use crate::rows::{
+    self, AUDIT_COLUMNS, CHECKPOINT_COLUMNS, IN_FLIGHT_SQL, PAYMENT_COLUMNS, TOKEN_COLUMNS,
+};
 use crate::PostgresStore;
 
 #[async_trait]
 impl OpsStore for PostgresStore {
-    async fn append_audit(&self, note: &AuditNote) -> Result<AuditEntry, StoreError> {
+    async fn append_audit(&self, note: &AuditNote) -> Result<(), StoreError> {
         retry(|| async {
             let mut conn = self.pool().acquire().await?;
             append_note(&mut conn, note).await
         })
         .await
+    }
+
+    async fn seal_audit(&self, max: usize) -> Result<u64, StoreError> {
+        retry(|| async {
+            let mut conn = self.pool().acquire().await?;
+            seal(&mut conn, max).await
+        })
+        .await
+    }
+
+    async fn audit_unsealed(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_pending")
+            .fetch_one(self.pool())
+            .await
+            .map_err(error::map)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn audit_head(&self) -> Result<AuditHead, StoreError> {
+        let last: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(self.pool())
+                .await
+                .map_err(error::map)?;
+        Ok(match last {
+            None => AuditHead::empty(),
+            Some((seq, hash)) => AuditHead {
+                size: u64::try_from(seq)
+                    .map_err(|e| StoreError::Broken(format!("audit seq {seq}: {e}")))?,
+                hash,
+            },
+        })
+    }
+
+    async fn save_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<bool, StoreError> {
+        let size = i64::try_from(checkpoint.size).map_err(|_| {
+            StoreError::invariant(
+                tolom_core::ports::InvariantKind::Constraint,
+                "checkpoint size out of range",
+            )
+        })?;
+        let done = sqlx::query(&format!(
+            "INSERT INTO audit_checkpoints ({CHECKPOINT_COLUMNS}) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (size) DO NOTHING"
+        ))
+        .bind(size)
+        .bind(&checkpoint.head)
+        .bind(checkpoint.at)
+        .bind(&checkpoint.text)
+        .execute(self.pool())
+        .await
+        .map_err(error::map)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn checkpoints(&self, limit: usize) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        let found = sqlx::query(&format!(
+            "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY size DESC LIMIT $1"
+        ))
+        .bind(rows::limit_of(limit))
+        .fetch_all(self.pool())
+        .await
+        .map_err(error::map)?;
+        rows::all(&found, rows::checkpoint)
     }
 
     async fn audit_entries(
@@ -150,6 +219,19 @@ impl OpsStore for PostgresStore {
                         AND state NOT IN {IN_FLIGHT_SQL} AND updated_at < $1)"
             ))
             .bind(before)
+            .execute(&mut *tx)
+            .await?;
+            // So do the failure texts of every message of those payments
+            // (a bounce quotes the address).
+            sqlx::query(&format!(
+                "UPDATE outbox SET last_error = $2 \
+                 WHERE last_error IS NOT NULL AND last_error IS DISTINCT FROM $2 \
+                   AND COALESCE(payload->>'payment_id', payload->'event'->>'payment_id')::uuid IN \
+                       (SELECT id FROM payments WHERE contact IS NULL \
+                        AND state NOT IN {IN_FLIGHT_SQL} AND updated_at < $1)"
+            ))
+            .bind(before)
+            .bind(ERROR_REMOVED)
             .execute(&mut *tx)
             .await?;
             let n = u64::try_from(n).unwrap_or(0);

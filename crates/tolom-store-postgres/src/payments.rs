@@ -14,6 +14,7 @@ use tolom_core::ports::{
 };
 use uuid::Uuid;
 
+use crate::audit::append_note;
 use crate::error::{self, constraint, retry, Failure};
 use crate::rows::{
     self, EventArrays, OutboxArrays, PaymentParams, RefundParams, IN_FLIGHT_SQL, PAYMENT_COLUMNS,
@@ -22,20 +23,20 @@ use crate::rows::{
 use crate::PostgresStore;
 
 /// Creates a payment and its events: one statement, one implicit
-/// transaction. `$1..$29` the payment, `$30..$36` the events.
+/// transaction. `$1..$31` the payment, `$32..$38` the events.
 fn create_sql() -> String {
     format!(
         "WITH p AS ({} RETURNING id), {} SELECT count(*) FROM p",
         rows::PAYMENT_INSERT,
-        rows::events_cte(30)
+        rows::events_cte(32)
     )
 }
 
 /// Applies a payment update: one statement, one implicit transaction.
 ///
-/// `$1..$29` the payment, `$30` the expected stored version, `$31` the
-/// charge change (`mark_paid`, `reopen` or NULL), `$32..$41` the refund
-/// (all NULL when none), `$42..$48` the events, `$49..$58` the outbox
+/// `$1..$31` the payment, `$32` the expected stored version, `$33` the
+/// charge change (`mark_paid`, `reopen` or NULL), `$34..$43` the refund
+/// (all NULL when none), `$44..$50` the events, `$51..$60` the outbox
 /// messages. When the payment row matched but the charge could not change
 /// as asked, `tolom_refuse` aborts the whole statement with the rule
 /// `charges_already_paid` (`MarkPaid` on a paid charge) or
@@ -44,17 +45,17 @@ fn create_sql() -> String {
 fn update_sql() -> String {
     format!(
         "WITH p AS ({update} RETURNING charge_id), \
-         c AS (UPDATE charges SET status = CASE WHEN $31::text = 'mark_paid' THEN 'paid' \
+         c AS (UPDATE charges SET status = CASE WHEN $33::text = 'mark_paid' THEN 'paid' \
                ELSE 'unpaid' END \
-               WHERE id = (SELECT charge_id FROM p) AND $31::text IS NOT NULL \
-                 AND CASE WHEN $31::text = 'mark_paid' THEN status <> 'paid' \
+               WHERE id = (SELECT charge_id FROM p) AND $33::text IS NOT NULL \
+                 AND CASE WHEN $33::text = 'mark_paid' THEN status <> 'paid' \
                      ELSE status = 'paid' END \
                RETURNING 1), \
          r AS (INSERT INTO refunds (id, payment_id, currency, amount_minor, reason, state, \
                  idempotency_key, created_at, updated_at, failure) \
-               SELECT $32::uuid, $33::uuid, $34::text, $35::bigint, $36::text, $37::text, \
-                 $38::text, $39::timestamptz, $40::timestamptz, $41::text \
-               WHERE $32::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM p) \
+               SELECT $34::uuid, $35::uuid, $36::text, $37::bigint, $38::text, $39::text, \
+                 $40::text, $41::timestamptz, $42::timestamptz, $43::text \
+               WHERE $34::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM p) \
                ON CONFLICT (id) DO UPDATE SET payment_id = EXCLUDED.payment_id, \
                  currency = EXCLUDED.currency, amount_minor = EXCLUDED.amount_minor, \
                  reason = EXCLUDED.reason, state = EXCLUDED.state, \
@@ -65,17 +66,17 @@ fn update_sql() -> String {
          {outbox} \
          SELECT (SELECT count(*) FROM p) AS updated, \
                 EXISTS (SELECT 1 FROM payments WHERE id = $1) AS found, \
-                CASE WHEN (SELECT count(*) FROM p) = 1 AND $31::text IS NOT NULL \
+                CASE WHEN (SELECT count(*) FROM p) = 1 AND $33::text IS NOT NULL \
                       AND (SELECT count(*) FROM c) = 0 \
-                 THEN tolom_refuse(CASE WHEN $31::text = 'mark_paid' \
+                 THEN tolom_refuse(CASE WHEN $33::text = 'mark_paid' \
                       THEN '{already_paid}' ELSE '{not_paid}' END, \
-                      CASE WHEN $31::text = 'mark_paid' \
+                      CASE WHEN $33::text = 'mark_paid' \
                       THEN 'the charge is already paid' \
                       ELSE 'only a paid charge can be reopened' END) \
                  ELSE true END AS ok",
         update = rows::PAYMENT_UPDATE,
-        events = rows::events_cte(42),
-        outbox = rows::outbox_cte(49),
+        events = rows::events_cte(44),
+        outbox = rows::outbox_cte(51),
         already_paid = constraint::CHARGE_ALREADY_PAID,
         not_paid = constraint::CHARGE_REOPEN_NOT_PAID,
     )
@@ -197,10 +198,22 @@ impl PostgresStore {
                 Some(ChargeChange::MarkPaid) => Some("mark_paid"),
                 Some(ChargeChange::Reopen) => Some("reopen"),
             });
-        let row = outbox
-            .bind(events.bind(refund.bind(q)))
-            .fetch_one(self.pool())
-            .await?;
+        let q = outbox.bind(events.bind(refund.bind(q)));
+        // One statement; with audit notes (an operator's request), one
+        // transaction: the statement, then the notes.
+        let row = if update.notes.is_empty() {
+            q.fetch_one(self.pool()).await?
+        } else {
+            let mut tx = self.pool().begin().await?;
+            let row = q.fetch_one(&mut *tx).await?;
+            if row.try_get::<i64, _>("updated")? == 1 {
+                for note in &update.notes {
+                    append_note(&mut tx, note).await?;
+                }
+                tx.commit().await?;
+            }
+            row
+        };
         let updated: i64 = row.try_get("updated")?;
         if updated == 1 {
             return Ok(());
@@ -347,7 +360,7 @@ mod tests {
     /// The placeholders of each statement are numbered without a gap.
     #[test]
     fn parameters_are_numbered_without_gaps() {
-        for (sql, n) in [(create_sql(), 36), (update_sql(), 58)] {
+        for (sql, n) in [(create_sql(), 38), (update_sql(), 60)] {
             for i in 1..=n {
                 assert!(sql.contains(&format!("${i}")), "${i} missing in {sql}");
             }

@@ -24,7 +24,7 @@ use tolom_core::outbox::{AgencyEvent, Channel, OutboxMessage, OutboxPayload, Out
 use tolom_core::payment::{
     Approval, Challenge, DeclineReason, Payment, PaymentRecord, PaymentState, Refund, RefundState,
 };
-use tolom_core::ports::{InvariantKind, StoreError};
+use tolom_core::ports::{InvariantKind, StoreError, StoredCheckpoint};
 use tolom_core::terms::TermsEdition;
 use uuid::Uuid;
 
@@ -89,19 +89,19 @@ pub(crate) const PAYMENT_COLUMNS: &str = "id, charge_id, code, service, currency
     fee_minor, total_minor, state, version, created_at, updated_at, expires_at, terms_edition, \
     language, start_key, submit_key, card, contact, acquirer, acquirer_ref, approval, \
     decline_reason, failure, challenge, refunded_minor, refund_pending_minor, succeeded_at, \
-    receipt_number";
+    receipt_number, return_attempts, next_return_at";
 
-/// Inserts a payment (`$1..$29`).
+/// Inserts a payment (`$1..$31`).
 pub(crate) const PAYMENT_INSERT: &str = "INSERT INTO payments (id, charge_id, code, service, \
     currency, amount_minor, fee_minor, total_minor, state, version, created_at, updated_at, \
     expires_at, terms_edition, language, start_key, submit_key, card, contact, acquirer, \
     acquirer_ref, approval, decline_reason, failure, challenge, refunded_minor, \
-    refund_pending_minor, succeeded_at, receipt_number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-    $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, \
-    $28, $29)";
+    refund_pending_minor, succeeded_at, receipt_number, return_attempts, next_return_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+    $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)";
 
-/// Compare-and-set update of a payment (`$1..$29`, expected stored version
-/// `$30`). The fixed fields are written too, so that the trigger
+/// Compare-and-set update of a payment (`$1..$31`, expected stored version
+/// `$32`). The fixed fields are written too, so that the trigger
 /// `payments_fixed_fields` refuses a change of them.
 pub(crate) const PAYMENT_UPDATE: &str = "UPDATE payments SET charge_id = $2, code = $3, \
     service = $4, currency = $5, amount_minor = $6, fee_minor = $7, total_minor = $8, \
@@ -109,9 +109,10 @@ pub(crate) const PAYMENT_UPDATE: &str = "UPDATE payments SET charge_id = $2, cod
     terms_edition = $14, language = $15, start_key = $16, submit_key = $17, card = $18, \
     contact = $19, acquirer = $20, acquirer_ref = $21, approval = $22, decline_reason = $23, \
     failure = $24, challenge = $25, refunded_minor = $26, refund_pending_minor = $27, \
-    succeeded_at = $28, receipt_number = $29 WHERE id = $1 AND version = $30";
+    succeeded_at = $28, receipt_number = $29, return_attempts = $30, next_return_at = $31 \
+    WHERE id = $1 AND version = $32";
 
-/// Everything bound for a payment row, in parameter order `$1..$29`
+/// Everything bound for a payment row, in parameter order `$1..$31`
 /// (see [`PAYMENT_INSERT`] and [`PAYMENT_UPDATE`]), from its
 /// [`PaymentRecord`].
 pub(crate) struct PaymentParams {
@@ -144,6 +145,8 @@ pub(crate) struct PaymentParams {
     refund_pending: i64,
     succeeded_at: Option<DateTime<Utc>>,
     receipt_number: Option<String>,
+    return_attempts: i64,
+    next_return_at: Option<DateTime<Utc>>,
 }
 
 impl PaymentParams {
@@ -189,6 +192,8 @@ impl PaymentParams {
             refund_pending: minor(r.refund_pending)?,
             succeeded_at: r.succeeded_at,
             receipt_number: r.receipt_number.clone(),
+            return_attempts: i64::from(r.return_attempts),
+            next_return_at: r.next_return_at,
         })
     }
 
@@ -197,7 +202,7 @@ impl PaymentParams {
         self.version
     }
 
-    /// Binds `$1..$29`.
+    /// Binds `$1..$31`.
     pub(crate) fn bind<'q>(
         &'q self,
         q: Query<'q, Postgres, PgArguments>,
@@ -231,6 +236,8 @@ impl PaymentParams {
             .bind(self.refund_pending)
             .bind(self.succeeded_at)
             .bind(&self.receipt_number)
+            .bind(self.return_attempts)
+            .bind(self.next_return_at)
     }
 }
 
@@ -284,6 +291,11 @@ pub(crate) fn payment(row: &PgRow) -> Result<Payment, StoreError> {
         refund_pending: money(row, "refund_pending_minor", cur)?,
         succeeded_at: get(row, "succeeded_at")?,
         receipt_number: get(row, "receipt_number")?,
+        return_attempts: {
+            let n: i64 = get(row, "return_attempts")?;
+            u32::try_from(n).map_err(|_| broken("return attempts", n))?
+        },
+        next_return_at: get(row, "next_return_at")?,
     };
     Payment::restore(record).map_err(|e| StoreError::Broken(format!("stored {e}")))
 }
@@ -674,6 +686,20 @@ pub(crate) fn audit(row: &PgRow) -> Result<AuditEntry, StoreError> {
         data: data.0,
         prev_hash: get(row, "prev_hash")?,
         hash: get(row, "hash")?,
+    })
+}
+
+/// Columns of a kept checkpoint.
+pub(crate) const CHECKPOINT_COLUMNS: &str = "size, head, at, text";
+
+/// A kept checkpoint from a row selected with [`CHECKPOINT_COLUMNS`].
+pub(crate) fn checkpoint(row: &PgRow) -> Result<StoredCheckpoint, StoreError> {
+    let size: i64 = get(row, "size")?;
+    Ok(StoredCheckpoint {
+        size: u64::try_from(size).map_err(|e| broken("checkpoint size", e))?,
+        head: get(row, "head")?,
+        at: get(row, "at")?,
+        text: get(row, "text")?,
     })
 }
 

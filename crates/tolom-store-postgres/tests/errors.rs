@@ -56,6 +56,7 @@ fn update(p: &Payment, charge: Option<ChargeChange>) -> PaymentUpdate {
         refund: None,
         events: vec![event(p, EventKind::PaymentAuthorizing)],
         outbox: vec![],
+        notes: Vec::new(),
     }
 }
 
@@ -173,6 +174,7 @@ async fn constraint_names_map_to_invariant_kinds_and_nothing_is_written() {
                     kind: EventKind::ChargeCancelled,
                     ..event(&paid, EventKind::ChargeCancelled)
                 },
+                &[],
             )
             .await,
         InvariantKind::PaidWithoutPayment,
@@ -250,6 +252,7 @@ async fn constraint_names_map_to_invariant_kinds_and_nothing_is_written() {
                     kind: EventKind::ChargeIssued,
                     ..event(&paid, EventKind::ChargeIssued)
                 },
+                &[],
             )
             .await,
         Err(StoreError::DuplicateCode)
@@ -641,7 +644,7 @@ async fn every_sqlstate_maps_by_code_and_constraint_not_by_message() {
         };
         let what = format!("{code} {name:?}");
         let e = store
-            .insert_charge(&charge, &ev)
+            .insert_charge(&charge, &ev, &[])
             .await
             .err()
             .unwrap_or_else(|| panic!("{what}: accepted"));

@@ -161,7 +161,7 @@ async fn authorizing(store: &PostgresStore) -> (Charge, Payment) {
         data: serde_json::json!({}),
     };
     store
-        .insert_charge(&charge, &ev)
+        .insert_charge(&charge, &ev, &[])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mut p = Payment::create(NewPayment {
@@ -203,6 +203,7 @@ async fn authorizing(store: &PostgresStore) -> (Charge, Payment) {
             refund: None,
             events: vec![event(&p, EventKind::PaymentAuthorizing)],
             outbox: vec![],
+            notes: Vec::new(),
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -241,6 +242,7 @@ fn success(p: &Payment) -> PaymentUpdate {
             }),
             t0(),
         )],
+        notes: Vec::new(),
     }
 }
 

@@ -48,6 +48,7 @@ async fn tampering_breaks_the_chain() {
             .await
             .expect("append");
     }
+    store.seal_audit(100_000).await.expect("seal");
     let entries = store.audit_entries(1, 0).await.expect("entries");
     assert_eq!(
         verify_chain(&entries),
@@ -70,6 +71,7 @@ async fn tampering_breaks_the_chain() {
         .execute(raw)
         .await
         .expect("tamper");
+    store.seal_audit(100_000).await.expect("seal");
     let entries = store.audit_entries(1, 0).await.expect("entries");
     assert_eq!(
         verify_chain(&entries),
@@ -79,6 +81,7 @@ async fn tampering_breaks_the_chain() {
         .execute(raw)
         .await
         .expect("delete");
+    store.seal_audit(100_000).await.expect("seal");
     let entries = store.audit_entries(1, 0).await.expect("entries");
     assert_eq!(
         verify_chain(&entries),
@@ -122,6 +125,8 @@ async fn events_enter_the_chain_with_their_actor() {
         .unwrap_or_else(|| panic!("no payment.created"));
     assert_eq!(created.actor, "system", "a payer's step is the system's");
 
+    store.seal_audit(100_000).await.expect("seal");
+
     let audit = store.audit_entries(1, 0).await.unwrap_or_default();
     let actor_of = |action: &str| {
         audit
@@ -154,6 +159,7 @@ async fn events_enter_the_chain_with_their_actor() {
         (last.kind, last.actor.as_str()),
         (EventKind::ChargeExpired, "system")
     );
+    store.seal_audit(100_000).await.expect("seal");
     let audit = store.audit_entries(1, 0).await.unwrap_or_default();
     assert_eq!(
         audit.last().map(|e| (e.action.as_str(), e.actor.as_str())),
@@ -163,6 +169,7 @@ async fn events_enter_the_chain_with_their_actor() {
 
 /// The number of audit entries.
 async fn audit_len(store: &tolom_store_postgres::PostgresStore) -> usize {
+    store.seal_audit(100_000).await.expect("seal");
     store
         .audit_entries(1, 0)
         .await
@@ -225,6 +232,7 @@ async fn an_action_and_its_note_are_one_transaction() {
         .await
         .unwrap_or_default();
     assert_eq!(pending.iter().map(|m| m.id).collect::<Vec<_>>(), vec![id]);
+    store.seal_audit(100_000).await.expect("seal");
     let audit = store.audit_entries(1, 0).await.unwrap_or_default();
     assert_eq!(
         audit
@@ -257,6 +265,7 @@ async fn an_action_and_its_note_are_one_transaction() {
         )
         .await;
     assert_eq!(counted, Ok(0));
+    store.seal_audit(100_000).await.expect("seal");
     let audit = store.audit_entries(1, 0).await.unwrap_or_default();
     assert_eq!(
         audit.last().map(|e| e.data.clone()),

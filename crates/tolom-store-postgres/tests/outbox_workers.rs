@@ -245,6 +245,7 @@ async fn failures_back_off_then_die_visibly_and_can_be_retried() {
             .unwrap_or_else(|e| panic!("{e}")),
         1
     );
+    store.seal_audit(100_000).await.expect("seal");
     let audit = store.audit_entries(1, 0).await.unwrap_or_default();
     assert!(
         audit

@@ -56,7 +56,7 @@ async fn charge(store: &PostgresStore, serial: u64) -> Charge {
         agency_ref: None,
     };
     store
-        .insert_charge(&c, &ev(c.id, None))
+        .insert_charge(&c, &ev(c.id, None), &[])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     c
@@ -225,6 +225,7 @@ async fn a_second_paid_payment_is_refused_by_the_index() {
         refund: None,
         events: vec![ev(p.charge_id(), Some(p.id()))],
         outbox: vec![],
+        notes: Vec::new(),
     };
     store
         .update_payment(&up(&p, None))

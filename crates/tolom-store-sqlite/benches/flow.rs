@@ -97,7 +97,7 @@ async fn flows(dir: &Path, durability: Durability, n: usize, payers: usize) -> F
     );
     // The agency's side, not timed: the codes to pay.
     let mut codes = Vec::with_capacity(n);
-    for _ in 0..n {
+    for i in 0..n {
         let charge = tolom
             .issue_charge(IssueCharge {
                 service: "passport-2020".into(),
@@ -106,7 +106,7 @@ async fn flows(dir: &Path, durability: Durability, n: usize, payers: usize) -> F
                 payer: "Асанов Айбек Маратович".into(),
                 code: None,
                 expires_at: Utc::now() + chrono::Duration::days(30),
-                agency_ref: Some("AG-1".into()),
+                agency_ref: Some(format!("AG-{i}")),
             })
             .await
             .expect("issue");

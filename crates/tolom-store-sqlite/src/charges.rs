@@ -2,28 +2,34 @@
 //! transaction.
 
 use async_trait::async_trait;
+use tolom_core::audit::AuditNote;
 use tolom_core::charge::{Charge, ChargeStatus};
 use tolom_core::code::PaymentCode;
 use tolom_core::events::Event;
 use tolom_core::ports::{ChargeQuery, ChargeStore, StoreError};
 use uuid::Uuid;
 
-use crate::audit::record_event;
+use crate::audit::{record_event, record_note};
 use crate::error::map;
 use crate::rows::{charge_from, id, limit_of, minor, ts, CHARGE_COLUMNS};
 use crate::SqliteStore;
 
 #[async_trait]
 impl ChargeStore for SqliteStore {
-    async fn insert_charge(&self, charge: &Charge, event: &Event) -> Result<(), StoreError> {
+    async fn insert_charge(
+        &self,
+        charge: &Charge,
+        event: &Event,
+        notes: &[AuditNote],
+    ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        // UNIQUE charges.code / PRIMARY KEY charges.id → DuplicateCode
-        // (error.rs); the transaction rolls back, so not even the event is
-        // written.
+        // UNIQUE charges.code / PRIMARY KEY charges.id → DuplicateCode, the
+        // unique (service, agency_key) → DuplicateAgencyRef (error.rs); the
+        // transaction rolls back, so not even the event is written.
         sqlx::query(
             "INSERT INTO charges (id, code, service, urgency, payer_name, currency, \
-             amount_minor, issued_at, expires_at, status, agency_ref) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             amount_minor, issued_at, expires_at, status, agency_ref, agency_key) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
         )
         .bind(id(charge.id))
         .bind(charge.code.as_str())
@@ -40,7 +46,28 @@ impl ChargeStore for SqliteStore {
         .await
         .map_err(map)?;
         record_event(&mut tx, event).await?;
+        for note in notes {
+            record_note(&mut tx, note).await?;
+        }
         self.commit(tx).await
+    }
+
+    async fn charge_by_agency_ref(
+        &self,
+        service: &str,
+        agency_ref: &str,
+    ) -> Result<Option<Charge>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {CHARGE_COLUMNS} FROM charges WHERE service = ?1 AND agency_key = ?2"
+        ))
+        .bind(service)
+        .bind(agency_ref)
+        .fetch_optional(self.readers())
+        .await
+        .map_err(map)?
+        .as_ref()
+        .map(charge_from)
+        .transpose()
     }
 
     async fn charge_by_code(&self, code: &PaymentCode) -> Result<Option<Charge>, StoreError> {
@@ -75,6 +102,7 @@ impl ChargeStore for SqliteStore {
         from: ChargeStatus,
         to: ChargeStatus,
         event: &Event,
+        notes: &[AuditNote],
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         // The schema's triggers refuse leaving Paid while a paid payment
@@ -100,6 +128,9 @@ impl ChargeStore for SqliteStore {
             });
         }
         record_event(&mut tx, event).await?;
+        for note in notes {
+            record_note(&mut tx, note).await?;
+        }
         self.commit(tx).await
     }
 

@@ -97,6 +97,8 @@ pub(crate) mod unique {
     pub const EDITION_ID: &str = "terms_editions.id";
     /// `api_tokens.name`.
     pub const TOKEN_NAME: &str = "api_tokens.name";
+    /// `charges_agency_key` (partial, on `service, agency_key`).
+    pub const AGENCY_KEY: &str = "charges.service, charges.agency_key";
 }
 
 /// The named CHECK constraints (migration 3) that stand for an invariant
@@ -213,6 +215,10 @@ pub(crate) fn map_violation(v: Violation) -> StoreError {
             unique::TOKEN_NAME => StoreError::invariant(
                 InvariantKind::DuplicateToken,
                 "a token with this name exists (api_tokens.name)",
+            ),
+            unique::AGENCY_KEY => StoreError::invariant(
+                InvariantKind::DuplicateAgencyRef,
+                "another charge of the service holds this agency reference (charges_agency_key)",
             ),
             _ => StoreError::invariant(InvariantKind::Constraint, format!("duplicate {name}")),
         },
@@ -411,8 +417,9 @@ mod tests {
 
     fn charge(id: &str, code: &str) -> String {
         format!(
-            "INSERT INTO charges VALUES ('{id}', '{code}', 's', NULL, 'p', 'KGS', 100, '{T}', \
-             '{T}', 'unpaid', NULL)"
+            "INSERT INTO charges (id, code, service, urgency, payer_name, currency, \
+             amount_minor, issued_at, expires_at, status, agency_ref) VALUES ('{id}', '{code}', \
+             's', NULL, 'p', 'KGS', 100, '{T}', '{T}', 'unpaid', NULL)"
         )
     }
 
@@ -454,6 +461,15 @@ mod tests {
             ),
         )
         .await;
+        let with_reference = |id: &str, code: &str| {
+            format!(
+                "INSERT INTO charges (id, code, service, urgency, payer_name, currency, \
+                 amount_minor, issued_at, expires_at, status, agency_ref, agency_key) VALUES \
+                 ('{id}', '{code}', 's', NULL, 'p', 'KGS', 100, '{T}', '{T}', 'unpaid', 'R-1', \
+                 'R-1')"
+            )
+        };
+        ok(&store, &with_reference("c3", "code-3")).await;
 
         use InvariantKind as K;
         let cases: Vec<(String, Option<InvariantKind>, &str)> = vec![
@@ -515,6 +531,11 @@ mod tests {
                 ),
                 Some(K::DuplicateToken),
                 "a token name",
+            ),
+            (
+                with_reference("c4", "code-4"),
+                Some(K::DuplicateAgencyRef),
+                "an agency reference another charge of the service holds",
             ),
             (
                 payment("p5", "no-charge", "expired", "k5"),
@@ -633,7 +654,7 @@ mod tests {
                 actor: "system".into(),
                 data: serde_json::json!({}),
             };
-            if let Err(e) = store.insert_charge(&charge, &event).await {
+            if let Err(e) = store.insert_charge(&charge, &event, &[]).await {
                 refused = Some((e, charge));
                 break;
             }

@@ -10,16 +10,17 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tolom_core::access::{ApiToken, ANONYMISED};
-use tolom_core::audit::{AuditEntry, AuditNote};
+use tolom_core::audit::{AuditEntry, AuditHead, AuditNote};
 use tolom_core::card::Phone;
+use tolom_core::outbox::ERROR_REMOVED;
 use tolom_core::payment::Payment;
-use tolom_core::ports::{OpsStore, StoreError};
+use tolom_core::ports::{OpsStore, StoreError, StoredCheckpoint};
 
 use crate::audit::record_note;
 use crate::error::map;
 use crate::rows::{
-    audit_from, id, limit_of, payment_from, token_from, ts, AUDIT_COLUMNS, IN_FLIGHT_SQL,
-    PAYMENT_COLUMNS, TOKEN_COLUMNS,
+    audit_from, checkpoint_from, id, limit_of, payment_from, token_from, ts, AUDIT_COLUMNS,
+    IN_FLIGHT_SQL, PAYMENT_COLUMNS, TOKEN_COLUMNS,
 };
 use crate::SqliteStore;
 
@@ -48,11 +49,70 @@ fn with_count(note: &AuditNote, n: u64) -> AuditNote {
 
 #[async_trait]
 impl OpsStore for SqliteStore {
-    async fn append_audit(&self, note: &AuditNote) -> Result<AuditEntry, StoreError> {
+    async fn append_audit(&self, note: &AuditNote) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        let entry = record_note(&mut tx, note).await?;
+        record_note(&mut tx, note).await?;
         self.commit(tx).await?;
-        Ok(entry)
+        Ok(())
+    }
+
+    // One writer: entries are chained in the transaction that appends them
+    // (the writer lock already orders them), so nothing waits to be sealed.
+    async fn seal_audit(&self, _max: usize) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    async fn audit_unsealed(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    async fn audit_head(&self) -> Result<AuditHead, StoreError> {
+        let last = sqlx::query(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1"
+        ))
+        .fetch_optional(self.readers())
+        .await
+        .map_err(map)?;
+        Ok(match last.as_ref().map(audit_from).transpose()? {
+            Some(e) => AuditHead::of(&e),
+            None => AuditHead::empty(),
+        })
+    }
+
+    async fn save_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<bool, StoreError> {
+        let size = i64::try_from(checkpoint.size).map_err(|_| {
+            StoreError::invariant(
+                tolom_core::ports::InvariantKind::Constraint,
+                "checkpoint size out of range",
+            )
+        })?;
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "INSERT INTO audit_checkpoints (size, head, at, text) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (size) DO NOTHING",
+        )
+        .bind(size)
+        .bind(&checkpoint.head)
+        .bind(ts(checkpoint.at))
+        .bind(&checkpoint.text)
+        .execute(&mut *tx)
+        .await
+        .map_err(map)?;
+        self.commit(tx).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn checkpoints(&self, limit: usize) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        sqlx::query(
+            "SELECT size, head, at, text FROM audit_checkpoints ORDER BY size DESC LIMIT ?1",
+        )
+        .bind(limit_of(limit))
+        .fetch_all(self.readers())
+        .await
+        .map_err(map)?
+        .iter()
+        .map(checkpoint_from)
+        .collect()
     }
 
     async fn audit_entries(
@@ -175,6 +235,20 @@ impl OpsStore for SqliteStore {
         ))
         .bind(ts(before))
         .bind(ANONYMISED_EMAIL)
+        .execute(&mut *tx)
+        .await
+        .map_err(map)?;
+        // So do the failure texts of every message of those payments (a
+        // bounce quotes the address).
+        sqlx::query(&format!(
+            "UPDATE outbox SET last_error = ?2 \
+             WHERE last_error IS NOT NULL AND last_error IS NOT ?2 \
+               AND json_extract(payload, '$.data.payment_id') IN \
+                   (SELECT id FROM payments WHERE contact IS NULL \
+                    AND state NOT IN {IN_FLIGHT_SQL} AND updated_at < ?1)"
+        ))
+        .bind(ts(before))
+        .bind(ERROR_REMOVED)
         .execute(&mut *tx)
         .await
         .map_err(map)?;

@@ -19,7 +19,7 @@ use tolom_core::ports::{
 };
 use uuid::Uuid;
 
-use crate::audit::{record_events, WriteTx};
+use crate::audit::{record_events, record_note, WriteTx};
 use crate::error::{corrupt, foreign_key_violation, map, unique, unique_violation};
 use crate::outbox::insert_outbox;
 use crate::rows::{
@@ -256,6 +256,9 @@ impl PaymentStore for SqliteStore {
             upsert_refund(&mut tx, r).await?;
         }
         record_events(&mut tx, &u.events).await?;
+        for note in &u.notes {
+            record_note(&mut tx, note).await?;
+        }
         for m in &u.outbox {
             insert_outbox(&mut tx, m).await?;
         }

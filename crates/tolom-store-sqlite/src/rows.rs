@@ -26,7 +26,7 @@ use tolom_core::outbox::{OutboxMessage, OutboxPayload, OutboxStatus};
 use tolom_core::payment::{
     DeclineReason, Payment, PaymentRecord, PaymentState, Refund, RefundState,
 };
-use tolom_core::ports::{InvariantKind, StoreError};
+use tolom_core::ports::{InvariantKind, StoreError, StoredCheckpoint};
 use tolom_core::terms::TermsEdition;
 use uuid::Uuid;
 
@@ -184,8 +184,8 @@ pub(crate) fn charge_from(row: &SqliteRow) -> Result<Charge, StoreError> {
 /// `state IN ...`.
 pub(crate) const IN_FLIGHT_SQL: &str = "('created', 'authorizing', 'action_required', 'unknown')";
 
-/// Payment columns in binding order (`?1` … `?29`).
-const PAYMENT_FIELDS: [&str; 29] = [
+/// Payment columns in binding order (`?1` … `?31`).
+const PAYMENT_FIELDS: [&str; 31] = [
     "id",
     "charge_id",
     "code",
@@ -215,12 +215,14 @@ const PAYMENT_FIELDS: [&str; 29] = [
     "refund_pending_minor",
     "succeeded_at",
     "receipt_number",
+    "return_attempts",
+    "next_return_at",
 ];
 
 /// Every payment column, for `SELECT`.
 pub(crate) static PAYMENT_COLUMNS: LazyLock<String> = LazyLock::new(|| PAYMENT_FIELDS.join(", "));
 
-/// `INSERT INTO payments (...) VALUES (?1, ..., ?29)`.
+/// `INSERT INTO payments (...) VALUES (?1, ..., ?31)`.
 pub(crate) static INSERT_PAYMENT: LazyLock<String> = LazyLock::new(|| {
     let params: Vec<String> = (1..=PAYMENT_FIELDS.len())
         .map(|i| format!("?{i}"))
@@ -233,7 +235,7 @@ pub(crate) static INSERT_PAYMENT: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Every column but `id` is set (so that the schema's triggers see an
-/// attempt to change a fixed one); `?30` is the expected stored version.
+/// attempt to change a fixed one); `?32` is the expected stored version.
 pub(crate) static UPDATE_PAYMENT: LazyLock<String> = LazyLock::new(|| {
     let sets: Vec<String> = PAYMENT_FIELDS
         .iter()
@@ -280,6 +282,8 @@ pub(crate) struct PaymentRow {
     refund_pending: i64,
     succeeded_at: Option<String>,
     receipt_number: Option<String>,
+    return_attempts: i64,
+    next_return_at: Option<String>,
 }
 
 impl PaymentRow {
@@ -319,10 +323,12 @@ impl PaymentRow {
             refund_pending: minor(r.refund_pending)?,
             succeeded_at: r.succeeded_at.map(ts),
             receipt_number: r.receipt_number.clone(),
+            return_attempts: i64::from(r.return_attempts),
+            next_return_at: r.next_return_at.map(ts),
         })
     }
 
-    /// Binds every column, `?1` … `?29`.
+    /// Binds every column, `?1` … `?31`.
     pub(crate) fn bind<'q>(self, q: SqliteQuery<'q>) -> SqliteQuery<'q> {
         q.bind(self.id)
             .bind(self.charge_id)
@@ -353,6 +359,8 @@ impl PaymentRow {
             .bind(self.refund_pending)
             .bind(self.succeeded_at)
             .bind(self.receipt_number)
+            .bind(self.return_attempts)
+            .bind(self.next_return_at)
     }
 }
 
@@ -403,6 +411,11 @@ pub(crate) fn payment_from(row: &SqliteRow) -> Result<Payment, StoreError> {
         refund_pending: money(row.int("refund_pending_minor")?, cur)?,
         succeeded_at: opt_ts(row.opt_text("succeeded_at")?)?,
         receipt_number: row.opt_text("receipt_number")?,
+        return_attempts: {
+            let n = row.int("return_attempts")?;
+            u32::try_from(n).map_err(|_| corrupt("return attempts", n))?
+        },
+        next_return_at: opt_ts(row.opt_text("next_return_at")?)?,
     };
     Payment::restore(record).map_err(|e| StoreError::Broken(format!("stored {e}")))
 }
@@ -549,6 +562,17 @@ pub(crate) fn terms_from(row: &SqliteRow) -> Result<TermsEdition, StoreError> {
 // ---------------------------------------------------------------------------
 
 pub(crate) const AUDIT_COLUMNS: &str = "seq, at, actor, action, subject, data, prev_hash, hash";
+
+/// A kept checkpoint (`size, head, at, text`).
+pub(crate) fn checkpoint_from(row: &SqliteRow) -> Result<StoredCheckpoint, StoreError> {
+    let size = row.int("size")?;
+    Ok(StoredCheckpoint {
+        size: u64::try_from(size).map_err(|_| corrupt("checkpoint size", size))?,
+        head: row.text("head")?,
+        at: parse_ts(&row.text("at")?)?,
+        text: row.text("text")?,
+    })
+}
 
 pub(crate) fn audit_from(row: &SqliteRow) -> Result<AuditEntry, StoreError> {
     let seq = row.int("seq")?;

@@ -16,12 +16,15 @@ use tolom_core::ports::OpsStore;
 /// A CVV that appears nowhere else in the data of these flows.
 const CVV: &str = "862";
 
+/// The masked number tolom keeps (`tolom_core::card::MaskedPan`: at most
+/// the first 6 and last 4 digits, never more than half).
 fn masked(pan: &str) -> String {
+    let (first, last) = tolom_core::card::MaskedPan::shown(pan.len());
     format!(
         "{}{}{}",
-        &pan[..6],
-        "*".repeat(pan.len() - 10),
-        &pan[pan.len() - 4..]
+        &pan[..first],
+        "*".repeat(pan.len() - first - last),
+        &pan[pan.len() - last..]
     )
 }
 

@@ -45,6 +45,7 @@ fn upd(p: &Payment) -> PaymentUpdate {
         refund: None,
         events: vec![event(p, EventKind::PaymentAuthorizing)],
         outbox: vec![],
+        notes: Vec::new(),
     }
 }
 
@@ -129,6 +130,7 @@ async fn refused_payment_updates_name_their_rule_and_write_nothing() {
             ChargeStatus::Paid,
             ChargeStatus::Cancelled,
             &event(&paid, EventKind::ChargeCancelled),
+            &[],
         )
         .await;
     refused(&w, r, InvariantKind::PaidWithoutPayment, &paid).await;

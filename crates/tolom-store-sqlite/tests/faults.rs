@@ -176,6 +176,7 @@ async fn a_read_only_database_is_broken_for_writes_and_serves_reads() {
             ChargeStatus::Unpaid,
             ChargeStatus::Cancelled,
             &ev,
+            &[],
         )
         .await,
     );
@@ -453,6 +454,7 @@ async fn a_stale_writer_loses_and_nothing_of_its_update_is_written() {
             data: serde_json::json!({}),
         }],
         outbox: vec![],
+        notes: Vec::new(),
     };
     w.store()
         .update_payment(&upd(&a, EventKind::PaymentExpired))

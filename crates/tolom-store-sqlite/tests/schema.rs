@@ -302,6 +302,16 @@ async fn a_database_of_the_previous_schema_migrates_with_its_data() {
              '00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002', \
              'payment.succeeded', '{{}}')"
         ),
+        // Two charges an older tolom took with one agency reference.
+        format!(
+            "INSERT INTO charges VALUES ('00000000-0000-4000-8000-000000000006', '110000000028', \
+             'passport-2020', NULL, 'B', 'KGS', 88500, '2026-11-25T13:00:00.000000000Z', '{t}', \
+             'unpaid', 'REQ-1')"
+        ),
+        format!(
+            "INSERT INTO charges VALUES ('00000000-0000-4000-8000-000000000005', '110000000039', \
+             'passport-2020', NULL, 'C', 'KGS', 88500, '{t}', '{t}', 'unpaid', 'REQ-1')"
+        ),
     ] {
         common::exec(&mut raw, &sql).await;
     }
@@ -331,6 +341,25 @@ async fn a_database_of_the_previous_schema_migrates_with_its_data() {
         events[0].actor, "system",
         "old events were all the system's"
     );
+    // The first of the charges with one agency reference holds it; the
+    // other is kept as it was.
+    let holder = tolom_core::ports::ChargeStore::charge_by_agency_ref(
+        &store,
+        "passport-2020",
+        "REQ-1",
+    )
+    .await
+    .expect("read")
+    .expect("held");
+    assert_eq!(holder.payer.full_name, "C", "the first issued holds it");
+    let other = tolom_core::ports::ChargeStore::charge_by_code(
+        &store,
+        &tolom_core::code::PaymentCode::from_trusted("110000000028"),
+    )
+    .await
+    .expect("read")
+    .expect("kept");
+    assert_eq!(other.agency_ref.as_deref(), Some("REQ-1"));
     // The rebuilt tables keep their rules.
     let mut raw = common::raw(&path).await;
     let (code, message) = refused(

@@ -34,6 +34,8 @@ pub enum Script {
 #[derive(Debug, Clone)]
 enum OrderState {
     Approved(Approval),
+    /// The amount is held, not taken (a pre-authorisation).
+    Held(Approval),
     Declined(DeclineReason),
     AwaitingOtp(String),
     Reversed,
@@ -48,6 +50,10 @@ struct Inner {
     status_fails: u32,
     refuse_reverse: bool,
     refuse_cancel: bool,
+    refuse_refund: bool,
+    status_calls: u32,
+    reverse_calls: u32,
+    refund_calls: u32,
 }
 
 /// An acquirer that follows a script (default: approve everything). It
@@ -84,6 +90,44 @@ impl FakeAcquirer {
         if let Ok(mut i) = self.inner.lock() {
             i.refuse_reverse = refuse;
         }
+    }
+
+    /// Makes `refund` refuse every order (as a gateway whose refunds are
+    /// switched off, or a bank that is down for refunds).
+    pub fn refuse_refund(&self, refuse: bool) {
+        if let Ok(mut i) = self.inner.lock() {
+            i.refuse_refund = refuse;
+        }
+    }
+
+    /// An order arrives late with its amount held, not taken (the gateway's
+    /// "pre-authorised" state).
+    pub fn hold_late(&self, order: &str, amount: Money) {
+        if let Ok(mut i) = self.inner.lock() {
+            let zero = Money::zero(amount.currency());
+            i.orders.insert(
+                order.to_string(),
+                (OrderState::Held(Self::approval(order)), amount, zero),
+            );
+        }
+    }
+
+    /// The bank refunds `amount` of an approved order on its own (its back
+    /// office), outside tolom.
+    pub fn refund_at_bank(&self, order: &str, amount: Money) {
+        if let Ok(mut i) = self.inner.lock() {
+            if let Some((OrderState::Approved(_), _, refunded)) = i.orders.get_mut(order) {
+                *refunded = refunded.checked_add(amount).unwrap_or(*refunded);
+            }
+        }
+    }
+
+    /// Calls received so far: (`status`, `reverse`, `refund`).
+    pub fn calls(&self) -> (u32, u32, u32) {
+        self.inner
+            .lock()
+            .map(|i| (i.status_calls, i.reverse_calls, i.refund_calls))
+            .unwrap_or_default()
     }
 
     /// Makes `cancel` refuse every unpaid order (as a gateway that does not
@@ -147,6 +191,7 @@ impl FakeAcquirer {
                 AcquirerOutcome::ActionRequired(tolom_core::payment::Challenge::Otp { hint: None })
             }
             OrderState::Reversed => AcquirerOutcome::Declined(DeclineReason::Other),
+            OrderState::Held(_) => AcquirerOutcome::Pending,
         }
     }
 }
@@ -240,15 +285,25 @@ impl Acquirer for FakeAcquirer {
             .inner
             .lock()
             .map_err(|_| AcquirerError::not_sent("poisoned"))?;
+        i.status_calls += 1;
         if i.status_fails > 0 {
             i.status_fails -= 1;
             return Err(AcquirerError::unknown("status timed out"));
         }
         Ok(match i.orders.get(order) {
             None => OrderStatus::NotFound,
+            Some((OrderState::Approved(a), _, refunded)) if !refunded.is_zero() => {
+                OrderStatus::Refunded {
+                    approval: a.clone(),
+                    refunded: *refunded,
+                }
+            }
             Some((OrderState::Approved(a), _, refunded)) => OrderStatus::Approved {
                 approval: a.clone(),
                 refunded: *refunded,
+            },
+            Some((OrderState::Held(a), _, _)) => OrderStatus::PreAuthorized {
+                approval: a.clone(),
             },
             Some((OrderState::Declined(r), _, _)) => OrderStatus::Declined(*r),
             Some((OrderState::AwaitingOtp(_), _, _)) => OrderStatus::Pending,
@@ -266,6 +321,10 @@ impl Acquirer for FakeAcquirer {
             .inner
             .lock()
             .map_err(|_| AcquirerError::not_sent("poisoned"))?;
+        i.refund_calls += 1;
+        if i.refuse_refund {
+            return Ok(RefundOutcome::Refused("refunds refused".into()));
+        }
         let Some((state, paid, refunded)) = i.orders.get_mut(order) else {
             return Ok(RefundOutcome::Refused("no such order".into()));
         };
@@ -289,11 +348,12 @@ impl Acquirer for FakeAcquirer {
             .inner
             .lock()
             .map_err(|_| AcquirerError::not_sent("poisoned"))?;
+        i.reverse_calls += 1;
         if i.refuse_reverse {
             return Err(AcquirerError::rejected("reversal refused"));
         }
         match i.orders.get_mut(order) {
-            Some((state @ OrderState::AwaitingOtp(_), _, _)) => {
+            Some((state @ (OrderState::AwaitingOtp(_) | OrderState::Held(_)), _, _)) => {
                 *state = OrderState::Reversed;
                 Ok(())
             }
@@ -313,7 +373,7 @@ impl Acquirer for FakeAcquirer {
             .map_err(|_| AcquirerError::not_sent("poisoned"))?;
         let refuse = i.refuse_cancel;
         match i.orders.get_mut(order) {
-            Some((OrderState::Approved(_), _, _)) => {
+            Some((OrderState::Approved(_) | OrderState::Held(_), _, _)) => {
                 Err(AcquirerError::rejected("the order was paid"))
             }
             Some((state @ OrderState::AwaitingOtp(_), _, _)) => {

@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tolom_core::access::{ApiToken, ANONYMISED};
-use tolom_core::audit::{AuditEntry, AuditNote};
+use tolom_core::audit::{AuditEntry, AuditHead, AuditNote};
 use tolom_core::card::{Email, Phone};
 use tolom_core::charge::{Charge, ChargeStatus};
 use tolom_core::code::PaymentCode;
@@ -58,6 +58,7 @@ fn note(s: &mut State, note: &AuditNote) -> AuditEntry {
 struct State {
     charges: HashMap<Uuid, Charge>,
     by_code: HashMap<String, Uuid>,
+    by_agency_ref: HashMap<(String, String), Uuid>,
     payments: HashMap<Uuid, Payment>,
     payment_order: Vec<Uuid>,
     by_start_key: HashMap<String, Uuid>,
@@ -71,6 +72,7 @@ struct State {
     events: Vec<Event>,
     terms: Vec<TermsEdition>,
     audit: Vec<AuditEntry>,
+    checkpoints: Vec<StoredCheckpoint>,
     tokens: Vec<ApiToken>,
 }
 
@@ -118,15 +120,51 @@ impl InMemoryStore {
 
 #[async_trait]
 impl ChargeStore for InMemoryStore {
-    async fn insert_charge(&self, charge: &Charge, event: &Event) -> Result<(), StoreError> {
+    async fn insert_charge(
+        &self,
+        charge: &Charge,
+        event: &Event,
+        notes: &[AuditNote],
+    ) -> Result<(), StoreError> {
         let mut s = self.lock()?;
         if s.by_code.contains_key(charge.code.as_str()) || s.charges.contains_key(&charge.id) {
             return Err(StoreError::DuplicateCode);
         }
+        let reference = charge
+            .agency_ref
+            .as_ref()
+            .map(|r| (charge.service.clone(), r.clone()));
+        if reference
+            .as_ref()
+            .is_some_and(|r| s.by_agency_ref.contains_key(r))
+        {
+            return Err(StoreError::invariant(
+                InvariantKind::DuplicateAgencyRef,
+                "another charge of the service holds this agency reference",
+            ));
+        }
+        if let Some(r) = reference {
+            s.by_agency_ref.insert(r, charge.id);
+        }
         s.by_code.insert(charge.code.to_string(), charge.id);
         s.charges.insert(charge.id, charge.clone());
         record(&mut s, std::slice::from_ref(event));
+        for n in notes {
+            note(&mut s, n);
+        }
         Ok(())
+    }
+
+    async fn charge_by_agency_ref(
+        &self,
+        service: &str,
+        agency_ref: &str,
+    ) -> Result<Option<Charge>, StoreError> {
+        let s = self.lock()?;
+        Ok(s.by_agency_ref
+            .get(&(service.to_string(), agency_ref.to_string()))
+            .and_then(|id| s.charges.get(id))
+            .cloned())
     }
 
     async fn charge_by_code(&self, code: &PaymentCode) -> Result<Option<Charge>, StoreError> {
@@ -147,6 +185,7 @@ impl ChargeStore for InMemoryStore {
         from: ChargeStatus,
         to: ChargeStatus,
         event: &Event,
+        notes: &[AuditNote],
     ) -> Result<(), StoreError> {
         let mut s = self.lock()?;
         let paid = s.paid.contains_key(&id);
@@ -168,6 +207,9 @@ impl ChargeStore for InMemoryStore {
         }
         charge.status = to;
         record(&mut s, std::slice::from_ref(event));
+        for n in notes {
+            note(&mut s, n);
+        }
         Ok(())
     }
 
@@ -376,6 +418,9 @@ impl PaymentStore for InMemoryStore {
             s.refunds.insert(r.id, r.clone());
         }
         record(&mut s, &u.events);
+        for n in &u.notes {
+            note(&mut s, n);
+        }
         for m in &u.outbox {
             let i = s.outbox.len();
             s.outbox_index.insert(m.id, i);
@@ -596,9 +641,46 @@ impl TermsStore for InMemoryStore {
 
 #[async_trait]
 impl OpsStore for InMemoryStore {
-    async fn append_audit(&self, audit: &AuditNote) -> Result<AuditEntry, StoreError> {
+    async fn append_audit(&self, audit: &AuditNote) -> Result<(), StoreError> {
         let mut s = self.lock()?;
-        Ok(note(&mut s, audit))
+        note(&mut s, audit);
+        Ok(())
+    }
+
+    // Entries are chained when appended (one mutex): nothing to seal.
+    async fn seal_audit(&self, _max: usize) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    async fn audit_unsealed(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    async fn audit_head(&self) -> Result<AuditHead, StoreError> {
+        let s = self.lock()?;
+        Ok(s.audit
+            .last()
+            .map(AuditHead::of)
+            .unwrap_or_else(AuditHead::empty))
+    }
+
+    async fn save_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<bool, StoreError> {
+        let mut s = self.lock()?;
+        if s.checkpoints.iter().any(|c| c.size == checkpoint.size) {
+            return Ok(false);
+        }
+        s.checkpoints.push(checkpoint.clone());
+        Ok(true)
+    }
+
+    async fn checkpoints(&self, limit: usize) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        let s = self.lock()?;
+        let mut out = s.checkpoints.clone();
+        out.sort_by_key(|c| std::cmp::Reverse(c.size));
+        if limit > 0 {
+            out.truncate(limit);
+        }
+        Ok(out)
     }
 
     async fn audit_entries(
@@ -684,6 +766,25 @@ impl OpsStore for InMemoryStore {
                     *to =
                         Email::from_stored(format!("{}@invalid", ANONYMISED.to_ascii_lowercase()));
                 }
+            }
+        }
+        // The failure texts of every message of an anonymised payment (a
+        // bounce quotes the address) go too.
+        let anonymised: Vec<Uuid> = s
+            .payments
+            .values()
+            .filter(|p| {
+                p.contact().is_none() && !p.state().is_in_flight() && p.updated_at() < before
+            })
+            .map(|p| p.id())
+            .collect();
+        for m in s.outbox.iter_mut() {
+            let payment_id = match &m.payload {
+                OutboxPayload::ReceiptEmail { payment_id, .. } => *payment_id,
+                OutboxPayload::AgencyNotice(event) => event.payment_id,
+            };
+            if m.last_error.is_some() && anonymised.contains(&payment_id) {
+                m.last_error = Some(tolom_core::outbox::ERROR_REMOVED.to_string());
             }
         }
         let done = ids.len() as u64;

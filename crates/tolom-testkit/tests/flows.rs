@@ -59,7 +59,7 @@ async fn pays_a_code_end_to_end_with_receipt_email_and_agency_notice() {
     assert_eq!(receipt.total, Money::som(885));
     assert_eq!(
         receipt.masked_pan.as_ref().map(|m| m.as_str()),
-        Some("411111******1111")
+        Some("4111********1111")
     );
     assert!(tolom_core::ports::receipt_signature_ok(
         &receipt,
@@ -646,7 +646,7 @@ async fn every_payment_event_is_recorded_without_card_data() {
     );
     let everything = format!("{:?}{:?}", h.store.all_events(), h.store.all_payments());
     assert!(!everything.contains("4111111111111111"));
-    assert!(everything.contains("411111******1111"));
+    assert!(everything.contains("4111********1111"));
 }
 
 /// A receiver so slow that each delivery takes 20 s of the clock.
@@ -774,6 +774,7 @@ async fn a_late_approval_of_an_already_paid_code_is_reversed() {
     assert_eq!(acquirer.charges(), 2, "the bank charged twice");
     let r = h.tolom.reconcile().await.unwrap();
     assert_eq!(r.recovered, 0);
+    assert_eq!((r.duplicates, r.duplicates_returned), (1, 1), "{r:?}");
     assert_eq!(
         acquirer.charges(),
         1,
@@ -788,13 +789,237 @@ async fn a_late_approval_of_an_already_paid_code_is_reversed() {
         .map(|e| e.kind.as_str().to_string())
         .collect();
     assert!(
-        kinds.contains(&"payment.duplicate_reversed".to_string()),
+        kinds.contains(&"payment.duplicate".to_string())
+            && kinds.contains(&"payment.duplicate_reversed".to_string()),
         "{kinds:?}"
     );
+    let p1 = h.tolom.payment(p1.id()).await.unwrap();
+    assert_eq!(p1.state(), PaymentState::Returned);
+    assert!(p1.refunded().is_zero(), "reversed, not refunded");
+    assert_eq!(p1.receipt_number(), None, "no receipt for a duplicate");
     assert_eq!(
-        h.tolom.payment(p1.id()).await.unwrap().state(),
+        h.store.charge(c.id).await.unwrap().unwrap().status,
+        ChargeStatus::Paid,
+        "the charge stays paid by the second payment"
+    );
+}
+
+/// Two payers' cards charged for one code, and the bank will not reverse
+/// the second charge (too late in the day): it is refunded instead, the
+/// agency hears nothing of it (its code stays paid by the first), and it
+/// is not announced as paid.
+#[tokio::test]
+async fn a_duplicate_the_bank_will_not_reverse_is_refunded_whole() {
+    let (h, acquirer) = Harness::with_fake();
+    acquirer.script([Script::LoseRequest, Script::Approve]);
+    acquirer.refuse_reverse(true);
+    let c = h.charge("passport-2020", "A B").await;
+    let p1 = h.pay(&c.code, "4111111111111111", "k1").await;
+    h.clock.advance(Duration::minutes(3));
+    h.tolom.reconcile().await.unwrap();
+    let p2 = h.pay(&c.code, "4111111111111111", "k2").await;
+    assert_eq!(p2.state(), PaymentState::Succeeded);
+    let messages_before = h.store.outbox_list(None, 0).await.unwrap().len();
+    acquirer.approve_late(&p1.order_number(), p1.total());
+    let r = h.tolom.reconcile().await.unwrap();
+    assert_eq!((r.duplicates, r.duplicates_returned), (1, 1), "{r:?}");
+    let p1 = h.tolom.payment(p1.id()).await.unwrap();
+    assert_eq!(p1.state(), PaymentState::Returned);
+    assert_eq!(p1.refunded(), p1.total(), "refunded in full");
+    let refunds = h.store.refunds_of(p1.id()).await.unwrap();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(
+        refunds[0].state,
+        tolom_core::payment::RefundState::Succeeded
+    );
+    assert_eq!(
+        acquirer.status(&p1.order_number()).await,
+        Ok(OrderStatus::Refunded {
+            approval: p1.approval().cloned().unwrap(),
+            refunded: p1.total()
+        })
+    );
+    assert_eq!(
+        h.store.outbox_list(None, 0).await.unwrap().len(),
+        messages_before,
+        "no receipt e-mail, no agency notice for a duplicate"
+    );
+    assert_eq!(
+        h.store.charge(c.id).await.unwrap().unwrap().status,
+        ChargeStatus::Paid
+    );
+}
+
+/// A duplicate the bank will neither reverse nor refund (yet) stays
+/// `Duplicate`, and is tried again with back-off: no acquirer call for it
+/// on the rounds in between (one status call per failed payment every
+/// round is what the sweep used to do for two hours). Reports and the
+/// operator see it; the operator can give it back at once.
+#[tokio::test]
+async fn a_duplicate_that_cannot_be_given_back_yet_is_retried_with_back_off() {
+    let (h, acquirer) = Harness::with_fake();
+    acquirer.script([Script::LoseRequest, Script::Approve]);
+    acquirer.refuse_reverse(true);
+    acquirer.refuse_refund(true);
+    let c = h.charge("passport-2020", "A B").await;
+    let p1 = h.pay(&c.code, "4111111111111111", "k1").await;
+    h.clock.advance(Duration::minutes(3));
+    h.tolom.reconcile().await.unwrap();
+    h.pay(&c.code, "4111111111111111", "k2").await;
+    acquirer.approve_late(&p1.order_number(), p1.total());
+    let r = h.tolom.reconcile().await.unwrap();
+    assert_eq!((r.duplicates, r.duplicates_open), (1, 1), "{r:?}");
+    let dup = h.tolom.payment(p1.id()).await.unwrap();
+    assert_eq!(dup.state(), PaymentState::Duplicate);
+    assert_eq!(dup.return_attempts(), 1);
+    let first_retry = dup.next_return_at().unwrap();
+    assert_eq!(
+        first_retry - tolom_core::ports::Clock::now(h.clock.as_ref()),
+        tolom_core::usecases::return_backoff(1)
+    );
+    // Rounds within the back-off: nothing is asked about the duplicate.
+    let calls = acquirer.calls();
+    for _ in 0..5 {
+        h.clock.advance(Duration::seconds(10));
+        let r = h.tolom.reconcile().await.unwrap();
+        assert_eq!(r.duplicates_open, 1, "{r:?}");
+    }
+    assert_eq!(
+        acquirer.calls(),
+        calls,
+        "no status, reverse or refund call between attempts"
+    );
+    // Due: one attempt (reverse, refund, a status), then the next back-off.
+    h.clock.advance(Duration::seconds(20));
+    h.tolom.reconcile().await.unwrap();
+    let (s0, v0, f0) = calls;
+    assert_eq!(acquirer.calls(), (s0 + 1, v0 + 1, f0 + 1));
+    let dup = h.tolom.payment(p1.id()).await.unwrap();
+    assert_eq!(dup.return_attempts(), 2);
+    assert_eq!(
+        dup.next_return_at().unwrap() - tolom_core::ports::Clock::now(h.clock.as_ref()),
+        tolom_core::usecases::return_backoff(2),
+        "the back-off grows"
+    );
+    // Operators see it, with why.
+    let (operator, who) = h.operator();
+    let open = operator.open_duplicates(&who).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].payment_id, p1.id());
+    assert_eq!(open[0].attempts, 2);
+    assert!(
+        open[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("refunds refused"),
+        "{:?}",
+        open[0].last_error
+    );
+    let backlog = operator.backlog(&who).await.unwrap();
+    assert_eq!(backlog.duplicates_open, 1);
+    // The bank takes refunds again: the operator gives it back now,
+    // whatever the back-off says.
+    acquirer.refuse_refund(false);
+    let done = operator.return_duplicate(&who, p1.id()).await.unwrap();
+    assert_eq!(done.outcome, tolom_core::usecases::ReturnOutcome::Refunded);
+    assert_eq!(done.payment.state(), PaymentState::Returned);
+    assert!(operator.open_duplicates(&who).await.unwrap().is_empty());
+    let refund_event = h
+        .store
+        .events_of(p1.id())
+        .await
+        .unwrap()
+        .into_iter()
+        .rev()
+        .find(|e| e.kind == tolom_core::events::EventKind::RefundRequested)
+        .unwrap();
+    assert_eq!(refund_event.actor, who.actor(), "the operator's action");
+    assert!(operator.return_duplicate(&who, p1.id()).await.is_err());
+}
+
+/// The bank refunded an order (its back office) after tolom closed the
+/// payment: the late-approval sweep does not turn it into a success (which
+/// would announce to the agency a fee that was given back).
+#[tokio::test]
+async fn an_order_refunded_at_the_bank_is_not_recovered_as_paid() {
+    let (h, acquirer) = Harness::with_fake();
+    acquirer.script([Script::LoseRequest]);
+    let c = h.charge("passport-2020", "A B").await;
+    let p = h.pay(&c.code, "4111111111111111", "k").await;
+    h.clock.advance(Duration::minutes(3));
+    h.tolom.reconcile().await.unwrap();
+    assert_eq!(
+        h.tolom.payment(p.id()).await.unwrap().state(),
         PaymentState::Failed
     );
+    acquirer.approve_late(&p.order_number(), p.total());
+    acquirer.refund_at_bank(&p.order_number(), p.total());
+    let messages_before = h.store.outbox_list(None, 0).await.unwrap().len();
+    let r = h.tolom.reconcile().await.unwrap();
+    assert_eq!(r.recovered, 0, "{r:?}");
+    assert_eq!(
+        h.tolom.payment(p.id()).await.unwrap().state(),
+        PaymentState::Failed
+    );
+    assert_eq!(
+        h.store.charge(c.id).await.unwrap().unwrap().status,
+        ChargeStatus::Unpaid,
+        "the code is still to be paid"
+    );
+    assert_eq!(
+        h.store.outbox_list(None, 0).await.unwrap().len(),
+        messages_before,
+        "nothing announced"
+    );
+    // Refunded in part is not paid either.
+    let p2 = h.pay(&c.code, "4111111111111111", "k2").await;
+    assert_eq!(p2.state(), PaymentState::Succeeded);
+    let (s, _, _) = acquirer.calls();
+    assert!(s > 0);
+}
+
+/// A payment in flight whose order the bank reports refunded, or only
+/// pre-authorised (held, not taken), is never settled as paid: refunded
+/// closes it, held waits and, once the payer's time is over, the hold is
+/// released and the payment closed.
+#[tokio::test]
+async fn refunded_and_pre_authorised_orders_are_not_paid() {
+    let (h, acquirer) = Harness::with_fake();
+    acquirer.script([Script::LoseRequest, Script::LoseRequest]);
+    let c1 = h.charge("passport-2020", "A B").await;
+    let refunded = h.pay(&c1.code, "4111111111111111", "k1").await;
+    let c2 = h.charge("passport-2020", "C D").await;
+    let held = h.pay(&c2.code, "4111111111111111", "k2").await;
+    assert_eq!(refunded.state(), PaymentState::Unknown);
+    acquirer.approve_late(&refunded.order_number(), refunded.total());
+    acquirer.refund_at_bank(&refunded.order_number(), Money::som(100));
+    acquirer.hold_late(&held.order_number(), held.total());
+    h.tolom.reconcile().await.unwrap();
+    let closed = h.tolom.payment(refunded.id()).await.unwrap();
+    assert_eq!(closed.state(), PaymentState::Failed);
+    assert_eq!(closed.failure(), Some("payment.refunded_at_acquirer"));
+    assert_eq!(
+        h.tolom.payment(held.id()).await.unwrap().state(),
+        PaymentState::Unknown,
+        "held, not paid: waiting"
+    );
+    h.clock.advance(h.tolom.config().authorizing_stale_after);
+    h.tolom.reconcile().await.unwrap();
+    let released = h.tolom.payment(held.id()).await.unwrap();
+    assert_eq!(released.state(), PaymentState::Failed);
+    assert_eq!(released.failure(), Some("payment.held_at_acquirer"));
+    assert_eq!(
+        acquirer.status(&held.order_number()).await,
+        Ok(OrderStatus::Reversed),
+        "the hold is released at the bank"
+    );
+    for c in [c1, c2] {
+        assert_eq!(
+            h.store.charge(c.id).await.unwrap().unwrap().status,
+            ChargeStatus::Unpaid
+        );
+    }
 }
 
 /// An open challenge past its window is closed on the acquirer's word: the

@@ -1,6 +1,6 @@
 //! `tolom migrate`: create or upgrade the schema (opening the store runs
-//! the migrations), and create the receipt signing key and the portal
-//! secret when missing.
+//! the migrations), and create the receipt signing key, the portal secret
+//! and the audit checkpoint key when missing.
 
 use crate::compose::{self, KeyPolicy};
 use crate::config::Settings;
@@ -14,6 +14,7 @@ pub async fn run(settings: &Settings, json: bool) -> Result<(), CliError> {
     // every instance the same files.
     compose::keys::signing_seed(settings, KeyPolicy::CreateIfMissing)?;
     compose::keys::portal_secret(settings, KeyPolicy::CreateIfMissing)?;
+    crate::checkpoints::signing_key(settings, KeyPolicy::CreateIfMissing)?;
     if json {
         print_json(&serde_json::json!({"migrated": true, "store": kind}))
     } else {

@@ -77,8 +77,48 @@ pub async fn run(settings: &Settings, a: ReportArgs, json: bool) -> Result<(), C
                     r.net.amount().to_string()
                 ));
             }
+            s.push_str(&audit_section(settings, operator).await);
             s
         }
     };
     write_out(a.out.as_deref(), &text)
+}
+
+/// The table's last section: a signed checkpoint of the audit log, fresh
+/// when the checkpoint key is here (and then written to the configured
+/// sinks as well), else the latest one kept. Kept with the report, it
+/// anchors the log outside the database (`tolom audit verify
+/// --checkpoint <report>` reads it back).
+async fn audit_section(settings: &Settings, operator: &tolom_core::usecases::Operator) -> String {
+    use tolom_core::usecases::operator::Checkpointing;
+    let heading = "\nAudit log checkpoint (tolom audit verify --checkpoint <this file>):\n\n";
+    let key = match crate::checkpoints::signing_key(settings, KeyPolicy::Optional) {
+        Ok(k) => k,
+        Err(e) => return format!("{heading}(none: {e})\n"),
+    };
+    let checkpoint = match key {
+        Some(key) => match operator.checkpoint_audit(&me(), &key).await {
+            Ok(Checkpointing::Made(c)) => {
+                for f in crate::checkpoints::Sinks::configured(settings)
+                    .publish(&c)
+                    .await
+                {
+                    tracing::warn!(failed = %f, "audit checkpoint not written");
+                }
+                Ok(c)
+            }
+            Ok(Checkpointing::Kept(c)) => Ok(c),
+            Ok(Checkpointing::Refused(why)) => Err(format!("AUDIT LOG TAMPERED: {why}")),
+            Err(e) => Err(e.to_string()),
+        },
+        None => match operator.audit_checkpoints(&me(), 1).await {
+            Ok(mut v) if !v.is_empty() => Ok(v.remove(0)),
+            Ok(_) => Err("no checkpoint signed yet".into()),
+            Err(e) => Err(e.to_string()),
+        },
+    };
+    match checkpoint {
+        Ok(c) => format!("{heading}{}", c.text()),
+        Err(why) => format!("{heading}(none: {why})\n"),
+    }
 }

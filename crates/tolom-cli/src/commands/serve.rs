@@ -1,7 +1,8 @@
 //! `tolom serve` (and `tolom demo`, which is `serve --demo`): the portal,
 //! the admin API under `/api/v1/admin/`, the probes (`/healthz`,
 //! `/readyz`), Prometheus metrics (`/metrics`), and the background jobs
-//! (outbox, reconciliation, expiry, retention) — one composition for
+//! (outbox, reconciliation, expiry, retention, the audit log's sealing and
+//! checkpoints) — one composition for
 //! production and for the demo. With `server.admin_addr` the admin API and
 //! `/metrics` move to a listener of their own (`docs/observability.md`).
 
@@ -12,6 +13,8 @@ use std::time::Duration;
 
 use clap::Args;
 use tolom_core::access::Principal;
+use tolom_core::audit::checkpoint::{CheckpointKey, SignedCheckpoint};
+use tolom_core::usecases::operator::Checkpointing;
 use tolom_core::usecases::ReadinessCheck;
 use tolom_core::Tolom;
 use tracing::Instrument as _;
@@ -167,10 +170,31 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> Result<(), CliError> 
         );
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let jobs = (!args.no_jobs).then(|| spawn_jobs(&settings, tolom.clone(), stop_rx.clone()));
+    // The audit log's checkpoints: signed with their own key (made by
+    // `tolom migrate`); without one the log is still sealed, and
+    // `tolom audit checkpoint` can sign where the key is.
+    let audit_key = crate::checkpoints::signing_key(
+        &settings,
+        match mode {
+            Mode::Demo => KeyPolicy::CreateIfMissing,
+            Mode::Production => KeyPolicy::Optional,
+        },
+    )?;
+    if audit_key.is_none() && !args.no_jobs {
+        tracing::warn!(
+            path = %crate::checkpoints::key_file(&settings).display(),
+            "no audit checkpoint key: the audit log is sealed but no checkpoints are signed \
+             (run `tolom migrate`, which creates the key)"
+        );
+    }
+    let jobs =
+        (!args.no_jobs).then(|| spawn_jobs(&settings, tolom.clone(), stop_rx.clone(), audit_key));
     if let Some(m) = metrics.clone() {
         spawn_upkeep(m, stop_rx.clone());
     }
+    // The receipt key ring: refused when this instance's key is retired,
+    // reloaded when its file changes (a rotation on another host).
+    crate::compose::keys::watch_ring(&settings, &tolom, stop_rx.clone())?;
     let environment = match mode {
         Mode::Demo => "demo".to_string(),
         Mode::Production => match composed.acquirer_note.strip_prefix("sandbox (") {
@@ -375,11 +399,17 @@ fn spawn_jobs(
     settings: &Settings,
     tolom: Arc<Tolom>,
     stop: tokio::sync::watch::Receiver<bool>,
+    audit_key: Option<CheckpointKey>,
 ) -> tokio::task::JoinHandle<()> {
     let every = Duration::from_secs(settings.file.server.jobs_interval_secs.unwrap_or(10).max(1));
     let worker = format!("{}-{}", hostname(), std::process::id());
     let hours = settings.file.retention.interval_hours.unwrap_or(24);
     let days = settings.retention_days;
+    let audit = tokio::spawn(audit_jobs(
+        tolom.clone(),
+        AuditJobs::configured(settings, audit_key),
+        stop.clone(),
+    ));
     tokio::spawn(async move {
         let stopping = |stop: &tokio::sync::watch::Receiver<bool>| *stop.borrow();
         let mut next_retention = tokio::time::Instant::now();
@@ -463,8 +493,119 @@ fn spawn_jobs(
                 _ = wake.wait_for(|s| *s) => break,
             }
         }
+        let _ = audit.await;
         tracing::info!("background jobs stopped");
     })
+}
+
+/// What the audit job does: seal every `seal_every`; sign a checkpoint
+/// every `checkpoint_every` when the log grew (and at start), and write it
+/// to the sinks (again a minute later while a sink fails).
+struct AuditJobs {
+    key: Option<CheckpointKey>,
+    sinks: crate::checkpoints::Sinks,
+    seal_every: Duration,
+    checkpoint_every: Option<Duration>,
+}
+
+impl AuditJobs {
+    fn configured(settings: &Settings, key: Option<CheckpointKey>) -> AuditJobs {
+        let a = &settings.file.audit;
+        AuditJobs {
+            key,
+            sinks: crate::checkpoints::Sinks::configured(settings),
+            seal_every: Duration::from_secs(a.seal_interval_secs.unwrap_or(2).max(1)),
+            checkpoint_every: match a.checkpoint_interval_secs.unwrap_or(3600) {
+                0 => None,
+                s => Some(Duration::from_secs(s)),
+            },
+        }
+    }
+}
+
+/// The audit log's job: sealing off the payment path, and checkpoints.
+/// Safe on any number of instances (sealers take turns in the database;
+/// one checkpoint is kept per size, and only the instance that kept it
+/// publishes it).
+async fn audit_jobs(
+    tolom: Arc<Tolom>,
+    jobs: AuditJobs,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let Ok(operator) = tolom.operator() else {
+        return;
+    };
+    let mut next_checkpoint = tokio::time::Instant::now();
+    let mut unpublished: Option<(SignedCheckpoint, tokio::time::Instant)> = None;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let span = job_span("audit");
+        match operator
+            .seal_audit(&Principal::System)
+            .instrument(span.clone())
+            .await
+        {
+            Ok(n) => {
+                telemetry::job_round("audit_seal", true);
+                if n > 0 {
+                    tracing::debug!(parent: &span, sealed = n, "audit log sealed");
+                }
+            }
+            Err(e) => {
+                telemetry::job_round("audit_seal", false);
+                tracing::warn!(parent: &span, error = %e, "sealing the audit log failed");
+            }
+        }
+        let now = tokio::time::Instant::now();
+        if let (Some(key), Some(every)) = (&jobs.key, jobs.checkpoint_every) {
+            if now >= next_checkpoint && !*stop.borrow() {
+                next_checkpoint = now + every;
+                match operator
+                    .checkpoint_audit(&Principal::System, key)
+                    .instrument(span.clone())
+                    .await
+                {
+                    Ok(Checkpointing::Made(c)) => {
+                        telemetry::job_round("audit_checkpoint", true);
+                        tracing::info!(parent: &span, size = c.checkpoint.size,
+                            head = %c.checkpoint.head, "audit checkpoint signed");
+                        unpublished = Some((c, now));
+                    }
+                    Ok(Checkpointing::Kept(_)) => telemetry::job_round("audit_checkpoint", true),
+                    Ok(Checkpointing::Refused(why)) => {
+                        telemetry::job_round("audit_checkpoint", false);
+                        tracing::error!(parent: &span, %why,
+                            "audit log TAMPERED: no checkpoint signed");
+                    }
+                    Err(e) => {
+                        telemetry::job_round("audit_checkpoint", false);
+                        tracing::warn!(parent: &span, error = %e, "audit checkpoint failed");
+                    }
+                }
+            }
+        }
+        if let Some((c, due)) = unpublished.take() {
+            if now >= due && !jobs.sinks.is_empty() {
+                let failed = jobs.sinks.publish(&c).await;
+                if failed.is_empty() {
+                    tracing::info!(parent: &span, size = c.checkpoint.size,
+                        "audit checkpoint written to its sinks");
+                } else {
+                    tracing::warn!(parent: &span, failed = %failed.join("; "),
+                        "audit checkpoint not written everywhere; again in a minute");
+                    unpublished = Some((c, now + Duration::from_secs(60)));
+                }
+            } else if now < due {
+                unpublished = Some((c, due));
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(jobs.seal_every) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+    }
 }
 
 /// The span of a background job's step: its log lines (the acquirer's

@@ -182,8 +182,20 @@ fn record(update: &PaymentUpdate) {
 
 #[async_trait]
 impl ChargeStore for MeteredStore {
-    async fn insert_charge(&self, charge: &Charge, event: &Event) -> Result<(), StoreError> {
-        self.inner.insert_charge(charge, event).await
+    async fn insert_charge(
+        &self,
+        charge: &Charge,
+        event: &Event,
+        notes: &[AuditNote],
+    ) -> Result<(), StoreError> {
+        self.inner.insert_charge(charge, event, notes).await
+    }
+    async fn charge_by_agency_ref(
+        &self,
+        service: &str,
+        agency_ref: &str,
+    ) -> Result<Option<Charge>, StoreError> {
+        self.inner.charge_by_agency_ref(service, agency_ref).await
     }
     async fn charge_by_code(&self, code: &PaymentCode) -> Result<Option<Charge>, StoreError> {
         self.inner.charge_by_code(code).await
@@ -197,8 +209,11 @@ impl ChargeStore for MeteredStore {
         from: ChargeStatus,
         to: ChargeStatus,
         event: &Event,
+        notes: &[AuditNote],
     ) -> Result<(), StoreError> {
-        self.inner.set_charge_status(id, from, to, event).await
+        self.inner
+            .set_charge_status(id, from, to, event, notes)
+            .await
     }
     async fn list_charges(&self, query: &ChargeQuery) -> Result<Vec<Charge>, StoreError> {
         self.inner.list_charges(query).await

@@ -131,12 +131,17 @@ fn build(
     keys: KeyPolicy,
 ) -> Result<Arc<Tolom>, CliError> {
     let seed = keys::signing_seed(settings, keys)?;
+    let signer = Ed25519Signer::from_seed(seed);
+    // Receipts are verified by key id against the ring (current and
+    // retired public keys), never by signing again.
+    let ring = keys::key_ring(settings, &signer)?;
     let mut b = Tolom::builder()
         .store(ports.store)
         .ops(ports.ops)
         .health(ports.health)
         .acquirer(ports.acquirer)
-        .signer(Arc::new(Ed25519Signer::from_seed(seed)))
+        .signer(Arc::new(signer))
+        .key_ring(ring)
         .config(core_config(settings)?);
     for n in notifiers {
         b = b.notifier(n);

@@ -42,7 +42,10 @@ pub struct Site {
 
 impl Site {
     /// A site whose bank is `bank`; `database` is `sqlite` (a file in the
-    /// directory) or a `postgres://` URL (with `schema`).
+    /// directory) or a `postgres://` URL (with `schema`). The per-client
+    /// limit of look-ups and starts is off (`lookup_rate_per_minute = 0`):
+    /// the tests play many payers from one address (the limit itself is
+    /// tested in `tolom-http/tests/abuse.rs`).
     pub fn new(bank: &RunningEmulator, database: &str, schema: Option<&str>, public: &str) -> Site {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("bpc.pw"), BPC_PASSWORD).expect("pw");
@@ -58,7 +61,7 @@ impl Site {
         std::fs::write(
             &config,
             format!(
-                "data_dir = \"{data}\"\n\n[database]\nurl = \"{url}\"\n{schema}\n[server]\npublic_url = \"{public}\"\njobs_interval_secs = 1\nshutdown_grace_secs = 20\n\n[acquirer]\nkind = \"bpc\"\nbase_url = \"{base}\"\nusername = \"{BPC_USER}\"\npassword_file = \"{pw}\"\nallow_insecure_http = true\n",
+                "data_dir = \"{data}\"\n\n[database]\nurl = \"{url}\"\n{schema}\n[server]\npublic_url = \"{public}\"\njobs_interval_secs = 1\nshutdown_grace_secs = 20\nlookup_rate_per_minute = 0\n\n[acquirer]\nkind = \"bpc\"\nbase_url = \"{base}\"\nusername = \"{BPC_USER}\"\npassword_file = \"{pw}\"\nallow_insecure_http = true\n",
                 data = dir.path().join("data").display(),
                 base = bank.base_url(),
                 pw = dir.path().join("bpc.pw").display(),

@@ -47,6 +47,8 @@ payment-expired = The payment session has expired. Please start again.
 payment-acquirer_unavailable = The bank is not available right now. No money was taken; please try again later.
 payment-outcome_unknown = The bank has not confirmed the outcome yet. Check the payment status later; you will not be charged twice.
 payment-order_left_open = The bank did not complete this payment in time and no money was taken. You can pay again; if your bank still takes the money for this attempt, it is returned or counted automatically.
+payment-refunded_at_acquirer = The bank returned the money of this attempt, so it was not counted as paid. Please pay again if the fee is still due.
+payment-held_at_acquirer = The bank only held the amount for this attempt and never took it; the hold was released. Please pay again.
 payment-challenge_failed = The confirmation code was wrong. The payment did not go through.
 # Shown for a stored failure code that this version does not know.
 payment-failure_unknown = The payment could not be completed.

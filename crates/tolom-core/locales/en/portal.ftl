@@ -132,12 +132,15 @@ receipt-printable = Printable version
 ## verify
 
 verify-heading = Verify a receipt
-verify-intro = Enter the receipt number and signature (or scan the QR code).
+verify-intro = Scan the receipt's QR code, or enter its number and signature (and its key, if printed). An agency can also paste the receipt's signed content from its JSON.
 verify-number = Receipt number
 verify-signature = Signature
 verify-submit = Verify
 verify-genuine = The receipt is genuine: this payment was made through us.
-verify-not_genuine = The receipt is NOT genuine: there is no payment with this number and signature.
+verify-not_genuine = The receipt is NOT genuine.
+verify-key = Key (optional)
+verify-content = Signed content (optional, from the receipt's JSON)
+verify-changed = Since this receipt was issued, the payment's status has changed to: { $status }.
 
 ## documents
 

@@ -32,6 +32,17 @@ receipt-label-operator = Operator
 receipt-label-address = Address
 receipt-label-support = Support
 receipt-label-signature = Signature
+receipt-label-key = Key
+receipt-label-signed_content = Signed content
+
+## Receipt checks: why a receipt is not genuine (codes receipt.check.*)
+
+receipt-check-malformed = The signature or the signed content is not well-formed.
+receipt-check-unknown_key = The receipt names a signing key this site has never used.
+receipt-check-key_retired = The key that signed it was retired before the receipt's date.
+receipt-check-bad_signature = The signature does not match the receipt's content: it has been altered or forged.
+receipt-check-not_found = There is no payment with this receipt number.
+receipt-check-not_in_records = The signed content does not match our records of this payment.
 
 ## Payment states, as a payer reads them
 
@@ -45,3 +56,5 @@ payment-state-failed = Failed
 payment-state-expired = Expired
 payment-state-partially_refunded = Partially refunded
 payment-state-refunded = Refunded
+payment-state-duplicate = Charged twice: the second charge is being returned
+payment-state-returned = Charged twice: the second charge was returned

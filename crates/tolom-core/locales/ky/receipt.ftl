@@ -32,6 +32,17 @@ receipt-label-operator = Оператор
 receipt-label-address = Дареги
 receipt-label-support = Колдоо
 receipt-label-signature = Кол тамга
+receipt-label-key = Ачкыч
+receipt-label-signed_content = Кол коюлган мазмун
+
+## Receipt checks: why a receipt is not genuine (codes receipt.check.*)
+
+receipt-check-malformed = Кол тамганын же кол коюлган мазмундун форматы туура эмес.
+receipt-check-unknown_key = Дүмүрчөктө бул сайт эч качан колдонбогон кол коюу ачкычы көрсөтүлгөн.
+receipt-check-key_retired = Ага кол койгон ачкыч дүмүрчөктүн күнүнөн мурда колдонуудан чыгарылган.
+receipt-check-bad_signature = Кол тамга дүмүрчөктүн мазмунуна дал келбейт: ал өзгөртүлгөн же жасалма.
+receipt-check-not_found = Мындай номердеги дүмүрчөк менен төлөм жок.
+receipt-check-not_in_records = Кол коюлган мазмун бул төлөм боюнча биздин маалыматтарга дал келбейт.
 
 ## Payment states, as a payer reads them
 
@@ -45,3 +56,5 @@ payment-state-failed = Ишке ашкан жок
 payment-state-expired = Мөөнөтү бүттү
 payment-state-partially_refunded = Жарым-жартылай кайтарылды
 payment-state-refunded = Кайтарылды
+payment-state-duplicate = Эки жолу кармалды: экинчи сумма кайтарылууда
+payment-state-returned = Эки жолу кармалды: экинчи сумма кайтарылды

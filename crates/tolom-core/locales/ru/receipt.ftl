@@ -32,6 +32,17 @@ receipt-label-operator = Оператор
 receipt-label-address = Адрес
 receipt-label-support = Поддержка
 receipt-label-signature = Подпись
+receipt-label-key = Ключ
+receipt-label-signed_content = Подписанное содержание
+
+## Receipt checks: why a receipt is not genuine (codes receipt.check.*)
+
+receipt-check-malformed = Подпись или подписанное содержание имеют неверный формат.
+receipt-check-unknown_key = В квитанции указан ключ подписи, которым этот сайт никогда не пользовался.
+receipt-check-key_retired = Ключ, которым она подписана, выведен из употребления раньше даты квитанции.
+receipt-check-bad_signature = Подпись не соответствует содержанию квитанции: она изменена или подделана.
+receipt-check-not_found = Платежа с таким номером квитанции нет.
+receipt-check-not_in_records = Подписанное содержание не совпадает с нашими данными об этом платеже.
 
 ## Payment states, as a payer reads them
 
@@ -45,3 +56,5 @@ payment-state-failed = Не выполнен
 payment-state-expired = Истёк
 payment-state-partially_refunded = Частично возвращён
 payment-state-refunded = Возвращён
+payment-state-duplicate = Двойное списание: второе списание возвращается
+payment-state-returned = Двойное списание: второе списание возвращено

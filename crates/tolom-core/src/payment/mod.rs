@@ -209,6 +209,13 @@ pub struct PaymentRecord {
     pub succeeded_at: Option<DateTime<Utc>>,
     /// Receipt number, once succeeded.
     pub receipt_number: Option<String>,
+    /// Failed attempts to give a duplicate's money back.
+    #[serde(default)]
+    pub return_attempts: u32,
+    /// When a duplicate's money is next tried to be given back (only in
+    /// [`PaymentState::Duplicate`]).
+    #[serde(default)]
+    pub next_return_at: Option<DateTime<Utc>>,
 }
 
 /// A stored record that is not a payment tolom could have written.
@@ -307,6 +314,8 @@ impl Payment {
                 refund_pending: zero,
                 succeeded_at: None,
                 receipt_number: None,
+                return_attempts: 0,
+                next_return_at: None,
             },
         })
     }
@@ -343,8 +352,17 @@ impl Payment {
         {
             return bad("a paid state without its approval, time or receipt number");
         }
-        if !paid_state && !r.refunded.is_zero() {
+        let duplicate = matches!(r.state, PaymentState::Duplicate | PaymentState::Returned);
+        if duplicate
+            && (r.approval.is_none() || r.succeeded_at.is_none() || r.receipt_number.is_some())
+        {
+            return bad("a duplicate without its approval and time, or with a receipt number");
+        }
+        if !paid_state && !duplicate && !r.refunded.is_zero() {
             return bad("refunded without having been paid");
+        }
+        if (r.state == PaymentState::Duplicate) != r.next_return_at.is_some() {
+            return bad("a return scheduled outside the duplicate state, or none in it");
         }
         match r.state {
             PaymentState::Refunded if r.refunded != r.total => {
@@ -355,6 +373,15 @@ impl Payment {
             }
             PaymentState::Succeeded if !r.refunded.is_zero() => {
                 return bad("succeeded with a refund recorded")
+            }
+            PaymentState::Duplicate if !r.refunded.is_zero() => {
+                return bad("a duplicate with a refund recorded")
+            }
+            PaymentState::Returned
+                if !(r.refunded.is_zero() || r.refunded == r.total)
+                    || !r.refund_pending.is_zero() =>
+            {
+                return bad("a returned duplicate neither reversed nor refunded in full")
             }
             _ => {}
         }
@@ -493,6 +520,14 @@ impl Payment {
     pub fn receipt_number(&self) -> Option<&str> {
         self.r.receipt_number.as_deref()
     }
+    /// Failed attempts to give a duplicate's money back.
+    pub fn return_attempts(&self) -> u32 {
+        self.r.return_attempts
+    }
+    /// When a duplicate's money is next tried to be given back.
+    pub fn next_return_at(&self) -> Option<DateTime<Utc>> {
+        self.r.next_return_at
+    }
 
     /// The order number at the acquirer: the id without dashes (32 chars).
     pub fn order_number(&self) -> String {
@@ -605,6 +640,53 @@ impl Payment {
         self.r.receipt_number = Some(receipt_number(self.r.id, now));
     }
 
+    /// `Authorizing | ActionRequired | Unknown | Failed | Expired →
+    /// Duplicate`: the acquirer approved this payment, but another payment
+    /// has paid its charge. The approval and its time are kept (no receipt
+    /// number: the receipt is the other payment's), and giving the money
+    /// back is due at once.
+    pub fn record_duplicate(
+        &mut self,
+        approval: Approval,
+        now: DateTime<Utc>,
+    ) -> Result<(), TransitionError> {
+        self.go(Action::RecordDuplicate, now)?;
+        self.r.approval = Some(approval);
+        self.r.challenge = None;
+        self.r.failure = None;
+        self.r.succeeded_at = Some(now);
+        self.r.return_attempts = 0;
+        self.r.next_return_at = Some(now);
+        Ok(())
+    }
+
+    /// A duplicate's money could not be given back now: one more failed
+    /// attempt, the next one at `next` (state unchanged).
+    pub fn schedule_return(
+        &mut self,
+        next: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), TransitionError> {
+        if self.r.state != PaymentState::Duplicate {
+            return Err(TransitionError {
+                from: self.r.state,
+                action: Action::ReturnDuplicate,
+            });
+        }
+        self.r.return_attempts = self.r.return_attempts.saturating_add(1);
+        self.r.next_return_at = Some(next);
+        self.bump(now);
+        Ok(())
+    }
+
+    /// `Duplicate → Returned`: the duplicate's authorisation was reversed
+    /// at the acquirer (or it holds nothing of it any more).
+    pub fn return_duplicate(&mut self, now: DateTime<Utc>) -> Result<(), TransitionError> {
+        self.go(Action::ReturnDuplicate, now)?;
+        self.r.next_return_at = None;
+        Ok(())
+    }
+
     /// `Authorizing | Unknown | ActionRequired → Declined`.
     pub fn decline(
         &mut self,
@@ -647,16 +729,20 @@ impl Payment {
     }
 
     /// Reserves `amount` for a refund (state unchanged), refusing anything
-    /// above what is left.
+    /// above what is left. A duplicate is refunded whole, in one refund.
     pub fn reserve_refund(
         &mut self,
         amount: Money,
         now: DateTime<Utc>,
     ) -> Result<(), RefundRefused> {
-        if !self.r.state.is_paid() {
+        let duplicate = self.r.state == PaymentState::Duplicate;
+        if !self.r.state.is_paid() && !duplicate {
             return Err(RefundRefused::NotRefundable(self.r.state));
         }
         if amount.is_zero() || amount.currency() != self.r.total.currency() {
+            return Err(RefundRefused::AmountInvalid);
+        }
+        if duplicate && (amount != self.r.total || !self.r.refund_pending.is_zero()) {
             return Err(RefundRefused::AmountInvalid);
         }
         if amount > self.refundable() {
@@ -672,13 +758,13 @@ impl Payment {
     }
 
     /// A reserved refund went through: `Succeeded | PartiallyRefunded →
-    /// PartiallyRefunded | Refunded`.
+    /// PartiallyRefunded | Refunded`, `Duplicate → Returned`.
     pub fn complete_refund(
         &mut self,
         amount: Money,
         now: DateTime<Utc>,
     ) -> Result<(), RefundRefused> {
-        if !self.r.state.is_paid() {
+        if !self.r.state.is_paid() && self.r.state != PaymentState::Duplicate {
             return Err(RefundRefused::NotRefundable(self.r.state));
         }
         let pending = self
@@ -703,6 +789,9 @@ impl Payment {
             .map_err(|e| RefundRefused::NotRefundable(e.from))?;
         self.r.refund_pending = pending;
         self.r.refunded = refunded;
+        if self.r.state == PaymentState::Returned {
+            self.r.next_return_at = None;
+        }
         Ok(())
     }
 
@@ -814,6 +903,16 @@ mod tests {
                 p.reserve_refund(Money::som(885), now).unwrap();
                 p.complete_refund(Money::som(885), now).unwrap();
             }
+            S::Duplicate => {
+                authorize(&mut p);
+                p.fail(Text::ServiceUnavailable, now).unwrap();
+                p.record_duplicate(approval(), now).unwrap();
+            }
+            S::Returned => {
+                authorize(&mut p);
+                p.record_duplicate(approval(), now).unwrap();
+                p.return_duplicate(now).unwrap();
+            }
         }
         assert_eq!(p.state(), state);
         p
@@ -842,6 +941,10 @@ mod tests {
                 .fail(Text::ServiceUnavailable, now)
                 .map_err(|e| e.to_string()),
             Action::Expire => p.expire(now).map_err(|e| e.to_string()),
+            Action::RecordDuplicate => p
+                .record_duplicate(approval(), now)
+                .map_err(|e| e.to_string()),
+            Action::ReturnDuplicate => p.return_duplicate(now).map_err(|e| e.to_string()),
             Action::RefundPart | Action::RefundAll => {
                 let amount = if action == Action::RefundAll {
                     p.refundable()
@@ -987,6 +1090,61 @@ mod tests {
         assert_eq!(p.state(), PaymentState::Refunded);
         assert!(p.refundable().is_zero());
         assert!(p.reserve_refund(Money::som(1), now).is_err());
+    }
+
+    #[test]
+    fn a_duplicate_is_given_back_whole_and_never_gets_a_receipt() {
+        let mut p = in_state(PaymentState::Failed);
+        let now = p.created_at();
+        p.record_duplicate(approval(), now).unwrap();
+        assert_eq!(p.state(), PaymentState::Duplicate);
+        assert!(!p.state().is_paid() && !p.state().is_in_flight());
+        assert_eq!(
+            p.receipt_number(),
+            None,
+            "the receipt is the other payment's"
+        );
+        assert_eq!(p.failure(), None);
+        assert_eq!(p.next_return_at(), Some(now), "due at once");
+        // A failed attempt: counted, the next one later.
+        let later = now + chrono::Duration::minutes(1);
+        p.schedule_return(later, now).unwrap();
+        assert_eq!((p.return_attempts(), p.next_return_at()), (1, Some(later)));
+        // Refunded whole, in one refund.
+        assert_eq!(
+            p.reserve_refund(Money::som(100), now),
+            Err(RefundRefused::AmountInvalid)
+        );
+        p.reserve_refund(Money::som(885), now).unwrap();
+        assert_eq!(
+            p.reserve_refund(Money::som(885), now),
+            Err(RefundRefused::AmountInvalid),
+            "one refund at a time"
+        );
+        assert!(Payment::restore(p.record().clone()).is_ok());
+        p.complete_refund(Money::som(885), now).unwrap();
+        assert_eq!(p.state(), PaymentState::Returned);
+        assert_eq!(p.refunded(), Money::som(885));
+        assert_eq!(p.next_return_at(), None);
+        assert!(Payment::restore(p.record().clone()).is_ok());
+        assert!(p.schedule_return(later, now).is_err());
+        // A success cannot become a duplicate.
+        let mut paid = in_state(PaymentState::Succeeded);
+        assert!(paid.record_duplicate(approval(), now).is_err());
+        // Records tolom never writes.
+        let dup = in_state(PaymentState::Duplicate).into_record();
+        let mut r = dup.clone();
+        r.receipt_number = Some("X".into());
+        assert!(Payment::restore(r).is_err(), "a duplicate has no receipt");
+        let mut r = dup.clone();
+        r.next_return_at = None;
+        assert!(Payment::restore(r).is_err(), "a duplicate awaits a return");
+        let mut r = in_state(PaymentState::Returned).into_record();
+        r.refunded = Money::som(1);
+        assert!(
+            Payment::restore(r).is_err(),
+            "returned whole or not refunded"
+        );
     }
 
     #[test]

@@ -34,11 +34,19 @@ pub enum PaymentState {
     PartiallyRefunded,
     /// Everything was refunded.
     Refunded,
+    /// Charged twice: the acquirer approved this payment after another
+    /// payment had paid its charge. The money is to be given back
+    /// (reversed, else refunded), retried with back-off; the charge stays
+    /// paid by the other payment.
+    Duplicate,
+    /// A duplicate whose money was given back: reversed at the acquirer
+    /// (nothing taken) or refunded in full.
+    Returned,
 }
 
 impl PaymentState {
     /// Every state.
-    pub const ALL: [PaymentState; 10] = [
+    pub const ALL: [PaymentState; 12] = [
         PaymentState::Created,
         PaymentState::Authorizing,
         PaymentState::ActionRequired,
@@ -49,6 +57,8 @@ impl PaymentState {
         PaymentState::Expired,
         PaymentState::PartiallyRefunded,
         PaymentState::Refunded,
+        PaymentState::Duplicate,
+        PaymentState::Returned,
     ];
 
     /// States in which a payment blocks other payments of its charge: at
@@ -87,6 +97,8 @@ impl PaymentState {
             PaymentState::Expired => Text::PaymentStateExpired,
             PaymentState::PartiallyRefunded => Text::PaymentStatePartiallyRefunded,
             PaymentState::Refunded => Text::PaymentStateRefunded,
+            PaymentState::Duplicate => Text::PaymentStateDuplicate,
+            PaymentState::Returned => Text::PaymentStateReturned,
         }
     }
 
@@ -103,6 +115,8 @@ impl PaymentState {
             PaymentState::Expired => "expired",
             PaymentState::PartiallyRefunded => "partially_refunded",
             PaymentState::Refunded => "refunded",
+            PaymentState::Duplicate => "duplicate",
+            PaymentState::Returned => "returned",
         }
     }
 
@@ -159,11 +173,17 @@ pub enum Action {
     RefundPart,
     /// [`super::Payment::complete_refund`] of everything that is left.
     RefundAll,
+    /// [`super::Payment::record_duplicate`]: the acquirer approved a
+    /// payment whose charge another payment has paid.
+    RecordDuplicate,
+    /// [`super::Payment::return_duplicate`]: the duplicate's authorisation
+    /// was reversed (or the acquirer holds nothing of it any more).
+    ReturnDuplicate,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 13] = [
         Action::Authorize,
         Action::RequireAction,
         Action::Resume,
@@ -175,6 +195,8 @@ impl Action {
         Action::Expire,
         Action::RefundPart,
         Action::RefundAll,
+        Action::RecordDuplicate,
+        Action::ReturnDuplicate,
     ];
 
     /// A verb for error messages ("cannot {verb} a payment that is ...").
@@ -190,6 +212,8 @@ impl Action {
             Action::Fail => "fail",
             Action::Expire => "expire",
             Action::RefundPart | Action::RefundAll => "refund",
+            Action::RecordDuplicate => "record a duplicate approval of",
+            Action::ReturnDuplicate => "return the money of",
         }
     }
 }
@@ -332,6 +356,43 @@ pub const TRANSITIONS: &[Transition] = &[
         S::Refunded,
         "refund (rest)",
     ),
+    t(
+        S::Authorizing,
+        Action::RecordDuplicate,
+        S::Duplicate,
+        "approved, the charge paid by another payment",
+    ),
+    t(
+        S::ActionRequired,
+        Action::RecordDuplicate,
+        S::Duplicate,
+        "approved, the charge paid by another payment",
+    ),
+    t(
+        S::Unknown,
+        Action::RecordDuplicate,
+        S::Duplicate,
+        "approved, the charge paid by another payment",
+    ),
+    t(
+        S::Failed,
+        Action::RecordDuplicate,
+        S::Duplicate,
+        "late approval, the charge paid by another payment",
+    ),
+    t(
+        S::Expired,
+        Action::RecordDuplicate,
+        S::Duplicate,
+        "late approval, the charge paid by another payment",
+    ),
+    t(
+        S::Duplicate,
+        Action::ReturnDuplicate,
+        S::Returned,
+        "reversed at the acquirer",
+    ),
+    t(S::Duplicate, Action::RefundAll, S::Returned, "refund (all)"),
 ];
 
 /// Where `action` takes a payment in `from`, if it is allowed.
@@ -354,6 +415,8 @@ fn diagram_name(state: PaymentState) -> &'static str {
         S::Expired => "Expired",
         S::PartiallyRefunded => "PartiallyRefunded",
         S::Refunded => "Refunded",
+        S::Duplicate => "Duplicate",
+        S::Returned => "Returned",
     }
 }
 

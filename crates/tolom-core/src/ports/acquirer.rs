@@ -75,6 +75,25 @@ pub enum OrderStatus {
     Declined(DeclineReason),
     /// The authorisation was reversed: nothing was charged.
     Reversed,
+    /// Paid, then refunded at the acquirer (BPC `orderStatus` 4, in full or
+    /// in part) — by tolom or by the bank's back office. It is **not** an
+    /// approval to record: a payment tolom closed is never recovered as
+    /// paid from this, and a payment in flight is closed
+    /// (`payment.refunded_at_acquirer`); refunds compare `refunded`.
+    Refunded {
+        /// The approval the money was taken with.
+        approval: Approval,
+        /// Refunded so far (at most the order's amount).
+        refunded: Money,
+    },
+    /// The amount is held on the card but not taken (BPC `orderStatus` 1,
+    /// two-stage orders): **not** paid. tolom makes one-stage purchases, so
+    /// an order held this way is not settled from it; it is released
+    /// ([`Acquirer::reverse`]) when its payment is closed.
+    PreAuthorized {
+        /// The authorisation that holds the amount.
+        approval: Approval,
+    },
 }
 
 /// What a refund call did.
@@ -100,6 +119,10 @@ pub enum RefundOutcome {
 /// - a call on a reversed order (there is no "reversed" outcome) MUST fail
 ///   with [`AcquirerErrorKind::Rejected`]; [`Acquirer::status`] reports it
 ///   as [`OrderStatus::Reversed`];
+/// - [`Acquirer::status`] MUST report an order refunded in full or in part
+///   as [`OrderStatus::Refunded`] (never `Approved`), and an amount held
+///   but not taken as [`OrderStatus::PreAuthorized`] (never `Approved`):
+///   only `Approved` makes a payment paid;
 /// - no card data or credential appears in errors, logs or `Debug`.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
@@ -132,7 +155,11 @@ pub trait Acquirer: Send + Sync {
         amount: Money,
     ) -> Result<RefundOutcome, AcquirerError>;
 
-    /// Cancels an authorisation of the same day.
+    /// Cancels an authorisation (of the same day, on most gateways): the
+    /// money is never taken. MUST answer `Ok` when the order is reversed
+    /// (now or before); MUST fail with [`AcquirerErrorKind::Rejected`] when
+    /// the acquirer refuses (too late in the day, refunded, not paid) —
+    /// then a refund gives the money back instead.
     async fn reverse(&self, order_number: &str) -> Result<(), AcquirerError>;
 
     /// Closes an order that was **not paid** — registered, or waiting for

@@ -32,6 +32,8 @@ pub enum InvariantKind {
     DuplicateEdition,
     /// An admin token name is taken.
     DuplicateToken,
+    /// Another charge of the service holds this agency reference.
+    DuplicateAgencyRef,
     /// A full card number would be stored.
     UnmaskedCard,
     /// Any other constraint of the schema (the detail names it).
@@ -51,6 +53,7 @@ impl InvariantKind {
             InvariantKind::AppendOnly => "append_only",
             InvariantKind::DuplicateEdition => "duplicate_edition",
             InvariantKind::DuplicateToken => "duplicate_token",
+            InvariantKind::DuplicateAgencyRef => "duplicate_agency_ref",
             InvariantKind::UnmaskedCard => "unmasked_card",
             InvariantKind::Constraint => "constraint",
         }

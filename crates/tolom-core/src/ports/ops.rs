@@ -10,10 +10,25 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::access::ApiToken;
-use crate::audit::{AuditEntry, AuditNote};
+use crate::audit::{AuditEntry, AuditHead, AuditNote};
 use crate::payment::Payment;
 
 use super::errors::StoreError;
+
+/// A signed checkpoint of the audit log as a store keeps it
+/// ([`crate::audit::checkpoint`]): the size and head it states, when it was
+/// made, and its exact text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// Sealed entries it covers.
+    pub size: u64,
+    /// The hash of entry `size`.
+    pub head: String,
+    /// When it was made.
+    pub at: DateTime<Utc>,
+    /// The signed text.
+    pub text: String,
+}
 
 /// Storage for operations.
 ///
@@ -27,18 +42,45 @@ use super::errors::StoreError;
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait OpsStore: Send + Sync {
-    /// Appends an entry to the audit log, computing `seq`, `prev_hash` and
-    /// `hash` from the current last entry **atomically** (two concurrent
-    /// appends MUST NOT get the same `seq` or link to the same entry).
-    async fn append_audit(&self, note: &AuditNote) -> Result<AuditEntry, StoreError>;
+    /// Appends an entry to the audit log. It joins the chain — gets its
+    /// `seq`, `prev_hash` and `hash` — either at once or at the next
+    /// [`OpsStore::seal_audit`]; either way two entries MUST NOT get the
+    /// same `seq` or link to the same entry. A store that seals later MUST
+    /// NOT make the append wait on the chain's head (that is the point).
+    async fn append_audit(&self, note: &AuditNote) -> Result<(), StoreError>;
 
-    /// The audit log in `seq` order, from `from_seq` on, at most `limit`
-    /// (0 = no limit).
+    /// Seals up to `max` (at least 1) appended entries that are not in the
+    /// chain yet, in the order they were appended, and returns how many it
+    /// sealed (0: none was waiting). MUST be safe to call from any number of
+    /// instances at once (sealers take turns; no entry is sealed twice or
+    /// skipped) and MUST NOT block appends. A store that chains entries
+    /// when they are appended returns 0.
+    async fn seal_audit(&self, max: usize) -> Result<u64, StoreError>;
+
+    /// How many appended entries wait to be sealed.
+    async fn audit_unsealed(&self) -> Result<u64, StoreError>;
+
+    /// The sealed end of the chain: its size and the hash of its last
+    /// entry.
+    async fn audit_head(&self) -> Result<AuditHead, StoreError>;
+
+    /// The sealed audit log in `seq` order, from `from_seq` on, at most
+    /// `limit` (0 = no limit).
     async fn audit_entries(
         &self,
         from_seq: u64,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Keeps a signed checkpoint of the log. Returns `false`, writing
+    /// nothing, when one of the same size is kept already (another
+    /// instance made it first). Kept checkpoints are never changed or
+    /// deleted.
+    async fn save_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<bool, StoreError>;
+
+    /// Kept checkpoints, the largest size first, at most `limit` (0 = no
+    /// limit).
+    async fn checkpoints(&self, limit: usize) -> Result<Vec<StoredCheckpoint>, StoreError>;
 
     /// Stores a token and appends `note`, in one transaction. MUST fail with
     /// [`StoreError::Invariant`] of kind

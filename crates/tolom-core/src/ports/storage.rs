@@ -45,6 +45,11 @@ pub struct PaymentUpdate {
     pub events: Vec<Event>,
     /// Outbox messages to enqueue.
     pub outbox: Vec<OutboxMessage>,
+    /// Audit notes to append (an operator's request that caused the
+    /// update, e.g. `admin.refund`). A store that keeps an audit log
+    /// ([`crate::ports::OpsStore`]) MUST append them in the same
+    /// transaction; one without an audit log ignores them.
+    pub notes: Vec<AuditNote>,
 }
 
 /// What [`PaymentStore::create_payment`] did.
@@ -91,20 +96,41 @@ pub struct ChargeQuery {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait ChargeStore: Send + Sync {
-    /// Inserts a charge and its event.
+    /// Inserts a charge and its event (and `notes`, in the audit log of a
+    /// store that keeps one, in the same transaction).
     ///
     /// MUST fail with [`StoreError::DuplicateCode`] when a charge with the
-    /// same code exists, writing nothing.
-    async fn insert_charge(&self, charge: &Charge, event: &Event) -> Result<(), StoreError>;
+    /// same code exists, and with [`StoreError::Invariant`] of kind
+    /// [`crate::ports::InvariantKind::DuplicateAgencyRef`] when the charge
+    /// has an agency reference that another charge of the same service
+    /// holds ([`ChargeStore::charge_by_agency_ref`]), writing nothing.
+    async fn insert_charge(
+        &self,
+        charge: &Charge,
+        event: &Event,
+        notes: &[AuditNote],
+    ) -> Result<(), StoreError>;
 
     /// The charge with this code. MUST return `Ok(None)` when there is none.
     async fn charge_by_code(&self, code: &PaymentCode) -> Result<Option<Charge>, StoreError>;
+
+    /// The charge of `service` that holds the agency reference
+    /// `agency_ref` (the exact text). MUST return `Ok(None)` when there is
+    /// none. A reference is held by the charge inserted with it; charges
+    /// stored before references were unique may share one, and then only
+    /// the first of them holds it.
+    async fn charge_by_agency_ref(
+        &self,
+        service: &str,
+        agency_ref: &str,
+    ) -> Result<Option<Charge>, StoreError>;
 
     /// The charge with this id.
     async fn charge(&self, id: Uuid) -> Result<Option<Charge>, StoreError>;
 
     /// Sets a charge's status if it is currently `from`, appending `event`
-    /// in the same transaction.
+    /// (and `notes`, in the audit log of a store that keeps one) in the
+    /// same transaction.
     ///
     /// MUST fail with [`StoreError::Conflict`] (writing nothing) when the
     /// current status is not `from`, and with [`StoreError::ChargeNotFound`]
@@ -118,6 +144,7 @@ pub trait ChargeStore: Send + Sync {
         from: ChargeStatus,
         to: ChargeStatus,
         event: &Event,
+        notes: &[AuditNote],
     ) -> Result<(), StoreError>;
 
     /// Charges matching the query, oldest expiry first.

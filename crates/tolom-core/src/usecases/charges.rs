@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::json;
 
@@ -13,9 +13,9 @@ use crate::errors::{IssueError, LookupError};
 use crate::events::EventKind;
 use crate::i18n::{LocalizedText, Text};
 use crate::money::Money;
-use crate::ports::{ChargeStore, StoreError};
+use crate::ports::{ChargeStore, InvariantKind, StoreError};
 
-use super::ctx::Ctx;
+use super::ctx::{Ctx, Notes};
 
 /// What a public look-up shows: never the full name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,6 +61,77 @@ pub struct IssueCharge {
     pub agency_ref: Option<String>,
 }
 
+/// The longest payer name a charge takes, in characters.
+pub const MAX_PAYER_CHARS: usize = 200;
+
+/// The longest agency reference, in characters.
+pub const MAX_AGENCY_REF_CHARS: usize = 100;
+
+/// The longest a code may stay payable: its expiry is at most this many
+/// days after it is issued.
+pub const MAX_VALID_DAYS: u32 = 3650;
+
+/// How many random codes issuing draws, each refused by the store as taken,
+/// before it gives up. With the default format (10⁹ serials per family)
+/// a second draw is already rare.
+const CODE_DRAWS: usize = 16;
+
+/// What issuing did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", content = "charge", rename_all = "snake_case")]
+pub enum Issued {
+    /// A new charge.
+    New(Charge),
+    /// The agency reference was issued before with the same data: that
+    /// charge, unchanged (nothing was written).
+    Existing(Charge),
+}
+
+impl Issued {
+    /// The charge, new or existing.
+    pub fn charge(&self) -> &Charge {
+        match self {
+            Issued::New(c) | Issued::Existing(c) => c,
+        }
+    }
+
+    /// The charge, new or existing.
+    pub fn into_charge(self) -> Charge {
+        match self {
+            Issued::New(c) | Issued::Existing(c) => c,
+        }
+    }
+}
+
+/// What of `req` differs from the charge that holds its agency reference
+/// (empty: the same request). The expiry is not compared: a re-run with
+/// another default validity is the same request.
+fn differences(
+    existing: &Charge,
+    req: &IssueCharge,
+    code: Option<&PaymentCode>,
+    payer: &str,
+    amount: Money,
+) -> Vec<&'static str> {
+    let mut differs = Vec::new();
+    if existing.payer.full_name != payer {
+        differs.push("payer");
+    }
+    if existing.amount != amount {
+        differs.push("amount");
+    }
+    if existing.urgency != req.urgency {
+        differs.push("urgency");
+    }
+    if code.is_some_and(|c| *c != existing.code) {
+        differs.push("code");
+    }
+    if existing.service != req.service {
+        differs.push("service");
+    }
+    differs
+}
+
 /// Issues, cancels and looks up charges. Needs only the charge store.
 pub(crate) struct Charges {
     pub(crate) charges: Arc<dyn ChargeStore>,
@@ -68,8 +139,20 @@ pub(crate) struct Charges {
 }
 
 impl Charges {
-    /// Issues a charge (what an agency does when it gives out a code).
-    pub(crate) async fn issue(&self, req: IssueCharge, actor: &str) -> Result<Charge, IssueError> {
+    /// Issues a charge (what an agency does when it gives out a code),
+    /// **idempotently by agency reference**: a request whose reference a
+    /// charge of the service already holds gets that charge back when
+    /// everything else is the same ([`Issued::Existing`], nothing written)
+    /// and [`IssueError::AgencyRefConflict`] when it is not. A code the
+    /// agency does not choose gets a random serial from the operating
+    /// system's CSPRNG; the store refuses a code that is taken and another
+    /// is drawn. `notes` go into the audit log with the charge.
+    pub(crate) async fn issue(
+        &self,
+        req: IssueCharge,
+        actor: &str,
+        notes: &Notes,
+    ) -> Result<Issued, IssueError> {
         let now = self.ctx.now();
         let service = self
             .ctx
@@ -99,6 +182,16 @@ impl Charges {
         if amount.is_zero() {
             return Err(IssueError::BadAmount);
         }
+        // The amount and the total with the site's fee are kept and sent
+        // to the bank as integer minor units: an amount beyond them is
+        // refused here, never stored as something else.
+        let with_fee = amount
+            .checked_add(self.ctx.config.fee.fee_for(amount))
+            .ok()
+            .and_then(|t| t.checked_minor_units());
+        if amount.checked_minor_units().is_none() || with_fee.is_none() {
+            return Err(IssueError::AmountTooLarge(amount.amount().to_string()));
+        }
         if req
             .urgency
             .as_ref()
@@ -112,8 +205,27 @@ impl Charges {
         if payer.is_empty() {
             return Err(IssueError::PayerMissing);
         }
+        if payer.chars().count() > MAX_PAYER_CHARS {
+            return Err(IssueError::PayerTooLong(MAX_PAYER_CHARS));
+        }
+        let agency_ref = match req.agency_ref.as_deref().map(str::trim) {
+            None => None,
+            Some(r)
+                if r.is_empty()
+                    || r.chars().count() > MAX_AGENCY_REF_CHARS
+                    || r.chars().any(char::is_control) =>
+            {
+                return Err(IssueError::AgencyRefInvalid(
+                    r.chars().take(MAX_AGENCY_REF_CHARS).collect(),
+                ))
+            }
+            Some(r) => Some(r.to_string()),
+        };
         if req.expires_at <= now {
             return Err(IssueError::BadExpiry);
+        }
+        if req.expires_at - now > Duration::days(i64::from(MAX_VALID_DAYS)) {
+            return Err(IssueError::ExpiryTooFar(MAX_VALID_DAYS));
         }
         let format = &self.ctx.config.code_format;
         let fixed_code = match &req.code {
@@ -126,18 +238,29 @@ impl Charges {
             }
             None => None,
         };
-        for _ in 0..8 {
+        let held = |existing: Charge| {
+            let differs = differences(&existing, &req, fixed_code.as_ref(), &payer, amount);
+            if differs.is_empty() {
+                Ok(Issued::Existing(existing))
+            } else {
+                Err(IssueError::AgencyRefConflict {
+                    agency_ref: agency_ref.clone().unwrap_or_default(),
+                    code: existing.code.to_string(),
+                    differs: differs.join(", "),
+                })
+            }
+        };
+        if let Some(r) = &agency_ref {
+            if let Some(existing) = self.charges.charge_by_agency_ref(&service.id, r).await? {
+                return held(existing);
+            }
+        }
+        for _ in 0..CODE_DRAWS {
             let code = match &fixed_code {
                 Some(c) => c.clone(),
-                None => {
-                    let prefix_len = format.prefix_of(service.family).map(str::len).unwrap_or(0);
-                    let body = format.length() - prefix_len - format.scheme().check_len();
-                    let modulus = 10u128.saturating_pow(body.min(38) as u32);
-                    let serial = (self.ctx.new_id().as_u128() % modulus) as u64;
-                    format
-                        .generate(service.family, serial)
-                        .ok_or(IssueError::Code(CodeError::Prefix))?
-                }
+                None => format
+                    .random(service.family, &mut rand::rngs::OsRng)
+                    .ok_or(IssueError::Code(CodeError::Prefix))?,
             };
             let charge = Charge {
                 id: self.ctx.new_id(),
@@ -151,7 +274,7 @@ impl Charges {
                 issued_at: now,
                 expires_at: req.expires_at,
                 status: ChargeStatus::Unpaid,
-                agency_ref: req.agency_ref.clone(),
+                agency_ref: agency_ref.clone(),
             };
             let event = self.ctx.event_by(
                 actor,
@@ -161,9 +284,45 @@ impl Charges {
                 json!({"code": charge.code, "service": charge.service, "amount": charge.amount}),
                 now,
             );
-            match self.charges.insert_charge(&charge, &event).await {
-                Ok(()) => return Ok(charge),
+            match self
+                .charges
+                .insert_charge(&charge, &event, notes.pending())
+                .await
+            {
+                Ok(()) => {
+                    notes.mark_written();
+                    return Ok(Issued::New(charge));
+                }
                 Err(StoreError::DuplicateCode) if fixed_code.is_none() => continue,
+                // The agency's own code again: the same request is the
+                // charge issued before, another one is refused.
+                Err(StoreError::DuplicateCode) => {
+                    let Some(existing) = self.charges.charge_by_code(&charge.code).await? else {
+                        return Err(StoreError::DuplicateCode.into());
+                    };
+                    let mut differs = differences(&existing, &req, None, &payer, amount);
+                    if existing.agency_ref != agency_ref {
+                        differs.push("agency reference");
+                    }
+                    return if differs.is_empty() {
+                        Ok(Issued::Existing(existing))
+                    } else {
+                        Err(IssueError::CodeTaken {
+                            code: existing.code.to_string(),
+                            differs: differs.join(", "),
+                        })
+                    };
+                }
+                // Another request took the reference meanwhile.
+                Err(e) if e.invariant_kind() == Some(InvariantKind::DuplicateAgencyRef) => {
+                    let Some(r) = &agency_ref else {
+                        return Err(e.into());
+                    };
+                    return match self.charges.charge_by_agency_ref(&service.id, r).await? {
+                        Some(existing) => held(existing),
+                        None => Err(e.into()),
+                    };
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -175,6 +334,7 @@ impl Charges {
         &self,
         code: &PaymentCode,
         actor: &str,
+        notes: &Notes,
     ) -> Result<Charge, LookupError> {
         let now = self.ctx.now();
         let charge = self
@@ -191,8 +351,15 @@ impl Charges {
             now,
         );
         self.charges
-            .set_charge_status(charge.id, charge.status, ChargeStatus::Cancelled, &event)
+            .set_charge_status(
+                charge.id,
+                charge.status,
+                ChargeStatus::Cancelled,
+                &event,
+                notes.pending(),
+            )
             .await?;
+        notes.mark_written();
         Ok(Charge {
             status: ChargeStatus::Cancelled,
             ..charge

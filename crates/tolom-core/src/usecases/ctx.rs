@@ -1,11 +1,12 @@
 //! What every use case shares: the settings, the clock and the ids.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::audit::SYSTEM_ACTOR;
+use crate::audit::{AuditNote, SYSTEM_ACTOR};
 use crate::events::{Event, EventKind};
 use crate::payment::Payment;
 use crate::ports::{Clock, IdGenerator, PaymentUpdate};
@@ -63,6 +64,49 @@ impl Ctx {
     }
 }
 
+/// Audit notes to write with an action's first write — an operator's
+/// request, recorded in the transaction of the change it asked for — and
+/// whether they were written.
+#[derive(Debug, Default)]
+pub(crate) struct Notes {
+    list: Vec<AuditNote>,
+    written: AtomicBool,
+}
+
+impl Notes {
+    /// No notes.
+    pub(crate) fn none() -> Notes {
+        Notes::default()
+    }
+
+    /// These notes.
+    pub(crate) fn of(list: Vec<AuditNote>) -> Notes {
+        Notes {
+            list,
+            written: AtomicBool::new(false),
+        }
+    }
+
+    /// The notes still to write (none once they were written).
+    pub(crate) fn pending(&self) -> &[AuditNote] {
+        if self.written.load(Ordering::SeqCst) {
+            &[]
+        } else {
+            &self.list
+        }
+    }
+
+    /// A write with [`Notes::pending`] committed.
+    pub(crate) fn mark_written(&self) {
+        self.written.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the notes were written.
+    pub(crate) fn written(&self) -> bool {
+        !self.list.is_empty() && self.written.load(Ordering::SeqCst)
+    }
+}
+
 /// Whether an idempotency key is acceptable: 1–128 characters of
 /// `A-Z a-z 0-9 - _ . :`.
 pub(crate) fn valid_key(key: &str) -> bool {
@@ -81,5 +125,6 @@ pub(crate) fn update(payment: Payment, events: Vec<Event>) -> PaymentUpdate {
         refund: None,
         events,
         outbox: Vec::new(),
+        notes: Vec::new(),
     }
 }

@@ -36,6 +36,7 @@ use crate::ports::{
     Acquirer, Clock, IdGenerator, Notifier, OpsStore, RandomIds, ReceiptSigner, Store, StoreError,
     StoreHealth, SystemClock,
 };
+use crate::ports::{KeyRing, KeyRingError};
 use crate::receipt::Receipt;
 use crate::terms::TermsEdition;
 
@@ -43,6 +44,7 @@ mod challenge;
 mod charges;
 mod config;
 mod ctx;
+mod duplicates;
 mod health;
 mod notices;
 pub mod operator;
@@ -54,17 +56,22 @@ mod refunds;
 mod settle;
 mod terms;
 
-pub use charges::{ChargeView, IssueCharge};
+pub use charges::{
+    ChargeView, IssueCharge, Issued, MAX_AGENCY_REF_CHARS, MAX_PAYER_CHARS, MAX_VALID_DAYS,
+};
 pub use config::{Config, FeePolicy};
+pub use duplicates::{return_backoff, ReturnOutcome};
 pub use health::{Readiness, ReadinessCheck};
 pub use operator::{Operator, OperatorError};
 pub use outbox::DispatchReport;
 pub use paying::StartPayment;
+pub use receipts::{GenuineReceipt, ReceiptCheck, ReceiptClaim};
 pub use reconcile::{ExpireReport, ReconcileReport};
 
 use challenge::Challenges;
 use charges::Charges;
 use ctx::Ctx;
+use duplicates::Duplicates;
 use health::Health;
 use outbox::Dispatcher;
 use paying::Paying;
@@ -83,6 +90,7 @@ pub struct TolomBuilder {
     clock: Option<Arc<dyn Clock>>,
     ids: Option<Arc<dyn IdGenerator>>,
     signer: Option<Arc<dyn ReceiptSigner>>,
+    key_ring: KeyRing,
     notifiers: Vec<Arc<dyn Notifier>>,
     config: Config,
 }
@@ -134,6 +142,13 @@ impl TolomBuilder {
         self.signer = Some(signer);
         self
     }
+    /// The public keys receipts are verified against besides the signer's
+    /// own (retired keys with their validity periods; default: only the
+    /// signer's key). See [`Tolom::check_receipt`].
+    pub fn key_ring(mut self, ring: KeyRing) -> Self {
+        self.key_ring = ring;
+        self
+    }
     /// Adds a notifier for its channel.
     pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
         self.notifiers.push(notifier);
@@ -149,6 +164,9 @@ impl TolomBuilder {
         let store = self.store.ok_or(MissingPort("store"))?;
         let acquirer = self.acquirer.ok_or(MissingPort("acquirer"))?;
         let signer = self.signer.ok_or(MissingPort("signer"))?;
+        let ring = self.key_ring.with_current(signer.as_ref()).map_err(|_| {
+            MissingPort("a key ring whose entry for the signer's key id is its key")
+        })?;
         let ctx = Ctx {
             config: Arc::new(self.config),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
@@ -159,17 +177,23 @@ impl TolomBuilder {
             ctx: ctx.clone(),
         });
         let terms = Arc::new(Terms::new(store.clone(), ctx.clone()));
-        let settler = Arc::new(Settler {
-            payments: store.clone(),
-            charges: store.clone(),
-            events: store.clone(),
-            acquirer: acquirer.clone(),
-            ctx: ctx.clone(),
-        });
         let refunds = Arc::new(Refunds {
             payments: store.clone(),
             charges: store.clone(),
             acquirer: acquirer.clone(),
+            ctx: ctx.clone(),
+        });
+        let duplicates = Arc::new(Duplicates {
+            payments: store.clone(),
+            acquirer: acquirer.clone(),
+            refunds: refunds.clone(),
+            ctx: ctx.clone(),
+        });
+        let settler = Arc::new(Settler {
+            payments: store.clone(),
+            charges: store.clone(),
+            acquirer: acquirer.clone(),
+            duplicates: duplicates.clone(),
             ctx: ctx.clone(),
         });
         let reconciler = Arc::new(Reconciler {
@@ -178,17 +202,20 @@ impl TolomBuilder {
             acquirer: acquirer.clone(),
             settler: settler.clone(),
             refunds: refunds.clone(),
+            duplicates: duplicates.clone(),
             ctx: ctx.clone(),
         });
         let receipts = Arc::new(Receipts {
             payments: store.clone(),
             charges: store.clone(),
             signer,
+            ring: std::sync::RwLock::new(Arc::new(ring)),
             ctx: ctx.clone(),
         });
         let operator = self.ops.map(|ops| Operator {
             charges: charges.clone(),
             refunds: refunds.clone(),
+            duplicates,
             reconciler: reconciler.clone(),
             terms: terms.clone(),
             charge_store: store.clone(),
@@ -283,6 +310,7 @@ impl Tolom {
             clock: None,
             ids: None,
             signer: None,
+            key_ring: KeyRing::default(),
             notifiers: Vec::new(),
             config: Config::default(),
         }
@@ -330,13 +358,19 @@ impl Tolom {
     /// tolom itself (actor `system`); operators use
     /// [`Operator::issue`].
     pub async fn issue_charge(&self, req: IssueCharge) -> Result<Charge, IssueError> {
-        self.charges.issue(req, crate::audit::SYSTEM_ACTOR).await
+        Ok(self
+            .charges
+            .issue(req, crate::audit::SYSTEM_ACTOR, &ctx::Notes::none())
+            .await?
+            .into_charge())
     }
 
     /// Cancels an unpaid charge (the agency withdrew it), as tolom itself;
     /// operators use [`Operator::cancel`].
     pub async fn cancel_charge(&self, code: &PaymentCode) -> Result<Charge, LookupError> {
-        self.charges.cancel(code, crate::audit::SYSTEM_ACTOR).await
+        self.charges
+            .cancel(code, crate::audit::SYSTEM_ACTOR, &ctx::Notes::none())
+            .await
     }
 
     /// Looks a code up: what the payer sees after typing it. A typo is
@@ -435,14 +469,45 @@ impl Tolom {
         self.receipts.receipt(payment_id).await
     }
 
-    /// Checks a receipt number and signature (as printed or in the QR code):
-    /// `Ok(Some(receipt))` when genuine, `Ok(None)` when not.
+    /// Checks a receipt by key id against the key ring (never by signing
+    /// again): a printed one by its number, key id and signature (its
+    /// signed content rebuilt from the records, as it reads now or read
+    /// before a later refund), or a signed content as given (verified as
+    /// given, then compared with the records). A receipt signed before a
+    /// key rotation verifies while its retired key is in the ring.
+    pub async fn check_receipt(&self, claim: &ReceiptClaim) -> Result<ReceiptCheck, QueryError> {
+        self.receipts.check(claim).await
+    }
+
+    /// Checks a receipt number and signature (every key of the ring
+    /// tried): `Ok(Some(receipt))` when genuine, `Ok(None)` when not. See
+    /// [`Tolom::check_receipt`].
     pub async fn verify_receipt(
         &self,
         number: &str,
         signature: &str,
     ) -> Result<Option<Receipt>, QueryError> {
-        self.receipts.verify_receipt(number, signature).await
+        let claim = ReceiptClaim::Reference {
+            number: number.to_string(),
+            key_id: None,
+            signature: signature.to_string(),
+        };
+        Ok(match self.receipts.check(&claim).await? {
+            ReceiptCheck::Genuine(g) => Some(g.receipt),
+            ReceiptCheck::NotGenuine(_) => None,
+        })
+    }
+
+    /// The key ring receipts are checked against: the signer's key and the
+    /// retired ones (publish it for agencies: [`KeyRing::to_json`]).
+    pub fn key_ring(&self) -> Arc<KeyRing> {
+        self.receipts.ring()
+    }
+
+    /// Replaces the key ring (a ring file changed); the signer's key is
+    /// added when missing.
+    pub fn set_key_ring(&self, ring: KeyRing) -> Result<(), KeyRingError> {
+        self.receipts.set_ring(ring)
     }
 
     // -- refunds ------------------------------------------------------------

@@ -15,7 +15,8 @@ use crate::ports::{
     Acquirer, ChargeQuery, ChargeStore, OrderStatus, PaymentQuery, PaymentStore, StoreError,
 };
 
-use super::ctx::Ctx;
+use super::ctx::{Ctx, Notes};
+use super::duplicates::Duplicates;
 use super::refunds::Refunds;
 use super::settle::{Settlement, Settler};
 
@@ -39,6 +40,16 @@ pub struct ReconcileReport {
     /// Late approvals recovered on payments already closed as failed or
     /// expired.
     pub recovered: usize,
+    /// Approvals of payments whose charge another payment had paid
+    /// (charged twice), recorded this round.
+    pub duplicates: usize,
+    /// Duplicates whose money was given back this round (reversed or
+    /// refunded).
+    pub duplicates_returned: usize,
+    /// Duplicates still awaiting their money after this round (the next
+    /// attempt is scheduled with back-off, or a refund's answer is
+    /// awaited).
+    pub duplicates_open: usize,
     /// Items that could not be handled this round (storage errors); they
     /// are tried again next round.
     pub errors: usize,
@@ -65,6 +76,7 @@ pub(crate) struct Reconciler {
     pub(crate) acquirer: Arc<dyn Acquirer>,
     pub(crate) settler: Arc<Settler>,
     pub(crate) refunds: Arc<Refunds>,
+    pub(crate) duplicates: Arc<Duplicates>,
     pub(crate) ctx: Ctx,
 }
 
@@ -131,8 +143,44 @@ impl Reconciler {
             };
             match self.settler.keep_approval(payment, &charge, approval).await {
                 Ok(p) if p.state().is_paid() => report.recovered += 1,
+                Ok(p) if matches!(p.state(), PaymentState::Duplicate | PaymentState::Returned) => {
+                    report.duplicates += 1;
+                    if p.state() == PaymentState::Returned {
+                        report.duplicates_returned += 1;
+                    }
+                }
                 Ok(_) => {}
                 Err(_) => report.errors += 1,
+            }
+        }
+        // Duplicates whose money is not back yet: one attempt each when it
+        // is due (back-off), none on the other rounds — no acquirer call
+        // for a duplicate between its attempts.
+        for payment in self
+            .payments
+            .list_payments(&PaymentQuery {
+                states: vec![PaymentState::Duplicate],
+                ..PaymentQuery::default()
+            })
+            .await?
+        {
+            if !Duplicates::is_due(&payment, now) {
+                report.duplicates_open += 1;
+                continue;
+            }
+            match self
+                .duplicates
+                .give_back(payment, crate::audit::SYSTEM_ACTOR, &Notes::none())
+                .await
+            {
+                Ok((_, p)) if p.state() == PaymentState::Returned => {
+                    report.duplicates_returned += 1
+                }
+                Ok(_) => report.duplicates_open += 1,
+                Err(_) => {
+                    report.duplicates_open += 1;
+                    report.errors += 1;
+                }
             }
         }
         for payment in candidates {
@@ -176,7 +224,9 @@ impl Reconciler {
             return Ok(false);
         };
         let acquirer_refunded = match status {
-            OrderStatus::Approved { refunded, .. } => refunded,
+            OrderStatus::Approved { refunded, .. } | OrderStatus::Refunded { refunded, .. } => {
+                refunded
+            }
             _ => return Ok(false),
         };
         let went_through = payment
@@ -258,7 +308,13 @@ impl Reconciler {
                 .event(charge.id, None, EventKind::ChargeExpired, json!({}), now);
             match self
                 .charges
-                .set_charge_status(charge.id, ChargeStatus::Unpaid, ChargeStatus::Expired, &ev)
+                .set_charge_status(
+                    charge.id,
+                    ChargeStatus::Unpaid,
+                    ChargeStatus::Expired,
+                    &ev,
+                    &[],
+                )
                 .await
             {
                 Ok(()) => report.charges_expired += 1,

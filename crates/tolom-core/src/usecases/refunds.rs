@@ -16,7 +16,7 @@ use crate::ports::{
     RefundOutcome, StoreError,
 };
 
-use super::ctx::{update, valid_key, Ctx};
+use super::ctx::{update, valid_key, Ctx, Notes};
 use super::notices;
 
 /// Refunds payments. Needs the payment and charge stores and the acquirer.
@@ -38,6 +38,28 @@ impl Refunds {
         reason: &str,
         idempotency_key: &str,
         actor: &str,
+    ) -> Result<Refund, RefundError> {
+        self.refund_noted(
+            payment_id,
+            amount,
+            reason,
+            idempotency_key,
+            actor,
+            &Notes::none(),
+        )
+        .await
+    }
+
+    /// [`Refunds::refund`], with `notes` written into the audit log in the
+    /// transaction that reserves the refund (an operator's request).
+    pub(crate) async fn refund_noted(
+        &self,
+        payment_id: Uuid,
+        amount: Option<Money>,
+        reason: &str,
+        idempotency_key: &str,
+        actor: &str,
+        notes: &Notes,
     ) -> Result<Refund, RefundError> {
         if !valid_key(idempotency_key) {
             return Err(RefundError::KeyInvalid);
@@ -86,8 +108,12 @@ impl Refunds {
                 )],
             );
             update.refund = Some(refund.clone());
+            update.notes = notes.pending().to_vec();
             match self.payments.update_payment(&update).await {
-                Ok(()) => break (payment, refund),
+                Ok(()) => {
+                    notes.mark_written();
+                    break (payment, refund);
+                }
                 Err(StoreError::Conflict) => {
                     if let Some(existing) = self
                         .payments
@@ -173,7 +199,9 @@ impl Refunds {
                 )],
             );
             update.refund = Some(refund.clone());
-            if succeeded {
+            // A duplicate given back is no news for the agency: its charge
+            // stays paid by the other payment.
+            if succeeded && next.state() != PaymentState::Returned {
                 let charge = self
                     .charges
                     .charge(next.charge_id())

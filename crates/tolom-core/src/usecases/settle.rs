@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
+use uuid::Uuid;
 
 use crate::charge::Charge;
 use crate::events::EventKind;
@@ -13,10 +14,11 @@ use crate::i18n::Text;
 use crate::payment::{Approval, Payment, PaymentState};
 use crate::ports::{
     Acquirer, AcquirerError, AcquirerErrorKind, AcquirerOutcome, ChargeChange, ChargeStore,
-    EventLog, OrderStatus, PaymentQuery, PaymentStore, PaymentUpdate, StoreError,
+    OrderStatus, PaymentQuery, PaymentStore, PaymentUpdate, StoreError,
 };
 
-use super::ctx::Ctx;
+use super::ctx::{Ctx, Notes};
+use super::duplicates::Duplicates;
 use super::notices;
 
 /// How a payment is to end (or move on).
@@ -39,13 +41,13 @@ fn closed(payment: &Payment) -> Settlement {
     }
 }
 
-/// Settles payments. Needs the payment and charge stores, the event log and
-/// the acquirer.
+/// Settles payments. Needs the payment and charge stores, the acquirer and
+/// the duplicates use case.
 pub(crate) struct Settler {
     pub(crate) payments: Arc<dyn PaymentStore>,
     pub(crate) charges: Arc<dyn ChargeStore>,
-    pub(crate) events: Arc<dyn EventLog>,
     pub(crate) acquirer: Arc<dyn Acquirer>,
+    pub(crate) duplicates: Arc<Duplicates>,
     pub(crate) ctx: Ctx,
 }
 
@@ -161,6 +163,7 @@ impl Settler {
             refund: None,
             events: vec![event],
             outbox,
+            notes: Vec::new(),
         };
         match self.payments.update_payment(&update).await {
             Ok(()) => Ok(update.payment),
@@ -177,9 +180,10 @@ impl Settler {
                     None => Ok(current),
                 }
             }
-            Err(e @ StoreError::Invariant { .. }) if late_approval.is_some() => {
-                self.duplicate_approval(update.payment, e).await
-            }
+            Err(e @ StoreError::Invariant { .. }) => match late_approval {
+                Some(approval) => self.duplicate_approval(id, approval, e).await,
+                None => Err(e),
+            },
             Err(e) => Err(e),
         }
     }
@@ -229,59 +233,98 @@ impl Settler {
             charge: Some(ChargeChange::MarkPaid),
             refund: None,
             events: vec![event],
+            notes: Vec::new(),
         };
         match self.payments.update_payment(&update).await {
             Ok(()) => Ok(update.payment),
-            Err(e @ StoreError::Invariant { .. }) => self.duplicate_approval(current, e).await,
+            Err(e @ StoreError::Invariant { .. }) => {
+                let approval = update
+                    .payment
+                    .approval()
+                    .cloned()
+                    .ok_or_else(|| e.clone())?;
+                self.duplicate_approval(current.id(), approval, e).await
+            }
             Err(e) => Err(e),
         }
     }
 
     /// The acquirer approved a payment whose charge another payment has
-    /// already paid (the store refused a second paid payment): the money
-    /// is given back at once by reversing the order, and operators see an
-    /// event either way.
+    /// already paid (the store refused a second paid payment): charged
+    /// twice. The payment becomes `Duplicate` (with the approval, event
+    /// `payment.duplicate`), and the money is given back at once — reversed,
+    /// else refunded; when neither works the next attempt is scheduled with
+    /// back-off ([`super::duplicates`]).
     async fn duplicate_approval(
         &self,
-        payment: Payment,
+        payment_id: Uuid,
+        approval: Approval,
         refused: StoreError,
     ) -> Result<Payment, StoreError> {
-        let now = self.ctx.now();
+        let mut current = self
+            .payments
+            .payment(payment_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         // Only a second payment of an already paid charge is a duplicate;
         // any other refusal of the write is reported as it is (the approval
         // stays to be recorded by reconciliation).
-        let paid_by_other = self
+        let paid_by = self
             .payments
             .list_payments(&PaymentQuery {
-                charge_id: Some(payment.charge_id()),
+                charge_id: Some(current.charge_id()),
                 states: vec![PaymentState::Succeeded, PaymentState::PartiallyRefunded],
                 ..PaymentQuery::default()
             })
             .await?
-            .iter()
-            .any(|p| p.id() != payment.id());
-        if !paid_by_other {
+            .into_iter()
+            .find(|p| p.id() != payment_id);
+        let Some(paid_by) = paid_by else {
             return Err(refused);
-        }
-        let reversed = self.acquirer.reverse(&payment.order_number()).await.is_ok();
-        let kind = if reversed {
-            EventKind::PaymentDuplicateReversed
-        } else {
-            EventKind::PaymentDuplicateUnresolved
         };
-        let event = self.ctx.event(
-            payment.charge_id(),
-            Some(payment.id()),
-            kind,
-            json!({"reason": refused.to_string()}),
-            now,
-        );
-        self.events.append_event(&event).await?;
-        Ok(self
-            .payments
-            .payment(payment.id())
-            .await?
-            .unwrap_or(payment))
+        let mut recorded = None;
+        for _ in 0..4 {
+            let now = self.ctx.now();
+            let mut next = current.clone();
+            if next.record_duplicate(approval.clone(), now).is_err() {
+                // Recorded meanwhile (or moved on): as it is.
+                break;
+            }
+            let event = self.ctx.event(
+                next.charge_id(),
+                Some(next.id()),
+                EventKind::PaymentDuplicate,
+                json!({
+                    "from": current.state().as_str(),
+                    "paid_by": paid_by.id(),
+                    "total": next.total(),
+                }),
+                now,
+            );
+            let update = super::ctx::update(next, vec![event]);
+            match self.payments.update_payment(&update).await {
+                Ok(()) => {
+                    recorded = Some(update.payment);
+                    break;
+                }
+                Err(StoreError::Conflict) => {
+                    current = self
+                        .payments
+                        .payment(payment_id)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let Some(duplicate) = recorded else {
+            return Ok(current);
+        };
+        let (_, after) = self
+            .duplicates
+            .give_back(duplicate, crate::audit::SYSTEM_ACTOR, &Notes::none())
+            .await?;
+        Ok(after)
     }
 
     /// Asks the acquirer about one payment and settles it. With
@@ -307,6 +350,20 @@ impl Settler {
             }
             OrderStatus::Declined(reason) => Settlement::Outcome(AcquirerOutcome::Declined(reason)),
             OrderStatus::Reversed => closed(&payment),
+            // Taken and given back at the bank (its back office): not paid,
+            // and never announced as paid.
+            OrderStatus::Refunded { .. } => Settlement::Fail(Text::PaymentRefundedAtAcquirer),
+            // Held, not taken (a two-stage order; tolom buys in one stage):
+            // not paid. Once the payer's time is over the hold is released.
+            OrderStatus::PreAuthorized { .. } => {
+                if !(may_expire && self.unpaid_order_is_due(&payment, now)) {
+                    return Ok(payment);
+                }
+                match self.acquirer.reverse(&payment.order_number()).await {
+                    Ok(()) => Settlement::Fail(Text::PaymentHeldAtAcquirer),
+                    Err(_) => return Ok(payment),
+                }
+            }
             // A request may still be on its way to the acquirer: "no such
             // order" is final only once the payment has waited a while.
             OrderStatus::NotFound
@@ -332,6 +389,15 @@ impl Settler {
                             Settlement::Outcome(AcquirerOutcome::Declined(reason))
                         }
                         Ok(OrderStatus::Reversed | OrderStatus::NotFound) => closed(&payment),
+                        Ok(OrderStatus::Refunded { .. }) => {
+                            Settlement::Fail(Text::PaymentRefundedAtAcquirer)
+                        }
+                        Ok(OrderStatus::PreAuthorized { .. }) => {
+                            match self.acquirer.reverse(&payment.order_number()).await {
+                                Ok(()) => Settlement::Fail(Text::PaymentHeldAtAcquirer),
+                                Err(_) => return Ok(payment),
+                            }
+                        }
                         // The acquirer will not close an unpaid order: the
                         // payment closes anyway (its word is "not paid"),
                         // and the order is watched for a late approval.

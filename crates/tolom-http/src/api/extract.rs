@@ -132,7 +132,9 @@ impl JsonPost {
             Begin::InProgress => {
                 ApiError::new(Text::IdempotencyInProgress, self.lang).into_response()
             }
-            Begin::Fresh => {
+            Begin::Fresh(claim) => {
+                // Dropped with this future (the client went away), the
+                // claim releases the key: a retry runs again.
                 let (status, Json(value), wait) = into_answer(run(self.body, key).await);
                 let bytes = serde_json::to_vec(&value).unwrap_or_default();
                 // A "try again later" answer (5xx, 429, a code held by
@@ -141,11 +143,7 @@ impl JsonPost {
                 let keep = !(status.is_server_error()
                     || status == StatusCode::TOO_MANY_REQUESTS
                     || wait.is_some());
-                state.idempotency.finish(
-                    &scoped,
-                    fp,
-                    keep.then(|| (status.as_u16(), bytes.clone())),
-                );
+                claim.finish(keep.then(|| (status.as_u16(), bytes.clone())));
                 respond((status, Json(value), wait))
             }
         }

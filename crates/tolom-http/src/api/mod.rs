@@ -39,7 +39,11 @@ pub fn routes() -> Router<AppState> {
         .route("/payments/{id}/receipt", get(receipts::receipt))
         .route("/services", get(catalogue::services))
         .route("/terms", get(terms::terms))
-        .route("/receipts/verify", get(receipts::verify))
+        .route(
+            "/receipts/verify",
+            get(receipts::verify).post(receipts::verify_posted),
+        )
+        .route("/receipts/keys", get(receipts::keys))
         .route("/openapi.json", get(openapi::serve))
         .fallback(not_found)
 }

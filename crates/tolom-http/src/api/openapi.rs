@@ -53,6 +53,7 @@ const OPS: &[Op] = &[
             Text::IdempotencyKeyReused,
             Text::RequestInvalid,
             Text::RequestUnsupportedMediaType,
+            Text::RequestRateLimited,
         ],
         idempotent: true,
     },
@@ -138,11 +139,33 @@ const OPS: &[Op] = &[
         method: "get",
         path: "/receipts/verify",
         id: "verifyReceipt",
-        summary: "Check a receipt number and signature.",
-        params: &[("number", "query"), ("signature", "query")],
+        summary: "Check a receipt by its number, key id (optional: else every key of the ring) and signature, against the key ring.",
+        params: &[("number", "query"), ("key_id", "query?"), ("signature", "query")],
         body: None,
         ok: (200, "Verification"),
         errors: &[Text::RequestInvalid],
+        idempotent: false,
+    },
+    Op {
+        method: "post",
+        path: "/receipts/verify",
+        id: "verifyReceiptContent",
+        summary: "Check a receipt's signed content and signature (the receipt's JSON as served will do: only what is signed counts), then compare it with the records.",
+        params: &[],
+        body: Some("ReceiptClaim"),
+        ok: (200, "Verification"),
+        errors: &[Text::RequestInvalid, Text::RequestUnsupportedMediaType],
+        idempotent: false,
+    },
+    Op {
+        method: "get",
+        path: "/receipts/keys",
+        id: "receiptKeys",
+        summary: "The public key ring receipts are verified against: current and retired Ed25519 keys with their validity periods.",
+        params: &[],
+        body: None,
+        ok: (200, "KeyRing"),
+        errors: &[],
         idempotent: false,
     },
     Op {
@@ -204,11 +227,22 @@ fn schemas() -> Value {
             "decline": msg, "failure": msg, "receipt_number": {"type": ["string", "null"]},
             "links": {"type": "object"}
         }), &["id", "state", "total"]),
-        "Receipt": {"type": "object", "description": "The signed receipt (tolom_core::receipt::Receipt) plus `verify_url`.",
-            "properties": {"number": {"type": "string"}, "signature": {"type": "string"}, "key_id": {"type": "string"}, "verify_url": {"type": "string"}}},
+        "Receipt": {"type": "object", "description": "The signed receipt (tolom_core::receipt::Receipt) plus `format`, `signed_content` (the exact text the Ed25519 signature covers; see docs/security.md, Receipts) and `verify_url`.",
+            "properties": {"number": {"type": "string"}, "signature": {"type": "string", "description": "Ed25519, base64url without padding."}, "key_id": {"type": "string"},
+                "format": {"type": "string", "enum": ["tolom-receipt/2"]}, "signed_content": {"type": "string"}, "verify_url": {"type": "string"}}},
+        "ReceiptClaim": {"type": "object", "description": "`signed_content` and `signature` (a receipt's JSON as served), or `number`, `key_id` (optional) and `signature`.",
+            "properties": {"signed_content": {"type": "string"}, "number": {"type": "string"}, "key_id": {"type": "string"}, "signature": {"type": "string"}}, "required": ["signature"]},
+        "KeyRing": s(json!({"format": {"type": "string"}, "keys": {"type": "array", "items": {"type": "object", "properties": {
+            "key_id": {"type": "string"}, "algorithm": {"type": "string", "enum": ["Ed25519"]}, "public_key": {"type": "string", "description": "32 bytes, base64url."},
+            "public_key_pem": {"type": "string"}, "valid_from": {"type": ["string", "null"], "format": "date-time"},
+            "valid_until": {"type": ["string", "null"], "format": "date-time", "description": "When retired: it verifies only receipts whose facts are older."}}}}}), &["keys"]),
         "Services": s(json!({"services": {"type": "array", "items": {"type": "object"}}}), &["services"]),
         "Terms": s(json!({"in_force": {"type": "object"}, "editions": {"type": "array", "items": {"type": "object"}}}), &["in_force", "editions"]),
-        "Verification": s(json!({"genuine": {"type": "boolean"}, "message": {"type": "string"}, "receipt": {"type": ["object", "null"]}}), &["genuine", "message"]),
+        "Verification": s(json!({"genuine": {"type": "boolean"}, "message": {"type": "string"},
+            "reason": {"type": ["object", "null"], "description": "Why not genuine: `receipt.check.*` code and message."},
+            "receipt": {"type": ["object", "null"], "description": "The receipt as signed (a Receipt)."},
+            "key": {"type": "object", "properties": {"key_id": {"type": "string"}, "valid_from": {"type": ["string", "null"]}, "valid_until": {"type": ["string", "null"]}}},
+            "status_now": {"type": ["string", "null"], "description": "The payment's status now, when a refund has changed it since the receipt."}}), &["genuine", "message"]),
         "OpenApi": {"type": "object"}
     })
 }
@@ -226,7 +260,12 @@ pub fn document() -> Value {
             .params
             .iter()
             .map(|(name, place)| {
-                json!({"name": name, "in": place, "required": true, "schema": {"type": "string"}})
+                // `query?`: an optional query parameter.
+                let (place, required) = match place.strip_suffix('?') {
+                    Some(p) => (p, false),
+                    None => (*place, true),
+                };
+                json!({"name": name, "in": place, "required": required, "schema": {"type": "string"}})
             })
             .collect();
         params.push(json!({"name": "lang", "in": "query", "required": false,

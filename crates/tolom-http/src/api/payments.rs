@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use tolom_core::card::CardForm;
 use tolom_core::errors::StartPaymentError;
 use tolom_core::errors::SubmitCardError;
-use tolom_core::i18n::{text, ErrorCode, Language};
+use tolom_core::i18n::{text, ErrorCode, Language, Text};
 use tolom_core::payment::{Challenge, ChallengeResponse, Payment};
 use tolom_core::usecases::StartPayment;
 
@@ -77,15 +77,21 @@ struct StartBody {
     language: Option<Language>,
 }
 
-/// `POST /payments`.
+/// `POST /payments`, rate-limited per client together with the look-ups
+/// (a start tells whether the code exists): `429 request.rate_limited`
+/// with `Retry-After`, never remembered under the idempotency key.
 pub(crate) async fn start_payment(
     State(state): State<AppState>,
     ctx: Ctx,
     post: JsonPost,
 ) -> Response {
     let lang = ctx.lang;
+    let ip = ctx.ip;
     let st = state.clone();
     post.answer(&state, |body, key| async move {
+        if let Err(wait) = st.limiter.check(ip) {
+            return Err(ApiError::new(Text::RequestRateLimited, lang).retry_after(wait));
+        }
         let req: StartBody = parse(&body, lang)?;
         let p = st
             .tolom

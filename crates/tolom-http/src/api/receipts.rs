@@ -1,11 +1,16 @@
-//! Receipts: `GET /payments/{id}/receipt` and `GET /receipts/verify`.
+//! Receipts: `GET /payments/{id}/receipt`, receipt checks (`GET` and
+//! `POST /receipts/verify`, by key id against the key ring) and the key
+//! ring itself (`GET /receipts/keys`, for agencies that verify offline).
 
+use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tolom_core::i18n::{text, Text};
+use tolom_core::i18n::{text, ErrorCode, Language, Text};
+use tolom_core::usecases::{ReceiptCheck, ReceiptClaim};
 
 use crate::api::error::ApiError;
 use crate::api::extract::PaymentId;
@@ -13,8 +18,8 @@ use crate::facts::receipt_json;
 use crate::security::Ctx;
 use crate::state::AppState;
 
-/// `GET /payments/{id}/receipt`: the signed receipt with its verification
-/// link.
+/// `GET /payments/{id}/receipt`: the signed receipt with its signed
+/// content and verification link.
 pub(crate) async fn receipt(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -33,10 +38,13 @@ pub(crate) struct VerifyQuery {
     #[serde(default)]
     number: String,
     #[serde(default)]
+    key_id: String,
+    #[serde(default)]
     signature: String,
 }
 
-/// `GET /receipts/verify?number=&signature=`.
+/// `GET /receipts/verify?number=&key_id=&signature=` (`key_id` optional:
+/// without it every key of the ring is tried).
 pub(crate) async fn verify(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -48,21 +56,100 @@ pub(crate) async fn verify(
     if q.number.trim().is_empty() || q.signature.trim().is_empty() {
         return Err(ApiError::new(Text::RequestInvalid, ctx.lang));
     }
-    let found = state
+    let claim = ReceiptClaim::Reference {
+        number: q.number,
+        key_id: Some(q.key_id).filter(|k| !k.trim().is_empty()),
+        signature: q.signature,
+    };
+    answer(&state, ctx.lang, &claim).await
+}
+
+/// The body of `POST /receipts/verify`: a receipt's signed content and
+/// signature — the receipt's JSON as served has both (its other fields are
+/// ignored: only what is signed counts) — or its number, key id and
+/// signature.
+#[derive(Deserialize)]
+pub(crate) struct VerifyBody {
+    #[serde(default)]
+    signed_content: Option<String>,
+    #[serde(default)]
+    number: Option<String>,
+    #[serde(default)]
+    key_id: Option<String>,
+    #[serde(default)]
+    signature: String,
+}
+
+/// `POST /receipts/verify` (`application/json`).
+pub(crate) async fn verify_posted(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::new(Text::RequestUnsupportedMediaType, ctx.lang));
+    }
+    let b: VerifyBody = crate::api::extract::parse(&body, ctx.lang)?;
+    if b.signature.trim().is_empty() {
+        return Err(ApiError::new(Text::RequestInvalid, ctx.lang));
+    }
+    let claim = match (b.signed_content, b.number) {
+        (Some(content), _) if !content.trim().is_empty() => ReceiptClaim::Content {
+            content,
+            signature: b.signature,
+        },
+        (_, Some(number)) if !number.trim().is_empty() => ReceiptClaim::Reference {
+            number,
+            key_id: b.key_id.filter(|k| !k.trim().is_empty()),
+            signature: b.signature,
+        },
+        _ => return Err(ApiError::new(Text::RequestInvalid, ctx.lang)),
+    };
+    answer(&state, ctx.lang, &claim).await
+}
+
+/// The answer to a check: `{genuine, message, reason, receipt, key,
+/// status_now}`.
+async fn answer(
+    state: &AppState,
+    lang: Language,
+    claim: &ReceiptClaim,
+) -> Result<Json<Value>, ApiError> {
+    let check = state
         .tolom
-        .verify_receipt(&q.number, &q.signature)
+        .check_receipt(claim)
         .await
-        .map_err(ApiError::of(ctx.lang))?;
-    Ok(Json(match found {
-        Some(r) => json!({
+        .map_err(ApiError::of(lang))?;
+    Ok(Json(match check {
+        ReceiptCheck::Genuine(g) => json!({
             "genuine": true,
-            "message": text(Text::VerifyGenuine, ctx.lang),
-            "receipt": receipt_json(&state.config.public_url, &r),
+            "message": text(Text::VerifyGenuine, lang),
+            "reason": null,
+            "receipt": receipt_json(&state.config.public_url, &g.receipt),
+            "key": {
+                "key_id": g.key.key_id(),
+                "valid_from": g.key.valid_from(),
+                "valid_until": g.key.valid_until(),
+            },
+            "status_now": g.status_now.map(|s| s.as_str()),
         }),
-        None => json!({
+        ReceiptCheck::NotGenuine(why) => json!({
             "genuine": false,
-            "message": text(Text::VerifyNotGenuine, ctx.lang),
+            "message": text(Text::VerifyNotGenuine, lang),
+            "reason": {"code": why.code(), "message": why.message(lang)},
             "receipt": null,
         }),
     }))
+}
+
+/// `GET /receipts/keys`: the public key ring (current and retired keys
+/// with their validity periods), for agencies that verify offline.
+pub(crate) async fn keys(State(state): State<AppState>) -> Json<Value> {
+    Json(state.tolom.key_ring().to_json())
 }

@@ -1,12 +1,13 @@
 //! The portal's static files: the stylesheet (screen and print) and the
-//! one script (the bank redirect's auto-submit), both from `assets/`,
-//! cached for an hour.
+//! two scripts (the bank redirect's auto-submit; the card form's guard
+//! against the back/forward cache), all from `assets/`, cached for an hour.
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 const CSS: &str = include_str!("../../assets/portal.css");
 const AUTOSUBMIT_JS: &str = include_str!("../../assets/autosubmit.js");
+const CARDFORM_JS: &str = include_str!("../../assets/cardform.js");
 
 fn file(content_type: &'static str, body: &'static str) -> Response {
     (
@@ -27,4 +28,9 @@ pub(crate) async fn stylesheet() -> Response {
 /// `GET /static/autosubmit.js`.
 pub(crate) async fn autosubmit() -> Response {
     file("text/javascript; charset=utf-8", AUTOSUBMIT_JS)
+}
+
+/// `GET /static/cardform.js`.
+pub(crate) async fn cardform() -> Response {
+    file("text/javascript; charset=utf-8", CARDFORM_JS)
 }

@@ -21,6 +21,7 @@ use crate::pages::error::failure_page;
 use crate::pages::extract::{CsrfForm, PaymentId};
 use crate::pages::flow::{continue_at, load};
 use crate::pages::layout::{Field, Layout, Page, PaymentFacts, Problem};
+use crate::pages::status;
 use crate::security::{random_key, Ctx};
 use crate::state::AppState;
 
@@ -153,8 +154,9 @@ fn offers_hosted(state: &AppState) -> bool {
     !state.config.bank_origins.is_empty()
 }
 
-/// `GET /payments/{id}/card` (a payment past this step goes where it
-/// continues).
+/// `GET /payments/{id}/card`: the form of a payment waiting for its card;
+/// "already paid" with the receipt link for a paid one (the address
+/// reached again with Back); any other payment goes where it continues.
 pub(crate) async fn card(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -164,6 +166,11 @@ pub(crate) async fn card(
         Ok(p) => p,
         Err(page) => return page,
     };
+    if p.state().is_paid() {
+        // The card form's address reached again after paying (Back, a
+        // bookmark): "already paid", with the way to the receipt.
+        return status::page(&state, &ctx, &p, Some(Text::ChargeAlreadyPaid));
+    }
     if p.state() != PaymentState::Created {
         return continue_at(&p);
     }

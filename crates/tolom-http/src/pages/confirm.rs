@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::pages::extract::{CsrfForm, PaymentId};
 use crate::pages::flow::{complete_challenge, continue_at, load};
 use crate::pages::layout::{Field, Layout, Page, PaymentFacts, Problem};
-use crate::pages::redirect;
+use crate::pages::{redirect, status};
 use crate::security::Ctx;
 use crate::state::AppState;
 
@@ -78,8 +78,9 @@ fn show(state: &AppState, ctx: &Ctx, p: &Payment, error: Option<Text>) -> Respon
     })
 }
 
-/// `GET /payments/{id}/confirm` (a payment not awaiting a challenge goes
-/// where it continues).
+/// `GET /payments/{id}/confirm`: "already paid" with the receipt link for a
+/// paid payment (the address reached again with Back); any other payment
+/// not awaiting a challenge goes where it continues.
 pub(crate) async fn confirm(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -89,6 +90,9 @@ pub(crate) async fn confirm(
         Ok(p) => p,
         Err(page) => return page,
     };
+    if p.state().is_paid() {
+        return status::page(&state, &ctx, &p, Some(Text::ChargeAlreadyPaid));
+    }
     if p.state() != PaymentState::ActionRequired {
         return continue_at(&p);
     }

@@ -60,6 +60,16 @@ pub(crate) fn error_page_with(
     resp
 }
 
+/// "Too many attempts" (429) with `Retry-After: wait` seconds: the rate
+/// limit of everything that tells whether a code exists.
+pub(crate) fn rate_limited_page(state: &AppState, ctx: &Ctx, wait: u64, here: &str) -> Response {
+    let mut resp = error_page(state, ctx, Text::RequestRateLimited, here);
+    if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
 /// The page of a use case's error, logged when the fault is ours.
 pub(crate) fn failure_page<E: ErrorCode + Display>(
     state: &AppState,

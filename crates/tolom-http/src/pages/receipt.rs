@@ -1,7 +1,8 @@
 //! The receipt of a paid payment: the printable page
 //! (`GET /payments/{id}/receipt`, with the QR code of its verification
-//! link) and the same receipt as a PDF and as JSON. A payment without a
-//! receipt (not paid) sends the payer to its status.
+//! link — number, key id, signature — and the signed content itself) and
+//! the same receipt, with the same signed content, as a PDF and as JSON. A
+//! payment without a receipt (not paid) sends the payer to its status.
 
 use askama::Template;
 use axum::extract::State;
@@ -28,6 +29,9 @@ struct ReceiptPage<'a> {
     verify_url: String,
     /// The QR code of `verify_url`, as SVG markup from the `qrcode` crate.
     qr_svg: String,
+    /// The exact text the signature covers, and its format.
+    signed_content: String,
+    format: &'static str,
 }
 
 impl Page for ReceiptPage<'_> {
@@ -85,6 +89,8 @@ pub(crate) async fn receipt(
         rows: receipt_rows(&r, ctx.lang),
         qr_svg: qr_svg(&url),
         verify_url: url,
+        signed_content: r.signed_content(),
+        format: tolom_core::receipt::CONTENT_VERSION,
         receipt: &r,
     }
     .respond(StatusCode::OK)

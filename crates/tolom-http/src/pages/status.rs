@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use tolom_core::i18n::{ErrorCode, Text};
-use tolom_core::payment::PaymentState;
+use tolom_core::payment::{Payment, PaymentState};
 
 use crate::errors::failure_text;
 use crate::pages::extract::PaymentId;
@@ -31,6 +31,10 @@ struct StatusPage<'a> {
     unknown: bool,
     in_flight: bool,
     facts: PaymentFacts,
+    /// Why the payer is here rather than where they came from (a step of
+    /// the flow reached again once the payment moved on, e.g. "already
+    /// paid" on the card form's address after Back).
+    notice: Option<Text>,
     /// The next step's address and label.
     next: Option<(String, Text)>,
 }
@@ -47,10 +51,14 @@ pub(crate) async fn status(
     ctx: Ctx,
     PaymentId(id): PaymentId,
 ) -> Response {
-    let p = match load(&state, &ctx, id).await {
-        Ok(p) => p,
-        Err(page) => return page,
-    };
+    match load(&state, &ctx, id).await {
+        Ok(p) => page(&state, &ctx, &p, None),
+        Err(page) => page,
+    }
+}
+
+/// The status page of `p`, with a `notice` above it.
+pub(crate) fn page(state: &AppState, ctx: &Ctx, p: &Payment, notice: Option<Text>) -> Response {
     let s = p.state();
     let in_flight = matches!(s, PaymentState::Authorizing | PaymentState::Unknown);
     // A decline's reason, else a failure's (the stored code as it is, with
@@ -58,11 +66,11 @@ pub(crate) async fn status(
     let reason = p
         .decline_reason()
         .map(|r| (r.code(), r.text()))
-        .or_else(|| failure_text(&p).map(|t| (p.failure().unwrap_or_default(), t)));
+        .or_else(|| failure_text(p).map(|t| (p.failure().unwrap_or_default(), t)));
     let next = match s {
         s if s.is_paid() => Some((format!("/payments/{}/receipt", p.id()), Text::StatusReceipt)),
         PaymentState::Created | PaymentState::ActionRequired => {
-            Some((next_url(&p), Text::TermsContinue))
+            Some((next_url(p), Text::TermsContinue))
         }
         PaymentState::Declined | PaymentState::Failed | PaymentState::Expired => Some((
             format!("/pay/{}/terms", p.code().as_str()),
@@ -71,8 +79,8 @@ pub(crate) async fn status(
         _ => None,
     };
     let mut layout = Layout::new(
-        &state,
-        &ctx,
+        state,
+        ctx,
         Text::StatusHeading,
         format!("/payments/{}", p.id()),
     );
@@ -92,7 +100,8 @@ pub(crate) async fn status(
         reason,
         unknown: s == PaymentState::Unknown,
         in_flight,
-        facts: PaymentFacts::of(&p),
+        facts: PaymentFacts::of(p),
+        notice,
         next,
     }
     .respond(StatusCode::OK)

@@ -19,7 +19,9 @@ use tolom_core::usecases::StartPayment;
 
 use crate::errors::status_of;
 use crate::pages::agreement::{blocks, Block};
-use crate::pages::error::{error_page, error_page_with, failure_page, not_found_page};
+use crate::pages::error::{
+    error_page, error_page_with, failure_page, not_found_page, rate_limited_page,
+};
 use crate::pages::extract::CsrfForm;
 use crate::pages::flow::continue_at;
 use crate::pages::layout::{Layout, Page, Problem};
@@ -104,10 +106,11 @@ pub(crate) struct StartForm {
     accept: Option<String>,
 }
 
-/// `POST /pay/{code}/start`. A payment in progress for the code is the
-/// payer's own when this browser started it (the `tolom_started` cookie):
-/// they are sent on to it. Otherwise the code is held by another payment
-/// and the page says when to try again.
+/// `POST /pay/{code}/start`, rate-limited per client together with the
+/// look-ups (`429 request.rate_limited` with `Retry-After`). A payment in
+/// progress for the code is the payer's own when this browser started it
+/// (the `tolom_started` cookie): they are sent on to it. Otherwise the code
+/// is held by another payment and the page says when to try again.
 pub(crate) async fn start(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -115,6 +118,15 @@ pub(crate) async fn start(
     Path(code): Path<String>,
     CsrfForm(form): CsrfForm<StartForm>,
 ) -> Response {
+    let here = match state.tolom.config().code_format.parse(&code) {
+        Ok(code) => format!("/pay/{}/terms", code.as_str()),
+        Err(_) => "/".to_string(),
+    };
+    // A start tells whether the code exists (and holds it): limited with
+    // the look-ups, per client.
+    if let Err(wait) = state.limiter.check(ctx.ip) {
+        return rate_limited_page(&state, &ctx, wait, &here);
+    }
     let accepted = form
         .accept
         .as_deref()
@@ -129,10 +141,6 @@ pub(crate) async fn start(
             language: ctx.lang,
         })
         .await;
-    let here = match state.tolom.config().code_format.parse(&code) {
-        Ok(code) => format!("/pay/{}/terms", code.as_str()),
-        Err(_) => "/".to_string(),
-    };
     match result {
         Ok(p) => {
             let mut resp = continue_at(&p);

@@ -1,5 +1,9 @@
-//! `GET /verify?n=&s=`: says plainly whether a receipt is genuine (the
-//! address a receipt's QR code carries), with a form to check one by hand.
+//! `GET /verify`: says plainly whether a receipt is genuine, checked by
+//! key id against the key ring. Asked with what a receipt's QR code
+//! carries (`?n=<number>&k=<key id>&s=<signature>`), or with the receipt's
+//! signed content and its signature (`?c=<content>&s=<signature>`, from
+//! the receipt's JSON: a forged name or amount there is caught). A form
+//! checks one by hand.
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
@@ -7,7 +11,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use tolom_core::i18n::Text;
+use tolom_core::i18n::{text, text_with, ErrorCode, FluentArgs, Text};
+use tolom_core::usecases::{ReceiptCheck, ReceiptClaim};
 
 use crate::facts::{query_value, receipt_rows};
 use crate::pages::layout::{Layout, Page};
@@ -16,16 +21,21 @@ use crate::state::AppState;
 
 /// The facts shown for a genuine receipt: from its number to the card
 /// (not the operator's details, which are in the footer).
-const FACTS_SHOWN: usize = 11;
+const FACTS_SHOWN: usize = 12;
 
 /// The answer to a check.
 enum Outcome {
     /// Nothing asked yet.
     NotAsked,
-    /// Genuine, with the receipt's facts.
-    Genuine(Vec<(Text, String)>),
-    /// No receipt with this number and signature.
-    NotGenuine,
+    /// Genuine: the facts as signed, the key that verified them, and what
+    /// has changed since (a refund).
+    Genuine {
+        rows: Vec<(Text, String)>,
+        key_id: String,
+        changed: Option<String>,
+    },
+    /// Not genuine, and why.
+    NotGenuine(String),
     /// The check could not be made now.
     Unavailable,
 }
@@ -36,7 +46,9 @@ struct VerifyPage<'a> {
     layout: Layout<'a>,
     outcome: Outcome,
     number: &'a str,
+    key: &'a str,
     signature: &'a str,
+    content: &'a str,
 }
 
 impl Page for VerifyPage<'_> {
@@ -51,9 +63,15 @@ pub(crate) struct VerifyQuery {
     /// Receipt number.
     #[serde(default)]
     n: String,
+    /// Key id.
+    #[serde(default)]
+    k: String,
     /// Signature.
     #[serde(default)]
     s: String,
+    /// Signed content (instead of the number).
+    #[serde(default)]
+    c: String,
 }
 
 /// `GET /verify`.
@@ -63,28 +81,59 @@ pub(crate) async fn verify(
     query: Result<Query<VerifyQuery>, QueryRejection>,
 ) -> Response {
     let q = query.map(|Query(q)| q).unwrap_or_default();
-    let asked = !q.n.trim().is_empty() || !q.s.trim().is_empty();
+    let asked = [&q.n, &q.k, &q.s, &q.c]
+        .iter()
+        .any(|v| !v.trim().is_empty());
+    let claim = if q.c.trim().is_empty() {
+        ReceiptClaim::Reference {
+            number: q.n.clone(),
+            key_id: Some(q.k.clone()).filter(|k| !k.trim().is_empty()),
+            signature: q.s.clone(),
+        }
+    } else {
+        ReceiptClaim::Content {
+            content: q.c.clone(),
+            signature: q.s.clone(),
+        }
+    };
     let outcome = if !asked {
         Outcome::NotAsked
     } else {
-        match state.tolom.verify_receipt(&q.n, &q.s).await {
-            Ok(Some(r)) => Outcome::Genuine(
-                receipt_rows(&r, ctx.lang)
+        match state.tolom.check_receipt(&claim).await {
+            Ok(ReceiptCheck::Genuine(g)) => Outcome::Genuine {
+                rows: receipt_rows(&g.receipt, ctx.lang)
                     .into_iter()
                     .take(FACTS_SHOWN)
                     .collect(),
-            ),
-            Ok(None) => Outcome::NotGenuine,
+                key_id: g.key.key_id().to_string(),
+                changed: g.status_now.map(|now| {
+                    let mut args = FluentArgs::new();
+                    args.set("status", text(now.text(), ctx.lang).into_owned());
+                    text_with(Text::VerifyChanged, ctx.lang, &args).into_owned()
+                }),
+            },
+            Ok(ReceiptCheck::NotGenuine(why)) => {
+                Outcome::NotGenuine(why.message(ctx.lang).into_owned())
+            }
             Err(e) => {
                 tracing::error!(error = %e, "verify");
                 Outcome::Unavailable
             }
         }
     };
-    let here = if q.n.is_empty() && q.s.is_empty() {
-        "/verify".to_string()
+    let here = if asked {
+        let mut u = format!(
+            "/verify?n={}&k={}&s={}",
+            query_value(&q.n),
+            query_value(&q.k),
+            query_value(&q.s)
+        );
+        if !q.c.is_empty() {
+            u.push_str(&format!("&c={}", query_value(&q.c)));
+        }
+        u
     } else {
-        format!("/verify?n={}&s={}", query_value(&q.n), query_value(&q.s))
+        "/verify".to_string()
     };
     let status = match outcome {
         Outcome::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -94,7 +143,9 @@ pub(crate) async fn verify(
         layout: Layout::new(&state, &ctx, Text::VerifyHeading, here),
         outcome,
         number: &q.n,
+        key: &q.k,
         signature: &q.s,
+        content: &q.c,
     }
     .respond(status)
 }

@@ -160,12 +160,14 @@ pub async fn refunds_never_exceed_the_payment(a: &AcquirerUnderTest) {
         "a partial refund of a paid order"
     );
     match acquirer.status(&o).await {
-        Ok(OrderStatus::Approved { refunded, .. }) => assert_eq!(
+        Ok(OrderStatus::Refunded { refunded, .. }) => assert_eq!(
             refunded,
             Money::som(300),
             "status reports what was refunded"
         ),
-        other => panic!("status after a refund, got {other:?}"),
+        other => panic!(
+            "status of an order refunded in part MUST be Refunded (never Approved), got {other:?}"
+        ),
     }
     let over = acquirer.refund(&o, &order(), Money::som(586)).await;
     assert!(

@@ -40,6 +40,7 @@ macro_rules! storage_conformance {
     ($module:ident, $make:ident) => {
         mod $module {
             $crate::__conformance_case!(storage, $make, charges);
+            $crate::__conformance_case!(storage, $make, agency_references);
             $crate::__conformance_case!(storage, $make, charge_status);
             $crate::__conformance_case!(storage, $make, create_payment_rules);
             $crate::__conformance_case!(storage, $make, in_flight_is_atomic);
@@ -56,7 +57,8 @@ macro_rules! storage_conformance {
     };
 }
 
-/// One `#[tokio::test]` per operations case (audit log, tokens, retention),
+/// One `#[tokio::test]` per operations case (audit log, sealing,
+/// checkpoints, tokens, retention),
 /// in a module `ops_conformance`, each on a fresh store from `$make` (an
 /// `async fn() -> Option<Arc<S>>` with `S: Store + OpsStore`).
 #[macro_export]
@@ -67,8 +69,11 @@ macro_rules! ops_conformance {
     ($module:ident, $make:ident) => {
         mod $module {
             $crate::__conformance_case!(ops_arc, $make, audit_chain);
+            $crate::__conformance_case!(ops_arc, $make, audit_sealing);
+            $crate::__conformance_case!(ops_arc, $make, audit_checkpoints);
             $crate::__conformance_case!(ops_arc, $make, tokens);
             $crate::__conformance_case!(ops_arc, $make, retention);
+            $crate::__conformance_case!(ops_arc, $make, retention_scrubs_outbox_errors);
         }
     };
 }

@@ -56,7 +56,7 @@ fn new_charge(serial: u64) -> Charge {
         issued_at: t0(),
         expires_at: t0() + Duration::days(30),
         status: ChargeStatus::Unpaid,
-        agency_ref: Some("AG-1".into()),
+        agency_ref: Some(format!("AG-{serial}")),
     }
 }
 
@@ -121,6 +121,7 @@ fn upd(payment: &Payment) -> PaymentUpdate {
             t0(),
         )],
         outbox: Vec::new(),
+        notes: Vec::new(),
     }
 }
 
@@ -176,6 +177,7 @@ async fn created(store: &dyn Store, serial: u64) -> (Charge, Payment) {
         .insert_charge(
             &charge,
             &event(charge.id, None, EventKind::ChargeIssued, t0()),
+            &[],
         )
         .await
         .unwrap_or_else(|e| panic!("insert_charge: {e}"));
@@ -277,7 +279,7 @@ where
 pub async fn charges(store: &dyn Store) {
     let c = new_charge(1);
     store
-        .insert_charge(&c, &event(c.id, None, EventKind::ChargeIssued, t0()))
+        .insert_charge(&c, &event(c.id, None, EventKind::ChargeIssued, t0()), &[])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
@@ -288,9 +290,14 @@ pub async fn charges(store: &dyn Store) {
     assert_eq!(store.charge(c.id).await, Ok(Some(c.clone())), "charge(id)");
     let mut dup = new_charge(1);
     dup.payer.full_name = "Other".into();
+    dup.agency_ref = Some("AG-dup".into());
     assert_eq!(
         store
-            .insert_charge(&dup, &event(dup.id, None, EventKind::ChargeIssued, t0()))
+            .insert_charge(
+                &dup,
+                &event(dup.id, None, EventKind::ChargeIssued, t0()),
+                &[]
+            )
             .await,
         Err(StoreError::DuplicateCode),
         "a second charge with the same code MUST fail with DuplicateCode"
@@ -320,23 +327,128 @@ pub async fn charges(store: &dyn Store) {
     );
 }
 
+/// Agency references: one charge of a service holds a reference; a second
+/// charge with it is refused and writes nothing, whatever its code; the
+/// same reference in another service, and charges without one, are free.
+pub async fn agency_references(store: &dyn Store) {
+    let issued = |c: &Charge| event(c.id, None, EventKind::ChargeIssued, t0());
+    let mut first = new_charge(60);
+    first.agency_ref = Some("REQ-2026-000060".into());
+    store
+        .insert_charge(&first, &issued(&first), &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        store
+            .charge_by_agency_ref("passport-2020", "REQ-2026-000060")
+            .await,
+        Ok(Some(first.clone())),
+        "charge_by_agency_ref finds the charge holding the reference"
+    );
+    assert_eq!(
+        store
+            .charge_by_agency_ref("id-card-2017", "REQ-2026-000060")
+            .await,
+        Ok(None),
+        "a reference is held per service"
+    );
+    assert_eq!(
+        store
+            .charge_by_agency_ref("passport-2020", "REQ-2026")
+            .await,
+        Ok(None),
+        "the exact text only"
+    );
+    let mut second = new_charge(61);
+    second.agency_ref = first.agency_ref.clone();
+    second.payer.full_name = "Other Payer".into();
+    assert_invariant(
+        &store.insert_charge(&second, &issued(&second), &[]).await,
+        &[InvariantKind::DuplicateAgencyRef],
+        "a second charge of the service with a held agency reference",
+    );
+    assert_eq!(
+        store.charge_by_code(&second.code).await,
+        Ok(None),
+        "the refused charge wrote nothing"
+    );
+    assert_eq!(
+        store.events_of(second.id).await,
+        Ok(vec![]),
+        "the refused charge's event was not written"
+    );
+    let mut other_service = new_charge(62);
+    other_service.service = "id-card-2017".into();
+    other_service.agency_ref = first.agency_ref.clone();
+    store
+        .insert_charge(&other_service, &issued(&other_service), &[])
+        .await
+        .unwrap_or_else(|e| panic!("the same reference in another service: {e}"));
+    for serial in [63, 64] {
+        let mut none = new_charge(serial);
+        none.agency_ref = None;
+        store
+            .insert_charge(&none, &issued(&none), &[])
+            .await
+            .unwrap_or_else(|e| panic!("charges without a reference: {e}"));
+    }
+    // Under concurrency exactly one of several charges with one reference
+    // is stored.
+    let racers: Vec<Charge> = (70..78)
+        .map(|serial| {
+            let mut c = new_charge(serial);
+            c.agency_ref = Some("REQ-RACE".into());
+            c
+        })
+        .collect();
+    let results = join_all(
+        racers
+            .iter()
+            .map(|c| async move { store.insert_charge(c, &issued(c), &[]).await }),
+    )
+    .await;
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "exactly one charge holds a reference: {results:?}"
+    );
+    let holder = store
+        .charge_by_agency_ref("passport-2020", "REQ-RACE")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the winner holds the reference"));
+    assert!(racers.iter().any(|c| c.id == holder.id));
+}
+
 /// Charge status changes: compare-and-set, never away from a paid payment.
 pub async fn charge_status(store: &dyn Store) {
     let c = new_charge(2);
     store
-        .insert_charge(&c, &event(c.id, None, EventKind::ChargeIssued, t0()))
+        .insert_charge(&c, &event(c.id, None, EventKind::ChargeIssued, t0()), &[])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let ev = event(c.id, None, EventKind::ChargeCancelled, t0());
     assert_eq!(
         store
-            .set_charge_status(c.id, ChargeStatus::Expired, ChargeStatus::Cancelled, &ev)
+            .set_charge_status(
+                c.id,
+                ChargeStatus::Expired,
+                ChargeStatus::Cancelled,
+                &ev,
+                &[]
+            )
             .await,
         Err(StoreError::Conflict),
         "set_charge_status MUST fail with Conflict when the status is not `from`"
     );
     store
-        .set_charge_status(c.id, ChargeStatus::Unpaid, ChargeStatus::Cancelled, &ev)
+        .set_charge_status(
+            c.id,
+            ChargeStatus::Unpaid,
+            ChargeStatus::Cancelled,
+            &ev,
+            &[],
+        )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
@@ -349,7 +461,8 @@ pub async fn charge_status(store: &dyn Store) {
                 Uuid::new_v4(),
                 ChargeStatus::Unpaid,
                 ChargeStatus::Cancelled,
-                &ev
+                &ev,
+                &[]
             )
             .await,
         Err(StoreError::ChargeNotFound)
@@ -361,6 +474,7 @@ pub async fn charge_status(store: &dyn Store) {
             ChargeStatus::Paid,
             ChargeStatus::Cancelled,
             &event(paid.id, None, EventKind::ChargeCancelled, t0()),
+            &[],
         )
         .await;
     assert_invariant(
@@ -417,7 +531,7 @@ pub async fn create_payment_rules(store: &dyn Store) {
     );
     let c2 = new_charge(12);
     store
-        .insert_charge(&c2, &event(c2.id, None, EventKind::ChargeIssued, t0()))
+        .insert_charge(&c2, &event(c2.id, None, EventKind::ChargeIssued, t0()), &[])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     store
@@ -426,6 +540,7 @@ pub async fn create_payment_rules(store: &dyn Store) {
             ChargeStatus::Unpaid,
             ChargeStatus::Cancelled,
             &event(c2.id, None, EventKind::ChargeCancelled, t0()),
+            &[],
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -470,6 +585,7 @@ pub async fn in_flight_is_atomic(store: &dyn Store) {
         .insert_charge(
             &charge,
             &event(charge.id, None, EventKind::ChargeIssued, t0()),
+            &[],
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -679,7 +795,7 @@ pub async fn invariants_in_storage(store: &dyn Store) {
     // MarkPaid on an already paid charge.
     let c2 = new_charge(52);
     store
-        .insert_charge(&c2, &event(c2.id, None, EventKind::ChargeIssued, t0()))
+        .insert_charge(&c2, &event(c2.id, None, EventKind::ChargeIssued, t0()), &[])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mut p1 = new_payment(&c2, "p1", t0());
@@ -1142,7 +1258,7 @@ pub async fn outbox_failures(store: &dyn Store) {
 pub async fn events_and_terms(store: &dyn Store) {
     let c = new_charge(100);
     store
-        .insert_charge(&c, &event(c.id, None, EventKind::ChargeIssued, t0()))
+        .insert_charge(&c, &event(c.id, None, EventKind::ChargeIssued, t0()), &[])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let appended = [

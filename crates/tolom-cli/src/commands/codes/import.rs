@@ -1,16 +1,22 @@
-//! `codes import`: bulk issue from CSV, idempotent by code.
+//! `codes import`: bulk issue from CSV, idempotent by agency reference.
+//!
+//! Every row is one [`Operator::issue_once`]: a row without a `code` gets
+//! a code with a random serial (the core draws it from the operating
+//! system's CSPRNG; the store's unique index refuses a taken one and
+//! another is drawn). A row whose agency reference (or chosen code) was
+//! issued before with the same data is "already issued" and gets the same
+//! code back; with other data it is a bad row, named by its line, and
+//! nothing is issued for it.
 
 use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use tolom_core::access::Principal;
 use tolom_core::errors::IssueError;
 use tolom_core::money::{Currency, Money};
-use tolom_core::ports::StoreError;
 use tolom_core::time::parse_when;
-use tolom_core::usecases::{IssueCharge, Operator, OperatorError};
+use tolom_core::usecases::{IssueCharge, Issued, Operator, OperatorError};
 use tolom_core::Tolom;
 
 use crate::CliError;
@@ -24,6 +30,19 @@ pub struct BadRow {
     pub reason: String,
 }
 
+/// The code of one imported row: what the agency hands to its payer.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ImportedCode {
+    /// Line number in the file.
+    pub line: u64,
+    /// The agency's reference of the row.
+    pub agency_ref: Option<String>,
+    /// The payment code.
+    pub code: String,
+    /// `issued` (now) or `already_issued` (by an earlier run).
+    pub status: &'static str,
+}
+
 /// What an import did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ImportReport {
@@ -31,27 +50,36 @@ pub struct ImportReport {
     pub rows: u64,
     /// Charges issued.
     pub issued: u64,
-    /// Rows already issued by an earlier run (same code).
+    /// Rows issued by an earlier run (same agency reference or code, same
+    /// data).
     pub already_issued: u64,
     /// Refused rows.
     pub bad: Vec<BadRow>,
+    /// The code of every row that has one, in file order.
+    pub codes: Vec<ImportedCode>,
 }
 
-/// A code derived from the agency's reference, stable across runs.
-fn code_for_ref(tolom: &Tolom, service: &str, agency_ref: &str) -> Option<String> {
-    let config = tolom.config();
-    let family = config.catalogue.service(service)?.family;
-    let format = &config.code_format;
-    let prefix_len = format.prefix_of(family).map(str::len).unwrap_or(0);
-    let body = format.length() - prefix_len - format.scheme().check_len();
-    let digest = Sha256::digest(format!("{service}\u{1f}{agency_ref}").as_bytes());
-    let mut n = [0u8; 16];
-    n.copy_from_slice(&digest[..16]);
-    let modulus = 10u128.saturating_pow(body.min(38) as u32);
-    let serial = (u128::from_be_bytes(n) % modulus) as u64;
-    format
-        .generate(family, serial)
-        .map(|c| c.as_str().to_string())
+impl ImportReport {
+    /// The codes as CSV (`line,agency_ref,code,status`), for the agency.
+    pub fn codes_csv(&self) -> Result<String, CliError> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let io = |e: csv::Error| CliError::Usage(format!("cannot write the codes: {e}"));
+        w.write_record(["line", "agency_ref", "code", "status"])
+            .map_err(io)?;
+        for c in &self.codes {
+            w.write_record([
+                c.line.to_string().as_str(),
+                c.agency_ref.as_deref().unwrap_or(""),
+                c.code.as_str(),
+                c.status,
+            ])
+            .map_err(io)?;
+        }
+        let bytes = w
+            .into_inner()
+            .map_err(|e| CliError::Usage(format!("cannot write the codes: {e}")))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
 }
 
 fn col<'a>(headers: &csv::StringRecord, rec: &'a csv::StringRecord, name: &str) -> Option<&'a str> {
@@ -94,6 +122,7 @@ pub async fn import(
             )));
         }
     }
+    let operator: &Operator = crate::commands::operator(tolom)?;
     let now = tolom.clock().now();
     let mut report = ImportReport::default();
     for rec in reader.records() {
@@ -110,9 +139,26 @@ pub async fn import(
             }
         };
         let line = rec.position().map(|p| p.line()).unwrap_or(report.rows + 1);
-        match import_row(tolom, who, &headers, &rec, now, valid_days).await {
-            Ok(true) => report.issued += 1,
-            Ok(false) => report.already_issued += 1,
+        match import_row(operator, who, &headers, &rec, now, valid_days).await {
+            Ok(issued) => {
+                let status = match &issued {
+                    Issued::New(_) => {
+                        report.issued += 1;
+                        "issued"
+                    }
+                    Issued::Existing(_) => {
+                        report.already_issued += 1;
+                        "already_issued"
+                    }
+                };
+                let charge = issued.into_charge();
+                report.codes.push(ImportedCode {
+                    line,
+                    agency_ref: charge.agency_ref,
+                    code: charge.code.to_string(),
+                    status,
+                });
+            }
             Err(reason) => report.bad.push(BadRow { line, reason }),
         }
         progress(report.rows, total.max(report.rows));
@@ -121,27 +167,22 @@ pub async fn import(
 }
 
 async fn import_row(
-    tolom: &Tolom,
+    operator: &Operator,
     who: &Principal,
     headers: &csv::StringRecord,
     rec: &csv::StringRecord,
     now: DateTime<Utc>,
     valid_days: u32,
-) -> Result<bool, String> {
+) -> Result<Issued, String> {
     let service = col(headers, rec, "service").ok_or("service is empty")?;
     let payer = col(headers, rec, "payer").ok_or("payer is empty")?;
     let agency_ref = col(headers, rec, "agency_ref");
-    let code = match (col(headers, rec, "code"), agency_ref) {
-        (Some(c), _) => c.to_string(),
-        (None, Some(r)) => {
-            code_for_ref(tolom, service, r).ok_or_else(|| format!("unknown service {service:?}"))?
-        }
-        (None, None) => {
-            return Err(
-                "code or agency_ref is required (so that a re-run creates no duplicates)".into(),
-            )
-        }
-    };
+    let code = col(headers, rec, "code");
+    if code.is_none() && agency_ref.is_none() {
+        return Err(
+            "code or agency_ref is required (so that a re-run creates no duplicates)".into(),
+        );
+    }
     let amount = col(headers, rec, "amount")
         .map(|a| Money::parse(a, Currency::KGS).map_err(|e| format!("amount {a:?}: {e}")))
         .transpose()?;
@@ -150,27 +191,24 @@ async fn import_row(
             .ok_or_else(|| format!("expires_at {v:?} is not a date or RFC 3339 instant"))?,
         None => now + Duration::days(i64::from(valid_days)),
     };
-    let operator: &Operator = tolom.operator().map_err(|e| e.to_string())?;
-    match operator
-        .issue(
+    operator
+        .issue_once(
             who,
             IssueCharge {
                 service: service.to_string(),
                 urgency: col(headers, rec, "urgency").map(str::to_string),
                 amount,
                 payer: payer.to_string(),
-                code: Some(code.clone()),
+                code: code.map(str::to_string),
                 expires_at,
                 agency_ref: agency_ref.map(str::to_string),
             },
         )
         .await
-    {
-        Ok(_) => Ok(true),
-        Err(OperatorError::Issue(IssueError::Store(StoreError::DuplicateCode))) => Ok(false),
-        Err(OperatorError::Issue(IssueError::Store(e)) | OperatorError::Store(e)) => {
-            Err(format!("storage: {e}"))
-        }
-        Err(e) => Err(format!("{} ({})", e, tolom_core::i18n::ErrorCode::code(&e))),
-    }
+        .map_err(|e| match e {
+            OperatorError::Issue(IssueError::Store(e)) | OperatorError::Store(e) => {
+                format!("storage: {e}")
+            }
+            e => format!("{} ({})", e, tolom_core::i18n::ErrorCode::code(&e)),
+        })
 }

@@ -15,7 +15,7 @@ use crate::CliError;
 
 mod import;
 
-pub use import::{BadRow, ImportReport};
+pub use import::{BadRow, ImportReport, ImportedCode};
 
 /// `codes`.
 #[derive(Debug, Subcommand)]
@@ -26,16 +26,21 @@ pub enum CodesCommand {
 tolom codes issue --service id-card-2017 --urgency 12-working-days --payer 'Asanov Aibek' --valid-days 10 --agency-ref REQ-1"
     )]
     Issue(IssueArgs),
-    /// Issue many codes from a CSV file (re-running the same file creates no duplicates).
+    /// Issue many codes from a CSV file and print them (re-running the same file creates no duplicates).
     #[command(
         after_help = "The CSV has a header line with these columns (order free):\n  \
 service,urgency,amount,payer,code,agency_ref,expires_at\n\
 service and payer are required, and code or agency_ref (so that a re-run\n\
-recognises the rows it already issued). expires_at is an RFC 3339 instant or a\n\
-day (end of that day, Asia/Bishkek); default --valid-days from now.\n\
-Bad rows are reported with their line number and reason; valid rows are\n\
-committed; the exit status is 1 when any row was bad.\n\n\
-Example:\n  tolom codes import codes-2026-11-25.csv"
+recognises the rows it already issued). A row without a code gets one with a\n\
+random serial. A reference (or code) issued before with the same data is\n\
+'already issued' and keeps its code; with other data the row is refused.\n\
+expires_at is an RFC 3339 instant or a day (end of that day, Asia/Bishkek);\n\
+default --valid-days from now.\n\
+Every row's code is printed (line, agency_ref, code, status), and written as\n\
+CSV to --codes-out for the agency. Bad rows are reported with their line\n\
+number and reason; valid rows are committed; the exit status is 1 when any\n\
+row was bad.\n\n\
+Example:\n  tolom codes import codes-2026-11-25.csv --codes-out issued-2026-11-25.csv"
     )]
     Import(ImportArgs),
     /// Show a code's charge (full payer name) and its payments.
@@ -91,6 +96,10 @@ pub struct ImportArgs {
     /// Days a code stays payable when the row has no expires_at (at most 3650).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub valid_days: u32,
+    /// Also write every row's code as CSV (line,agency_ref,code,status) to
+    /// this file, for the agency.
+    #[arg(long)]
+    pub codes_out: Option<PathBuf>,
 }
 
 /// Runs `codes`.
@@ -143,9 +152,22 @@ pub async fn run(settings: &Settings, command: CodesCommand, json: bool) -> Resu
             };
             let report = import::import(&tolom, &who, &a.file, a.valid_days, &progress).await?;
             bar.finish_and_clear();
+            if let Some(out) = &a.codes_out {
+                std::fs::write(out, report.codes_csv()?)
+                    .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", out.display())))?;
+            }
             if json {
                 print_json(&report)?;
             } else {
+                for c in &report.codes {
+                    println!(
+                        "line {:<6} {:<24} {}  {}",
+                        c.line,
+                        c.agency_ref.as_deref().unwrap_or("-"),
+                        c.code,
+                        c.status.replace('_', " ")
+                    );
+                }
                 for b in &report.bad {
                     eprintln!("{}:{}: {}", a.file.display(), b.line, b.reason);
                 }

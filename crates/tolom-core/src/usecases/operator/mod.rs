@@ -34,20 +34,25 @@ use crate::ports::{
 };
 use crate::terms::TermsEdition;
 
-use super::charges::{Charges, IssueCharge};
-use super::ctx::Ctx;
+use super::charges::{Charges, IssueCharge, Issued};
+use super::ctx::{Ctx, Notes};
+use super::duplicates::Duplicates;
 use super::reconcile::{ExpireReport, ReconcileReport, Reconciler};
 use super::refunds::Refunds;
 use super::terms::Terms;
 
 mod audit;
+mod duplicates;
 mod personal_data;
 mod reports;
+mod requests;
 mod tokens;
 
-pub use audit::AuditReport;
+pub use audit::{AuditReport, CheckpointCheck, Checkpointing, SEAL_BATCH};
+pub use duplicates::{DuplicateReturn, OpenDuplicate};
 pub use personal_data::{SubjectExport, SubjectPayment};
 pub use reports::{report_csv, ReportRow, PAID_STATES};
+pub use requests::{Recorded, RequestRecord};
 pub use tokens::NewToken;
 
 /// Why an operator action was refused or failed.
@@ -160,12 +165,16 @@ pub struct Backlog {
     /// Payments in flight: created, authorizing, waiting for the payer's
     /// confirmation, or with an unknown outcome.
     pub payments_in_flight: u64,
+    /// Duplicate approvals (cards charged twice for one code) whose money
+    /// is not back yet: reversal or refund retried with back-off.
+    pub duplicates_open: u64,
 }
 
 /// The operator's actions. Get it from [`crate::Tolom::operator`].
 pub struct Operator {
     pub(crate) charges: Arc<Charges>,
     pub(crate) refunds: Arc<Refunds>,
+    pub(crate) duplicates: Arc<Duplicates>,
     pub(crate) reconciler: Arc<Reconciler>,
     pub(crate) terms: Arc<Terms>,
     pub(crate) charge_store: Arc<dyn ChargeStore>,
@@ -261,17 +270,50 @@ impl Operator {
 
     // -- charges ------------------------------------------------------------
 
-    /// Issues a charge; its `charge.issued` event names `who`.
+    /// Issues a charge; its `charge.issued` event names `who`. Idempotent
+    /// by agency reference: the same request again gets the charge issued
+    /// the first time, the same reference with other data is refused
+    /// ([`IssueError::AgencyRefConflict`]). See [`Operator::issue_once`]
+    /// to tell the two apart.
     pub async fn issue(&self, who: &Principal, req: IssueCharge) -> Result<Charge, OperatorError> {
+        Ok(self.issue_once(who, req).await?.into_charge())
+    }
+
+    /// Issues a charge, telling whether it is new or the one its agency
+    /// reference was issued with before ([`Issued`]); what `tolom codes
+    /// import` does for each row.
+    pub async fn issue_once(
+        &self,
+        who: &Principal,
+        req: IssueCharge,
+    ) -> Result<Issued, OperatorError> {
+        self.issue_noted(who, req, &Notes::none()).await
+    }
+
+    async fn issue_noted(
+        &self,
+        who: &Principal,
+        req: IssueCharge,
+        notes: &Notes,
+    ) -> Result<Issued, OperatorError> {
         self.allow(who, Permission::IssueCharges).await?;
-        Ok(self.charges.issue(req, &who.actor()).await?)
+        Ok(self.charges.issue(req, &who.actor(), notes).await?)
     }
 
     /// Cancels an unpaid charge; its `charge.cancelled` event names `who`.
     pub async fn cancel(&self, who: &Principal, code: &str) -> Result<Charge, OperatorError> {
+        self.cancel_noted(who, code, &Notes::none()).await
+    }
+
+    async fn cancel_noted(
+        &self,
+        who: &Principal,
+        code: &str,
+        notes: &Notes,
+    ) -> Result<Charge, OperatorError> {
         self.allow(who, Permission::CancelCharges).await?;
         let code = self.parse_code(code)?;
-        Ok(self.charges.cancel(&code, &who.actor()).await?)
+        Ok(self.charges.cancel(&code, &who.actor(), notes).await?)
     }
 
     /// A charge by code, with its payments.
@@ -338,10 +380,37 @@ impl Operator {
         reason: &str,
         idempotency_key: &str,
     ) -> Result<Refund, OperatorError> {
+        self.refund_noted(
+            who,
+            payment_id,
+            amount,
+            reason,
+            idempotency_key,
+            &Notes::none(),
+        )
+        .await
+    }
+
+    async fn refund_noted(
+        &self,
+        who: &Principal,
+        payment_id: Uuid,
+        amount: Option<Money>,
+        reason: &str,
+        idempotency_key: &str,
+        notes: &Notes,
+    ) -> Result<Refund, OperatorError> {
         self.allow(who, Permission::Refund).await?;
         Ok(self
             .refunds
-            .refund(payment_id, amount, reason, idempotency_key, &who.actor())
+            .refund_noted(
+                payment_id,
+                amount,
+                reason,
+                idempotency_key,
+                &who.actor(),
+                notes,
+            )
             .await?)
     }
 
@@ -389,10 +458,11 @@ impl Operator {
     /// messages and the age of the oldest, dead letters, payments in
     /// flight. Needs [`Permission::ReadMetrics`].
     ///
-    /// Cost: three reads through the storage ports — the pending and the
-    /// dead outbox messages and the payments in flight, whole rows — so it
-    /// grows with those counts (small on a healthy portal: pending messages
-    /// are delivered within a round, payments settle within minutes).
+    /// Cost: four reads through the storage ports — the pending and the
+    /// dead outbox messages, the payments in flight and the open
+    /// duplicates, whole rows — so it grows with those counts (small on a
+    /// healthy portal: pending messages are delivered within a round,
+    /// payments settle within minutes, duplicates are rare).
     pub async fn backlog(&self, who: &Principal) -> Result<Backlog, OperatorError> {
         self.allow(who, Permission::ReadMetrics).await?;
         let pending = self
@@ -407,8 +477,16 @@ impl Operator {
                 ..PaymentQuery::default()
             })
             .await?;
+        let duplicates = self
+            .payments
+            .list_payments(&PaymentQuery {
+                states: vec![PaymentState::Duplicate],
+                ..PaymentQuery::default()
+            })
+            .await?;
         let now = self.ctx.now();
         Ok(Backlog {
+            duplicates_open: duplicates.len() as u64,
             outbox_pending: pending.len() as u64,
             oldest_pending_secs: pending
                 .iter()
@@ -509,7 +587,8 @@ impl Operator {
         self.ctx.now()
     }
 
-    /// The audit log from `from_seq` on, at most `limit` (0 = no limit).
+    /// The audit log from `from_seq` on, at most `limit` (0 = no limit),
+    /// after sealing what waits (a read-only copy is read as it is).
     pub async fn audit_entries(
         &self,
         who: &Principal,
@@ -517,6 +596,7 @@ impl Operator {
         limit: usize,
     ) -> Result<Vec<AuditEntry>, OperatorError> {
         self.allow(who, Permission::ReadAudit).await?;
+        let _ = self.seal_all().await;
         Ok(self.ops.audit_entries(from_seq, limit).await?)
     }
 }
