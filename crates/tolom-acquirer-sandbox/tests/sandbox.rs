@@ -654,9 +654,10 @@ fn reverse_refuses_declined_refunded_and_unknown_orders() {
         let err = block_on(sandbox.reverse(order)).unwrap_err();
         assert_eq!(err.kind, AcquirerErrorKind::Rejected, "{order}");
     }
+    // A refunded order is reported as refunded, never as approved.
     assert!(matches!(
         status(&sandbox, "refunded"),
-        OrderStatus::Approved { .. }
+        OrderStatus::Refunded { .. }
     ));
 }
 

@@ -18,36 +18,14 @@ use crate::compose::keys::{generate_key_file, parse_seed, KeyPolicy};
 use crate::config::Settings;
 use crate::CliError;
 
-/// The log's name in its checkpoints: `audit.origin`, else the host of
-/// `server.public_url` followed by `/audit`, else `tolom/audit`.
+/// The log's name in its checkpoints ([`Settings::audit_origin`]).
 pub fn origin(settings: &Settings) -> String {
-    if let Some(o) = &settings.file.audit.origin {
-        return o.trim().to_string();
-    }
-    settings
-        .file
-        .server
-        .public_url
-        .as_deref()
-        .and_then(|u| url::Url::parse(u).ok())
-        .and_then(|u| {
-            u.host_str().map(|h| match u.port() {
-                Some(p) => format!("{h}:{p}/audit"),
-                None => format!("{h}/audit"),
-            })
-        })
-        .unwrap_or_else(|| "tolom/audit".to_string())
+    settings.audit_origin()
 }
 
-/// The checkpoint key file: `audit.key_file` (env `TOLOM_AUDIT_KEY_FILE`),
-/// default `<data_dir>/audit-checkpoint.key`.
+/// The checkpoint key file ([`Settings::audit_key_file`]).
 pub fn key_file(settings: &Settings) -> PathBuf {
-    settings
-        .file
-        .audit
-        .key_file
-        .clone()
-        .unwrap_or_else(|| settings.data_dir.join("audit-checkpoint.key"))
+    settings.audit_key_file()
 }
 
 /// Loads the checkpoint signing key. A missing file is created with

@@ -471,6 +471,37 @@ impl Settings {
             .unwrap_or_else(|| self.data_dir.join("receipt-keys.toml"))
     }
 
+    /// The audit log's name in its checkpoints: `audit.origin`, else the
+    /// host of `server.public_url` followed by `/audit`, else
+    /// `tolom/audit`.
+    pub fn audit_origin(&self) -> String {
+        if let Some(o) = &self.file.audit.origin {
+            return o.trim().to_string();
+        }
+        self.file
+            .server
+            .public_url
+            .as_deref()
+            .and_then(|u| url::Url::parse(u).ok())
+            .and_then(|u| {
+                u.host_str().map(|h| match u.port() {
+                    Some(p) => format!("{h}:{p}/audit"),
+                    None => format!("{h}/audit"),
+                })
+            })
+            .unwrap_or_else(|| "tolom/audit".to_string())
+    }
+
+    /// The checkpoint key file: `audit.key_file` (env
+    /// `TOLOM_AUDIT_KEY_FILE`), default `<data_dir>/audit-checkpoint.key`.
+    pub fn audit_key_file(&self) -> PathBuf {
+        self.file
+            .audit
+            .key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-checkpoint.key"))
+    }
+
     /// The portal secret file.
     pub fn portal_secret_file(&self) -> PathBuf {
         self.file
@@ -538,9 +569,9 @@ impl Settings {
         line("retention.days", self.retention_days.to_string());
         line(
             "audit.key_file",
-            crate::checkpoints::key_file(self).display().to_string(),
+            self.audit_key_file().display().to_string(),
         );
-        line("audit.origin", crate::checkpoints::origin(self));
+        line("audit.origin", self.audit_origin());
         line(
             "audit.checkpoint_file",
             f.audit

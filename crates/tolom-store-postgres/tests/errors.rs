@@ -116,21 +116,6 @@ async fn constraint_names_map_to_invariant_kinds_and_nothing_is_written() {
             InvariantKind::RefundsExceedTotal,
         ),
         (
-            "a full card number",
-            update(
-                &forge(&paid, |r| {
-                    r.card = serde_json::from_value::<CardSummary>(serde_json::json!({
-                        "masked_pan": "4111111111111111",
-                        "brand": "visa",
-                        "holder": "AIBEK ASANOV",
-                    }))
-                    .ok();
-                }),
-                None,
-            ),
-            InvariantKind::UnmaskedCard,
-        ),
-        (
             "MarkPaid on a paid charge",
             update(&forge(&paid, |_| {}), Some(ChargeChange::MarkPaid)),
             InvariantKind::ChargeAlreadyPaid,
@@ -141,6 +126,18 @@ async fn constraint_names_map_to_invariant_kinds_and_nothing_is_written() {
             InvariantKind::PaidWithoutPayment,
         ),
     ];
+    // A full card number cannot even be forged into a payment: the domain
+    // type refuses it (the schema's `payments_card_is_masked` rule behind
+    // it is tried with raw SQL in `schema.rs`).
+    assert!(
+        serde_json::from_value::<CardSummary>(serde_json::json!({
+            "masked_pan": "4111111111111111",
+            "brand": "visa",
+            "holder": "AIBEK ASANOV",
+        }))
+        .is_err(),
+        "a card summary with a full card number"
+    );
     for (what, u, kind) in refused {
         assert_kind(store.update_payment(&u).await, kind, what);
         assert_eq!(

@@ -98,20 +98,18 @@ async fn refused_payment_updates_name_their_rule_and_write_nothing() {
         &paid,
     )
     .await;
-    let full_pan: CardSummary = serde_json::from_value(serde_json::json!({
-        "masked_pan": VISA_APPROVE,
-        "brand": "visa",
-        "holder": "AIBEK ASANOV",
-    }))
-    .expect("a forged card summary");
-    let unmasked = forge(&paid, |r| r.card = Some(full_pan));
-    refused(
-        &w,
-        w.store().update_payment(&upd(&unmasked)).await,
-        InvariantKind::UnmaskedCard,
-        &paid,
-    )
-    .await;
+    // A full card number cannot even be forged into a payment: the domain
+    // type refuses it (the schema's `card_masked` rule behind it is tried
+    // with raw SQL in `schema.rs`).
+    assert!(
+        serde_json::from_value::<CardSummary>(serde_json::json!({
+            "masked_pan": VISA_APPROVE,
+            "brand": "visa",
+            "holder": "AIBEK ASANOV",
+        }))
+        .is_err(),
+        "a card summary with a full card number"
+    );
     let cheaper = forge(&paid, |r| {
         r.amount = Money::som(1);
         r.total = r.amount.checked_add(r.fee).expect("small sums");
