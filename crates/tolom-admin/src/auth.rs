@@ -1,16 +1,33 @@
 //! Authentication and the request record around every route.
+//!
+//! - A request without a valid bearer token is refused (`401`) and
+//!   recorded as `admin.auth_failed` (actor `anonymous`, subject the path;
+//!   method, path, client address, reason and, for a token that was
+//!   given, the first 8 hex digits of its SHA-256 — never the token),
+//!   within the bounds of [`crate::failures`].
+//! - An authenticated request is recorded as `admin.<action>`: by the
+//!   action itself in the transaction of its first change when it changes
+//!   something ([`Audit`], [`tolom_core::usecases::Operator::recording`]),
+//!   else (refused, a read, a replay) here after the answer, with its
+//!   status.
 
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tolom_core::access::Principal;
+use tolom_core::access::{hash_token, Principal};
 use tolom_core::i18n::{Language, Text};
+use tolom_core::usecases::operator::{Recorded, RequestRecord};
 use tolom_core::usecases::Operator;
 
 use crate::error::ApiError;
+use crate::failures::Admit;
 use crate::AdminState;
 
 /// The authenticated caller, for the handlers: who (a token's principal)
@@ -37,6 +54,47 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+/// The request's audit record, for the handlers of actions that change
+/// something: they run the action through [`Audit::recording`] so that
+/// the record is written with the action's first change, and tell
+/// [`Audit::done`] whether it was.
+#[derive(Debug, Clone)]
+pub(crate) struct Audit {
+    record: RequestRecord,
+    written: Arc<AtomicBool>,
+}
+
+impl Audit {
+    /// The operator's actions, recording this request with their change.
+    pub(crate) fn recording<'a>(&self, operator: &'a Operator, who: &'a Principal) -> Recorded<'a> {
+        let mut record = self.record.clone();
+        record.data["with_change"] = json!(true);
+        operator.recording(who, record)
+    }
+
+    /// After the action: whether its change carried the record (then the
+    /// request is not recorded again after the answer).
+    pub(crate) fn done(&self, recorded: &Recorded<'_>) {
+        if recorded.written() {
+            self.written.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Audit {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Audit>().cloned().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                Text::AuthUnauthenticated,
+                language(&parts.headers),
+            )
+        })
+    }
+}
+
 /// The language of `Accept-Language` (English when none fits).
 pub(crate) fn language(headers: &HeaderMap) -> Language {
     headers
@@ -46,14 +104,18 @@ pub(crate) fn language(headers: &HeaderMap) -> Language {
         .unwrap_or(Language::En)
 }
 
-/// The secret of `Authorization: Bearer <secret>`.
-pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, secret) = v.split_once(' ')?;
+/// The secret of `Authorization: Bearer <secret>`, or why there is none:
+/// `missing` (no header) or `malformed` (another scheme, no secret, not
+/// text).
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, &'static str> {
+    let v = headers.get(header::AUTHORIZATION).ok_or("missing")?;
+    let v = v.to_str().map_err(|_| "malformed")?;
+    let (scheme, secret) = v.split_once(' ').ok_or("malformed")?;
     scheme
         .eq_ignore_ascii_case("bearer")
         .then_some(secret.trim())
         .filter(|s| !s.is_empty())
+        .ok_or("malformed")
 }
 
 /// The operator use case, or `503` when the portal has no operations store.
@@ -68,6 +130,135 @@ pub(crate) fn operator(state: &AdminState, lang: Language) -> Result<&Operator, 
     })
 }
 
+/// What authentication needs of a request (all of it `Sync`, unlike the
+/// request's body, so it may be held across the store's awaits).
+pub(crate) struct Asking<'a> {
+    headers: &'a HeaderMap,
+    method: &'a Method,
+    path: String,
+    client: Option<IpAddr>,
+}
+
+impl<'a> Asking<'a> {
+    /// The parts of `req` authentication needs.
+    pub(crate) fn of(req: &'a Request, state: &AdminState) -> Asking<'a> {
+        Asking {
+            headers: req.headers(),
+            method: req.method(),
+            path: short(req.uri().path()),
+            client: client(req, state.trust_forwarded_for),
+        }
+    }
+}
+
+/// The client's address: the connection's peer, or the last
+/// `X-Forwarded-For` entry when the portal trusts its proxy.
+fn client(req: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for {
+        if let Some(ip) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok())
+        {
+            return Some(ip);
+        }
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// At most this many characters of a path go into the audit log.
+const PATH_CHARS: usize = 200;
+
+fn short(path: &str) -> String {
+    path.chars().take(PATH_CHARS).collect()
+}
+
+/// The principal of the request's bearer token, or the `401` answer —
+/// the failure recorded as `admin.auth_failed` within the bounds of
+/// [`crate::failures`] (never the token: at most its hash's first 8 hex
+/// digits).
+pub(crate) async fn principal(
+    state: &AdminState,
+    operator: &Operator,
+    req: Asking<'_>,
+    lang: Language,
+) -> Result<Principal, Response> {
+    let (reason, fingerprint, token) = match bearer(req.headers) {
+        Err(reason) => (reason, None, None),
+        Ok(secret) => match operator.identify(secret).await {
+            Ok(Ok(principal)) => return Ok(principal),
+            Ok(Err(refusal)) => {
+                let token = match &refusal {
+                    tolom_core::usecases::operator::TokenRefusal::Revoked(name) => {
+                        Some(name.clone())
+                    }
+                    _ => None,
+                };
+                (
+                    refusal.as_str(),
+                    Some(hash_token(secret)[..8].to_string()),
+                    token,
+                )
+            }
+            Err(e) => return Err(ApiError::from_operator(e, lang).into_response()),
+        },
+    };
+    let refused = ApiError::new(StatusCode::UNAUTHORIZED, Text::AuthUnauthenticated, lang);
+    let client_text = req
+        .client
+        .map_or_else(|| "unknown".to_string(), |c| c.to_string());
+    let path = req.path;
+    match state.failures.admit(&client_text, operator.now()) {
+        Admit::Suppress { first } => {
+            if first {
+                tracing::warn!(
+                    client = %client_text,
+                    "failed admin authentications past the audit bound: counted, not recorded one by one"
+                );
+            }
+            Err(refused.into_response())
+        }
+        Admit::Record { suppressed_before } => {
+            tracing::info!(
+                client = %client_text,
+                reason,
+                fingerprint = fingerprint.as_deref().unwrap_or("-"),
+                "admin authentication failed"
+            );
+            let mut data = json!({
+                "method": req.method.as_str(),
+                "path": path,
+                "client": client_text,
+                "reason": reason,
+                "status": StatusCode::UNAUTHORIZED.as_u16(),
+            });
+            if let Some(f) = fingerprint {
+                data["fingerprint"] = json!(f);
+            }
+            if let Some(t) = token {
+                data["token"] = json!(t);
+            }
+            if suppressed_before > 0 {
+                data["suppressed_before"] = json!(suppressed_before);
+            }
+            match operator
+                .record_anonymous("admin.auth_failed", &path, data)
+                .await
+            {
+                Ok(()) => Err(refused.into_response()),
+                Err(e) => {
+                    tracing::error!(error = %e, "failed admin authentication not recorded in the audit log");
+                    Err(ApiError::from_operator(e, lang).into_response())
+                }
+            }
+        }
+    }
+}
+
 /// The name a route's requests are recorded under.
 fn action_of(method: &Method, route: &str) -> &'static str {
     let route = route.trim_start_matches("/api/v1/admin");
@@ -78,6 +269,8 @@ fn action_of(method: &Method, route: &str) -> &'static str {
         ("GET", "/payments") => "admin.payments.list",
         ("GET", "/payments/{id}") => "admin.payment.read",
         ("POST", "/payments/{id}/refunds") => "admin.refund",
+        ("POST", "/payments/{id}/return-duplicate") => "admin.return_duplicate",
+        ("GET", "/duplicates") => "admin.duplicates.list",
         ("POST", "/reconcile") => "admin.reconcile",
         ("GET", "/reports") => "admin.report",
         ("GET", "/audit/verify") => "admin.audit.verify",
@@ -85,9 +278,31 @@ fn action_of(method: &Method, route: &str) -> &'static str {
     }
 }
 
+/// What a request is about: the value of the route's parameter (a code, a
+/// payment id), else the path's last segment (`charges`, `reconcile`).
+fn subject_of(route: &str, path: &str) -> String {
+    let route = route.trim_start_matches("/api/v1/admin");
+    let path_tail: Vec<&str> = path.split('/').collect();
+    let route_tail: Vec<&str> = route.split('/').collect();
+    // Align the ends: the route is relative to where the router is nested.
+    let offset = path_tail.len().saturating_sub(route_tail.len());
+    for (i, segment) in route_tail.iter().enumerate() {
+        if segment.starts_with('{') {
+            if let Some(v) = path_tail.get(offset + i) {
+                return short(v);
+            }
+        }
+    }
+    path.rsplit('/')
+        .find(|s| !s.is_empty())
+        .map(short)
+        .unwrap_or_else(|| "-".to_string())
+}
+
 /// Authenticates the bearer token, runs the route, and records the request
-/// (who, what, the status) in the audit log. A request that cannot be
-/// recorded is not acknowledged as done.
+/// (who, what, the status) in the audit log unless the action recorded it
+/// with its change. A request that cannot be recorded is not acknowledged
+/// as done.
 pub(crate) async fn authenticate(
     State(state): State<AdminState>,
     matched: Option<MatchedPath>,
@@ -99,31 +314,42 @@ pub(crate) async fn authenticate(
         Ok(o) => o,
         Err(e) => return e.into_response(),
     };
-    let Some(secret) = bearer(req.headers()).map(str::to_string) else {
-        return ApiError::new(StatusCode::UNAUTHORIZED, Text::AuthUnauthenticated, lang)
-            .into_response();
-    };
-    let principal = match operator.authenticate(&secret).await {
+    let asking = Asking::of(&req, &state);
+    let principal = match principal(&state, operator, asking, lang).await {
         Ok(p) => p,
-        Err(e) => return ApiError::from_operator(e, lang).into_response(),
+        Err(refused) => return refused,
     };
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let action = action_of(&method, matched.as_ref().map(|m| m.as_str()).unwrap_or(""));
-    let subject = path
-        .rsplit('/')
-        .find(|s| !s.is_empty() && !matches!(*s, "refunds"))
-        .unwrap_or("-")
-        .to_string();
+    let path = short(req.uri().path());
+    let route = matched.as_ref().map(|m| m.as_str()).unwrap_or("");
+    let action = action_of(&method, route);
+    let subject = subject_of(route, &path);
     let role = match &principal {
         Principal::Token { role, .. } => role.as_str(),
         _ => "-",
     };
+    let audit = Audit {
+        record: RequestRecord {
+            action: action.to_string(),
+            subject: subject.clone(),
+            data: json!({
+                "method": method.as_str(),
+                "path": path,
+                "role": role,
+            }),
+        },
+        written: Arc::new(AtomicBool::new(false)),
+    };
+    let written = audit.written.clone();
+    req.extensions_mut().insert(audit);
     req.extensions_mut().insert(Caller {
         principal: principal.clone(),
         lang,
     });
     let response = next.run(req).await;
+    if written.load(Ordering::SeqCst) {
+        return response;
+    }
     let recorded = operator
         .record(
             &principal,
@@ -142,4 +368,49 @@ pub(crate) async fn authenticate(
         return ApiError::from_operator(e, lang).into_response();
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_subject_is_the_routes_parameter() {
+        let id = "6f1c2a4e-0000-4000-8000-000000000001";
+        assert_eq!(
+            subject_of(
+                "/api/v1/admin/payments/{id}/return-duplicate",
+                &format!("/api/v1/admin/payments/{id}/return-duplicate")
+            ),
+            id
+        );
+        assert_eq!(
+            subject_of("/payments/{id}/refunds", &format!("/payments/{id}/refunds")),
+            id
+        );
+        assert_eq!(
+            subject_of("/charges/{code}", "/api/v1/admin/charges/1600000000016"),
+            "1600000000016"
+        );
+        assert_eq!(
+            subject_of("/reconcile", "/api/v1/admin/reconcile"),
+            "reconcile"
+        );
+        assert_eq!(subject_of("", "/"), "-");
+    }
+
+    #[test]
+    fn a_bearer_token_or_why_there_is_none() {
+        let mut h = HeaderMap::new();
+        assert_eq!(bearer(&h), Err("missing"));
+        h.insert(header::AUTHORIZATION, "Basic abc".parse().expect("header"));
+        assert_eq!(bearer(&h), Err("malformed"));
+        h.insert(header::AUTHORIZATION, "Bearer  ".parse().expect("header"));
+        assert_eq!(bearer(&h), Err("malformed"));
+        h.insert(
+            header::AUTHORIZATION,
+            "bearer tlm_1".parse().expect("header"),
+        );
+        assert_eq!(bearer(&h), Ok("tlm_1"));
+    }
 }

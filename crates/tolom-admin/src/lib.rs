@@ -8,30 +8,45 @@
 //! into operator calls and errors into answers.
 //!
 //! Every request carries `Authorization: Bearer <secret>`; the core looks
-//! the secret's SHA-256 up (secrets are never stored). No, an unknown or a
-//! revoked token → `401 auth.unauthenticated` (and the failed attempt is in
-//! the audit log); a token whose role may not do this → `403
-//! auth.forbidden`. Messages follow `Accept-Language` (ky, ru, en).
+//! the secret's SHA-256 up (secrets are never stored). No, a malformed, an
+//! unknown or a revoked token → `401 auth.unauthenticated`, and the failed
+//! attempt is in the audit log as `admin.auth_failed` (method, path,
+//! client address, reason, the first 8 hex digits of the token's SHA-256 —
+//! never the token), at most 10 entries per client and 100 in all per
+//! minute, the rest counted ([`failures`]); a token whose role may not do
+//! this → `403 auth.forbidden`. Messages follow `Accept-Language` (ky, ru,
+//! en).
 //!
-//! | route                               | issuer | operator | auditor |
-//! |-------------------------------------|:------:|:--------:|:-------:|
-//! | `POST   /charges`                   |   ✓    |          |         |
-//! | `DELETE /charges/{code}`            |   ✓    |          |         |
-//! | `GET    /charges/{code}`            |   ✓    |    ✓     |    ✓    |
-//! | `GET    /payments`, `/payments/{id}`|        |    ✓     |    ✓    |
-//! | `POST   /payments/{id}/refunds`     |        |    ✓     |         |
-//! | `POST   /reconcile`                 |        |    ✓     |         |
-//! | `GET    /reports`                   |        |    ✓     |    ✓    |
-//! | `GET    /audit/verify`              |        |    ✓     |    ✓    |
+//! | route                                      | issuer | operator | auditor |
+//! |--------------------------------------------|:------:|:--------:|:-------:|
+//! | `POST   /charges`                          |   ✓    |          |         |
+//! | `DELETE /charges/{code}`                   |   ✓    |          |         |
+//! | `GET    /charges/{code}`                   |   ✓    |    ✓     |    ✓    |
+//! | `GET    /payments`, `/payments/{id}`       |        |    ✓     |    ✓    |
+//! | `POST   /payments/{id}/refunds`            |        |    ✓     |         |
+//! | `GET    /duplicates`                       |        |    ✓     |    ✓    |
+//! | `POST   /payments/{id}/return-duplicate`   |        |    ✓     |         |
+//! | `POST   /reconcile`                        |        |    ✓     |         |
+//! | `GET    /reports`                          |        |    ✓     |    ✓    |
+//! | `GET    /audit/verify`                     |        |    ✓     |    ✓    |
 //!
 //! (The table is [`tolom_core::access::Role::may`].) Operator and auditor
 //! tokens may also read the service's metrics ([`metrics_router`]: `GET
 //! /metrics` on the public listener when the admin API has no listener of
-//! its own). Every authenticated
-//! request — allowed or refused — is also recorded as `admin.<action>` with
-//! its method, path and HTTP status; an action that changes something is
-//! recorded by the action itself, in its own transaction (the event's
-//! actor, e.g. `refund.requested` by `token:ops-1`).
+//! its own). Every authenticated request — allowed or refused — is
+//! recorded as `admin.<action>` with its method, path and role. A request
+//! that changes something (issue, cancel, refund, return a duplicate,
+//! reconcile) is recorded **in the transaction of its first change**
+//! ([`tolom_core::usecases::Operator::recording`]; `with_change: true` in
+//! the entry's data): a committed change always has its entry, even when
+//! the client goes away before the answer. What changes nothing (a
+//! refusal, a read, a replayed request) is recorded after the answer, with
+//! its HTTP status.
+//!
+//! Inputs are bounded: a body or query value that does not fit its field,
+//! a `valid_days` outside 1..=3650, an expiry further than that, a `limit`
+//! above [`MAX_LIMIT`], a report longer than [`MAX_REPORT_DAYS`] are
+//! refused with `422` and a stable code, never a panic.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -43,7 +58,10 @@ use tolom_core::Tolom;
 
 mod auth;
 mod charges;
+mod duplicates;
 mod error;
+mod extract;
+pub mod failures;
 mod metrics;
 mod payments;
 mod reports;
@@ -51,12 +69,45 @@ mod reports;
 pub use auth::Caller;
 pub use error::ApiError;
 pub use metrics::{RenderMetrics, PROMETHEUS_TEXT};
+pub use reports::MAX_REPORT_DAYS;
+
+/// The most rows a list may ask for (`limit`; 0 asks for all).
+pub const MAX_LIMIT: usize = 10_000;
 
 /// What the admin handlers share.
 #[derive(Clone)]
 pub struct AdminState {
     /// The use cases (the operator's among them).
     pub tolom: Arc<Tolom>,
+    failures: Arc<failures::AuthFailures>,
+    trust_forwarded_for: bool,
+}
+
+impl AdminState {
+    /// The admin API over these use cases; the client address of a failed
+    /// authentication is the connection's peer.
+    pub fn new(tolom: Arc<Tolom>) -> AdminState {
+        AdminState {
+            tolom,
+            failures: Arc::default(),
+            trust_forwarded_for: false,
+        }
+    }
+
+    /// Takes the client address from the last `X-Forwarded-For` entry
+    /// (behind a proxy that sets it only: `server.trust_forwarded_for`).
+    pub fn trust_forwarded_for(mut self, trust: bool) -> AdminState {
+        self.trust_forwarded_for = trust;
+        self
+    }
+}
+
+impl std::fmt::Debug for AdminState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminState")
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The admin API's routes (relative: mount them with
@@ -73,6 +124,11 @@ pub fn admin_router(state: AdminState) -> Router {
         .route("/payments", get(payments::list))
         .route("/payments/{id}", get(payments::show))
         .route("/payments/{id}/refunds", post(payments::refund))
+        .route(
+            "/payments/{id}/return-duplicate",
+            post(duplicates::return_duplicate),
+        )
+        .route("/duplicates", get(duplicates::list))
         .route("/reconcile", post(payments::reconcile))
         .route("/reports", get(reports::report))
         .route("/audit/verify", get(reports::audit_verify))
@@ -88,7 +144,9 @@ pub fn admin_router(state: AdminState) -> Router {
 /// (`Router::merge`). An unknown token is refused and recorded as on every
 /// admin route, and so is a role that may not read metrics; allowed reads
 /// are not recorded (a scraper comes every few seconds, and metrics hold
-/// no personal data). `render` gives the Prometheus text.
+/// no personal data). `render` gives the Prometheus text. A missing or
+/// unknown token is recorded as on the admin routes (`admin.auth_failed`,
+/// bounded).
 pub fn metrics_router(state: AdminState, render: RenderMetrics) -> Router {
     Router::new()
         .route("/metrics", get(metrics::metrics))

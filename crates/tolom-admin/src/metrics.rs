@@ -3,12 +3,11 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use tolom_core::i18n::Text;
 
-use crate::auth::{bearer, language, operator};
+use crate::auth::{language, operator, principal, Asking};
 use crate::error::ApiError;
 use crate::AdminState;
 
@@ -24,25 +23,22 @@ pub(crate) struct MetricsState {
     pub(crate) render: RenderMetrics,
 }
 
-/// Authenticates the bearer token (an unknown one is refused and recorded,
-/// as on every admin route), checks that its role may read metrics
-/// (operator, auditor; a refusal is recorded), and renders. Allowed reads
-/// are not recorded: a scraper comes every few seconds.
-pub(crate) async fn metrics(State(state): State<MetricsState>, headers: HeaderMap) -> Response {
-    let lang = language(&headers);
+/// Authenticates the bearer token (a missing or unknown one is refused
+/// and recorded, as on every admin route), checks that its role may read
+/// metrics (operator, auditor; a refusal is recorded), and renders.
+/// Allowed reads are not recorded: a scraper comes every few seconds.
+pub(crate) async fn metrics(State(state): State<MetricsState>, req: Request) -> Response {
+    let lang = language(req.headers());
     let operator = match operator(&state.admin, lang) {
         Ok(o) => o,
         Err(e) => return e.into_response(),
     };
-    let Some(secret) = bearer(&headers) else {
-        return ApiError::new(StatusCode::UNAUTHORIZED, Text::AuthUnauthenticated, lang)
-            .into_response();
+    let asking = Asking::of(&req, &state.admin);
+    let principal = match principal(&state.admin, operator, asking, lang).await {
+        Ok(p) => p,
+        Err(refused) => return refused,
     };
-    let allowed = match operator.authenticate(secret).await {
-        Ok(principal) => operator.allow_metrics(&principal).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = allowed {
+    if let Err(e) = operator.allow_metrics(&principal).await {
         return ApiError::from_operator(e, lang).into_response();
     }
     let mut res = (state.render)().into_response();

@@ -1,7 +1,7 @@
 //! `GET /payments`, `GET /payments/{id}`, `POST /payments/{id}/refunds`,
 //! `POST /reconcile`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -14,9 +14,10 @@ use tolom_core::time::parse_when;
 use tolom_core::usecases::OperatorError;
 use uuid::Uuid;
 
-use crate::auth::{operator, Caller};
+use crate::auth::{operator, Audit, Caller};
 use crate::error::ApiError;
-use crate::AdminState;
+use crate::extract::{Body, Params};
+use crate::{AdminState, MAX_LIMIT};
 
 /// Query of `GET /payments`.
 #[derive(Debug, Deserialize)]
@@ -30,16 +31,24 @@ pub struct PaymentFilter {
     /// Created before the end of this day (Asia/Bishkek) or before this
     /// instant.
     pub to: Option<String>,
-    /// At most this many (default 100, 0 = all).
+    /// At most this many (default 100, 0 = all, at most
+    /// [`MAX_LIMIT`]).
     pub limit: Option<usize>,
 }
 
 pub(crate) async fn list(
     State(state): State<AdminState>,
     caller: Caller,
-    Query(f): Query<PaymentFilter>,
+    Params(f): Params<PaymentFilter>,
 ) -> Result<Response, ApiError> {
     let lang = caller.lang;
+    let limit = f.limit.unwrap_or(100);
+    if limit > MAX_LIMIT {
+        return Err(ApiError::invalid(
+            lang,
+            format!("limit is at most {MAX_LIMIT} (0 for all)"),
+        ));
+    }
     let states = f
         .status
         .as_deref()
@@ -59,7 +68,7 @@ pub(crate) async fn list(
         service: f.service,
         created_from: when(&f.from, false)?,
         created_to: when(&f.to, true)?,
-        limit: f.limit.unwrap_or(100),
+        limit,
         ..PaymentQuery::default()
     };
     let payments = operator(&state, lang)?
@@ -69,7 +78,7 @@ pub(crate) async fn list(
     Ok(Json(payments).into_response())
 }
 
-fn payment_id(s: &str, lang: tolom_core::i18n::Language) -> Result<Uuid, ApiError> {
+pub(crate) fn payment_id(s: &str, lang: tolom_core::i18n::Language) -> Result<Uuid, ApiError> {
     Uuid::parse_str(s)
         .map_err(|_| ApiError::from_operator(OperatorError::Query(QueryError::NotFound), lang))
 }
@@ -102,8 +111,9 @@ pub struct RefundBody {
 pub(crate) async fn refund(
     State(state): State<AdminState>,
     caller: Caller,
+    audit: Audit,
     Path(id): Path<String>,
-    Json(body): Json<RefundBody>,
+    Body(body): Body<RefundBody>,
 ) -> Result<Response, ApiError> {
     let lang = caller.lang;
     let id = payment_id(&id, lang)?;
@@ -112,27 +122,26 @@ pub(crate) async fn refund(
         .as_deref()
         .map(|a| Money::parse(a, Currency::KGS).map_err(|e| ApiError::invalid(lang, e.to_string())))
         .transpose()?;
-    let refund = operator(&state, lang)?
-        .refund(
-            &caller.principal,
-            id,
-            amount,
-            &body.reason,
-            &body.idempotency_key,
-        )
-        .await
-        .map_err(|e| ApiError::from_operator(e, lang))?;
+    let operator = operator(&state, lang)?;
+    let recorded = audit.recording(operator, &caller.principal);
+    let refunded = recorded
+        .refund(id, amount, &body.reason, &body.idempotency_key)
+        .await;
+    audit.done(&recorded);
+    let refund = refunded.map_err(|e| ApiError::from_operator(e, lang))?;
     Ok((StatusCode::CREATED, Json(refund)).into_response())
 }
 
 pub(crate) async fn reconcile(
     State(state): State<AdminState>,
     caller: Caller,
+    audit: Audit,
 ) -> Result<Response, ApiError> {
     let lang = caller.lang;
-    let report = operator(&state, lang)?
-        .reconcile(&caller.principal)
-        .await
-        .map_err(|e| ApiError::from_operator(e, lang))?;
+    let operator = operator(&state, lang)?;
+    let recorded = audit.recording(operator, &caller.principal);
+    let reconciled = recorded.reconcile().await;
+    audit.done(&recorded);
+    let report = reconciled.map_err(|e| ApiError::from_operator(e, lang))?;
     Ok(Json(report).into_response())
 }

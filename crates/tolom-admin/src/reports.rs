@@ -1,6 +1,6 @@
 //! `GET /reports`, `GET /audit/verify`.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -11,7 +11,11 @@ use tolom_core::usecases::operator::report_csv;
 
 use crate::auth::{operator, Caller};
 use crate::error::ApiError;
+use crate::extract::Params;
 use crate::AdminState;
+
+/// The longest report the API makes at once, in days.
+pub const MAX_REPORT_DAYS: i64 = 366;
 
 /// Query of `GET /reports`.
 #[derive(Debug, Deserialize)]
@@ -29,7 +33,7 @@ pub struct ReportQuery {
 pub(crate) async fn report(
     State(state): State<AdminState>,
     caller: Caller,
-    Query(q): Query<ReportQuery>,
+    Params(q): Params<ReportQuery>,
 ) -> Result<Response, ApiError> {
     let lang = caller.lang;
     let operator = operator(&state, lang)?;
@@ -37,6 +41,13 @@ pub(crate) async fn report(
         .from
         .unwrap_or_else(|| to_bishkek(operator.now()).date_naive());
     let to = q.to.unwrap_or(from);
+    let days = (to - from).num_days();
+    if !(0..MAX_REPORT_DAYS).contains(&days) {
+        return Err(ApiError::invalid(
+            lang,
+            format!("to must be from or later, at most {MAX_REPORT_DAYS} days in all"),
+        ));
+    }
     let rows = operator
         .report(&caller.principal, from, to, q.service.as_deref())
         .await

@@ -1,6 +1,7 @@
 //! `GET /metrics` behind the admin API's tokens: operator and auditor
 //! tokens read it, an issuer's is refused (and recorded), no or an unknown
-//! token is refused (and recorded); allowed reads leave no audit entry.
+//! token is refused (and recorded, as `admin.auth_failed`); allowed reads
+//! leave no audit entry.
 
 use std::sync::Arc;
 
@@ -40,9 +41,7 @@ async fn metrics_need_an_operator_or_auditor_token() {
         );
     }
     let app = tolom_admin::metrics_router(
-        tolom_admin::AdminState {
-            tolom: tolom.clone(),
-        },
+        tolom_admin::AdminState::new(tolom.clone()),
         Arc::new(|| "tolom_test_metric 1\n".to_string()),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -95,7 +94,7 @@ async fn metrics_need_an_operator_or_auditor_token() {
     let after = entries().await;
     assert_eq!(
         &after[before..],
-        ["auth.forbidden", "auth.failed"],
-        "refusals are recorded"
+        ["auth.forbidden", "admin.auth_failed", "admin.auth_failed"],
+        "refusals are recorded, a missing token too"
     );
 }

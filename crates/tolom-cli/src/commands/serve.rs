@@ -233,11 +233,14 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> Result<(), CliError> 
     let admin_server = admin_listener.zip(admin_app).map(|(listener, app)| {
         let mut stop = stop_rx.clone();
         tokio::spawn(
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|stop| *stop).await;
-                })
-                .into_future(),
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            })
+            .into_future(),
         )
     });
     let grace = Duration::from_secs(settings.file.server.shutdown_grace_secs.unwrap_or(30));
@@ -313,9 +316,8 @@ fn routers(
     admin_listener: bool,
 ) -> (axum::Router, Option<axum::Router>) {
     let lifecycle = portal.lifecycle.clone();
-    let admin_state = tolom_admin::AdminState {
-        tolom: tolom.clone(),
-    };
+    let admin_state = tolom_admin::AdminState::new(tolom.clone())
+        .trust_forwarded_for(portal.config.trust_forwarded_for);
     let mut admin = axum::Router::new().nest(
         "/api/v1/admin",
         tolom_admin::admin_router(admin_state.clone()),

@@ -121,6 +121,29 @@ impl ErrorCode for OperatorError {
     }
 }
 
+/// The actor of what callers without valid credentials asked.
+pub const ANONYMOUS_ACTOR: &str = "anonymous";
+
+/// Why an admin API bearer secret was refused ([`Operator::identify`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenRefusal {
+    /// No token has this secret.
+    Unknown,
+    /// The token with this secret was revoked; its name.
+    Revoked(String),
+}
+
+impl TokenRefusal {
+    /// A stable name for the audit log: `unknown_token`, `revoked_token`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TokenRefusal::Unknown => "unknown_token",
+            TokenRefusal::Revoked(_) => "revoked_token",
+        }
+    }
+}
+
 /// A charge with its payments, as an operator sees it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChargeDetails {
@@ -224,24 +247,57 @@ impl Operator {
 
     /// The principal of an admin API bearer secret. An unknown or revoked
     /// secret is refused and the failed attempt recorded (with the first 8
-    /// hex digits of the secret's hash, never the secret).
+    /// hex digits of the secret's hash, never the secret). Every failure is
+    /// recorded: a caller that faces the network bounds what it records
+    /// with [`Operator::identify`] and [`Operator::record_anonymous`]
+    /// instead (the admin API does).
     pub async fn authenticate(&self, secret: &str) -> Result<Principal, OperatorError> {
-        let hash = hash_token(secret.trim());
-        match self.ops.token_by_hash(&hash).await? {
-            Some(token) if token.revoked_at.is_none() => Ok(Principal::token(&token)),
-            _ => {
-                self.ops
-                    .append_audit(&AuditNote::new(
-                        self.ctx.now(),
-                        "anonymous",
-                        "auth.failed",
-                        "token",
-                        json!({"hash_prefix": &hash[..8]}),
-                    ))
+        match self.identify(secret).await? {
+            Ok(principal) => Ok(principal),
+            Err(_) => {
+                let hash = hash_token(secret.trim());
+                self.record_anonymous("auth.failed", "token", json!({"hash_prefix": &hash[..8]}))
                     .await?;
                 Err(OperatorError::Unauthenticated)
             }
         }
+    }
+
+    /// The principal of an admin API bearer secret, or why it is refused
+    /// ([`TokenRefusal`]) — **without** recording the refusal: the caller
+    /// records it (with [`Operator::record_anonymous`]), so that it can
+    /// bound how many refusals a flood of wrong secrets writes.
+    pub async fn identify(
+        &self,
+        secret: &str,
+    ) -> Result<Result<Principal, TokenRefusal>, OperatorError> {
+        let hash = hash_token(secret.trim());
+        Ok(match self.ops.token_by_hash(&hash).await? {
+            Some(token) if token.revoked_at.is_none() => Ok(Principal::token(&token)),
+            Some(token) => Err(TokenRefusal::Revoked(token.name)),
+            None => Err(TokenRefusal::Unknown),
+        })
+    }
+
+    /// Records what a caller without valid credentials asked (actor
+    /// `anonymous`), e.g. the admin API's `admin.auth_failed`. `data` must
+    /// hold no secret.
+    pub async fn record_anonymous(
+        &self,
+        action: &str,
+        subject: &str,
+        data: serde_json::Value,
+    ) -> Result<(), OperatorError> {
+        self.ops
+            .append_audit(&AuditNote::new(
+                self.ctx.now(),
+                ANONYMOUS_ACTOR,
+                action,
+                subject,
+                data,
+            ))
+            .await?;
+        Ok(())
     }
 
     /// Records what an API caller asked and got (`admin.*` entries: the

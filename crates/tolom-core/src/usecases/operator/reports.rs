@@ -99,7 +99,7 @@ impl Operator {
             .list_payments(&PaymentQuery {
                 states: PAID_STATES.to_vec(),
                 service: service.map(str::to_string),
-                created_from: Some(start - Duration::days(1)),
+                created_from: Some(start.checked_sub_signed(Duration::days(1)).unwrap_or(start)),
                 created_to: Some(end),
                 ..PaymentQuery::default()
             })
