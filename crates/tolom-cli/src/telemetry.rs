@@ -165,6 +165,11 @@ fn describe() {
         "tolom_payments_in_flight",
         "Payments created, authorizing, waiting for the payer's confirmation or with an unknown outcome"
     );
+    describe_gauge!(
+        "tolom_payments_duplicate_open",
+        "Duplicate approvals (a card charged again for a code another payment paid) whose \
+         money is not back yet: reversal, else refund, retried with back-off"
+    );
     describe_counter!(
         "tolom_outbox_dispatched_total",
         "Outbox messages handled by the dispatcher, by result: delivered, retried, dead, deferred"
@@ -255,4 +260,29 @@ pub fn backlog(b: &Backlog) {
         .set(b.oldest_pending_secs.unwrap_or(0) as f64);
     metrics::gauge!("tolom_outbox_dead").set(b.outbox_dead as f64);
     metrics::gauge!("tolom_payments_in_flight").set(b.payments_in_flight as f64);
+    metrics::gauge!("tolom_payments_duplicate_open").set(b.duplicates_open as f64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backlog_round_publishes_the_open_duplicates() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            backlog(&Backlog {
+                duplicates_open: 2,
+                payments_in_flight: 1,
+                ..Backlog::default()
+            });
+        });
+        let text = handle.render();
+        assert!(
+            text.lines().any(|l| l == "tolom_payments_duplicate_open 2"),
+            "{text}"
+        );
+        assert!(text.lines().any(|l| l == "tolom_payments_in_flight 1"));
+    }
 }
