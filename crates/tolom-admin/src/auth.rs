@@ -15,7 +15,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, OriginalUri, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
@@ -145,7 +145,7 @@ impl<'a> Asking<'a> {
         Asking {
             headers: req.headers(),
             method: req.method(),
-            path: short(req.uri().path()),
+            path: path_of(req),
             client: client(req, state.trust_forwarded_for),
         }
     }
@@ -170,6 +170,16 @@ fn client(req: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
+/// The path the client asked for (with the prefix the admin router is
+/// nested under), shortened.
+fn path_of(req: &Request) -> String {
+    let path = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| req.uri().path(), |u| u.0.path());
+    short(path)
+}
+
 /// At most this many characters of a path go into the audit log.
 const PATH_CHARS: usize = 200;
 
@@ -187,23 +197,12 @@ pub(crate) async fn principal(
     req: Asking<'_>,
     lang: Language,
 ) -> Result<Principal, Response> {
-    let (reason, fingerprint, token) = match bearer(req.headers) {
-        Err(reason) => (reason, None, None),
+    let (reason, fingerprint) = match bearer(req.headers) {
+        Err(reason) => (reason, None),
         Ok(secret) => match operator.identify(secret).await {
-            Ok(Ok(principal)) => return Ok(principal),
-            Ok(Err(refusal)) => {
-                let token = match &refusal {
-                    tolom_core::usecases::operator::TokenRefusal::Revoked(name) => {
-                        Some(name.clone())
-                    }
-                    _ => None,
-                };
-                (
-                    refusal.as_str(),
-                    Some(hash_token(secret)[..8].to_string()),
-                    token,
-                )
-            }
+            Ok(Some(principal)) => return Ok(principal),
+            // Unknown or revoked (the store tells no revoked token apart).
+            Ok(None) => ("unknown_token", Some(hash_token(secret)[..8].to_string())),
             Err(e) => return Err(ApiError::from_operator(e, lang).into_response()),
         },
     };
@@ -238,9 +237,6 @@ pub(crate) async fn principal(
             });
             if let Some(f) = fingerprint {
                 data["fingerprint"] = json!(f);
-            }
-            if let Some(t) = token {
-                data["token"] = json!(t);
             }
             if suppressed_before > 0 {
                 data["suppressed_before"] = json!(suppressed_before);
@@ -320,7 +316,7 @@ pub(crate) async fn authenticate(
         Err(refused) => return refused,
     };
     let method = req.method().clone();
-    let path = short(req.uri().path());
+    let path = path_of(&req);
     let route = matched.as_ref().map(|m| m.as_str()).unwrap_or("");
     let action = action_of(&method, route);
     let subject = subject_of(route, &path);

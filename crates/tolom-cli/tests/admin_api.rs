@@ -188,11 +188,12 @@ async fn admin_api_refuses_what_it_must_and_audits_what_it_does() {
         .output()
         .expect("run");
     let entries: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let has = |actor: &str, action: &str, status: u64| {
-        entries.as_array().expect("array").iter().any(|e| {
-            e["actor"] == actor && e["action"] == action && e["data"]["status"] == status
-        })
-    };
+    let has =
+        |actor: &str, action: &str, status: u64| {
+            entries.as_array().expect("array").iter().any(|e| {
+                e["actor"] == actor && e["action"] == action && e["data"]["status"] == status
+            })
+        };
     // A change is recorded with the change itself (no status: it is
     // written before the answer).
     let changed = |actor: &str, action: &str| {

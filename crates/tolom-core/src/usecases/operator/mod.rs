@@ -124,26 +124,6 @@ impl ErrorCode for OperatorError {
 /// The actor of what callers without valid credentials asked.
 pub const ANONYMOUS_ACTOR: &str = "anonymous";
 
-/// Why an admin API bearer secret was refused ([`Operator::identify`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TokenRefusal {
-    /// No token has this secret.
-    Unknown,
-    /// The token with this secret was revoked; its name.
-    Revoked(String),
-}
-
-impl TokenRefusal {
-    /// A stable name for the audit log: `unknown_token`, `revoked_token`.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            TokenRefusal::Unknown => "unknown_token",
-            TokenRefusal::Revoked(_) => "revoked_token",
-        }
-    }
-}
-
 /// A charge with its payments, as an operator sees it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChargeDetails {
@@ -253,8 +233,8 @@ impl Operator {
     /// instead (the admin API does).
     pub async fn authenticate(&self, secret: &str) -> Result<Principal, OperatorError> {
         match self.identify(secret).await? {
-            Ok(principal) => Ok(principal),
-            Err(_) => {
+            Some(principal) => Ok(principal),
+            None => {
                 let hash = hash_token(secret.trim());
                 self.record_anonymous("auth.failed", "token", json!({"hash_prefix": &hash[..8]}))
                     .await?;
@@ -263,19 +243,15 @@ impl Operator {
         }
     }
 
-    /// The principal of an admin API bearer secret, or why it is refused
-    /// ([`TokenRefusal`]) — **without** recording the refusal: the caller
+    /// The principal of an admin API bearer secret, `None` for an unknown
+    /// or revoked one — **without** recording the refusal: the caller
     /// records it (with [`Operator::record_anonymous`]), so that it can
     /// bound how many refusals a flood of wrong secrets writes.
-    pub async fn identify(
-        &self,
-        secret: &str,
-    ) -> Result<Result<Principal, TokenRefusal>, OperatorError> {
+    pub async fn identify(&self, secret: &str) -> Result<Option<Principal>, OperatorError> {
         let hash = hash_token(secret.trim());
         Ok(match self.ops.token_by_hash(&hash).await? {
-            Some(token) if token.revoked_at.is_none() => Ok(Principal::token(&token)),
-            Some(token) => Err(TokenRefusal::Revoked(token.name)),
-            None => Err(TokenRefusal::Unknown),
+            Some(token) if token.revoked_at.is_none() => Some(Principal::token(&token)),
+            _ => None,
         })
     }
 
