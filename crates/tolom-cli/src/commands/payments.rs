@@ -1,9 +1,12 @@
-//! `tolom payments list|show`.
+//! `tolom payments list|show|duplicates|return-duplicate`.
 
 use clap::{Args, Subcommand};
+use serde_json::json;
 use tolom_core::payment::PaymentState;
 use tolom_core::ports::PaymentQuery;
 use tolom_core::time::{format_bishkek, parse_when};
+use tolom_core::usecases::operator::RequestRecord;
+use tolom_core::usecases::ReturnOutcome;
 
 use super::{me, operator, payment_id, tolom};
 use crate::compose::{KeyPolicy, Needs};
@@ -26,13 +29,33 @@ tolom payments list --service passport-2020 --json"
         /// Payment id.
         id: String,
     },
+    /// List duplicate approvals whose money is not back yet (a card
+    /// charged again for a code another payment paid), oldest first.
+    #[command(
+        after_help = "Each is reversed, else refunded, by reconciliation with back-off\n\
+(1m, 5m, 30m, 2h, 12h, then daily); LAST ERROR says why the last attempt failed.\n\n\
+Examples:\n  tolom payments duplicates\n  tolom payments duplicates --json"
+    )]
+    Duplicates,
+    /// Give a duplicate approval's money back now: reverse, else refund the
+    /// total, whatever its back-off says.
+    #[command(
+        after_help = "Prints the outcome: reversed, refunded, refund_pending (reconciliation\n\
+settles it) or failed (tried again later; see `tolom payments duplicates`).\n\n\
+Example:\n  tolom payments return-duplicate 6f1c2a4e-..."
+    )]
+    ReturnDuplicate {
+        /// Payment id (of the duplicate).
+        id: String,
+    },
 }
 
 /// `payments list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// States, comma-separated: created, authorizing, action_required,
-    /// unknown, succeeded, declined, failed, expired, partially_refunded, refunded.
+    /// unknown, succeeded, declined, failed, expired, partially_refunded, refunded,
+    /// duplicate, returned.
     #[arg(long)]
     pub status: Option<String>,
     /// Service id.
@@ -61,7 +84,11 @@ pub async fn run(
     command: PaymentsCommand,
     json: bool,
 ) -> Result<(), CliError> {
-    let tolom = tolom(settings, Needs::NoAcquirer, KeyPolicy::Optional).await?;
+    let needs = match command {
+        PaymentsCommand::ReturnDuplicate { .. } => Needs::Acquirer,
+        _ => Needs::NoAcquirer,
+    };
+    let tolom = tolom(settings, needs, KeyPolicy::Optional).await?;
     let operator = operator(&tolom)?;
     match command {
         PaymentsCommand::List(a) => {
@@ -109,6 +136,80 @@ pub async fn run(
                 ],
                 &rows,
             );
+            Ok(())
+        }
+        PaymentsCommand::Duplicates => {
+            let open = operator.open_duplicates(&me()).await?;
+            if json {
+                return print_json(&open);
+            }
+            let rows: Vec<Vec<String>> = open
+                .iter()
+                .map(|d| {
+                    vec![
+                        d.payment_id.to_string(),
+                        d.approved_at.map_or_else(|| "-".into(), format_bishkek),
+                        d.code.clone(),
+                        d.service.clone(),
+                        d.total.to_string(),
+                        d.attempts.to_string(),
+                        if d.refund_pending.is_zero() {
+                            d.next_attempt_at.map_or_else(|| "-".into(), format_bishkek)
+                        } else {
+                            format!("refund of {} awaited", d.refund_pending)
+                        },
+                        d.last_error.clone().unwrap_or_else(|| "-".into()),
+                    ]
+                })
+                .collect();
+            table(
+                &[
+                    "ID",
+                    "APPROVED",
+                    "CODE",
+                    "SERVICE",
+                    "TOTAL",
+                    "ATTEMPTS",
+                    "NEXT ATTEMPT",
+                    "LAST ERROR",
+                ],
+                &rows,
+            );
+            Ok(())
+        }
+        PaymentsCommand::ReturnDuplicate { id } => {
+            let id = payment_id(&id)?;
+            let who = me();
+            // Recorded in the audit log with the attempt's first write.
+            let recorded = operator.recording(
+                &who,
+                RequestRecord {
+                    action: "cli.return_duplicate".into(),
+                    subject: id.to_string(),
+                    data: json!({"command": "payments return-duplicate"}),
+                },
+            );
+            let done = recorded.return_duplicate(id).await?;
+            let outcome = serde_json::to_value(done.outcome)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_else(|| format!("{:?}", done.outcome));
+            if json {
+                print_json(&done)?;
+            } else {
+                println!(
+                    "duplicate {} ({}): {outcome}; payment now {}",
+                    id,
+                    done.payment.total(),
+                    done.payment.state().as_str()
+                );
+            }
+            if done.outcome == ReturnOutcome::Failed {
+                return Err(CliError::CheckFailed(format!(
+                    "the money of duplicate {id} is not back yet: tried again at its next \
+                     attempt (tolom payments duplicates)"
+                )));
+            }
             Ok(())
         }
         PaymentsCommand::Show { id } => {

@@ -77,11 +77,44 @@ pub async fn run(settings: &Settings, a: ReportArgs, json: bool) -> Result<(), C
                     r.net.amount().to_string()
                 ));
             }
+            s.push_str(&duplicates_section(operator).await);
             s.push_str(&audit_section(settings, operator).await);
             s
         }
     };
     write_out(a.out.as_deref(), &text)
+}
+
+/// The open duplicate approvals: cards charged a second time for a code
+/// another payment paid, whose money is not back yet. They are not in the
+/// rows (they paid nothing the agency asked for), but the bank's statement
+/// shows them until they are reversed or refunded.
+async fn duplicates_section(operator: &tolom_core::usecases::Operator) -> String {
+    let heading =
+        "\nDuplicate approvals whose money is not back yet (tolom payments duplicates):\n";
+    let open = match operator.open_duplicates(&me()).await {
+        Ok(open) => open,
+        Err(e) => return format!("{heading}(unavailable: {e})\n"),
+    };
+    let Some(first) = open.first() else {
+        return format!("{heading}none\n");
+    };
+    let mut total = tolom_core::money::Money::zero(first.total.currency());
+    for d in &open {
+        total = total.checked_add(d.total).unwrap_or(total);
+    }
+    let oldest = open
+        .iter()
+        .filter_map(|d| d.approved_at.map(|at| (at, d.payment_id)))
+        .min();
+    let mut s = format!("{heading}open      {}\ntotal     {total}\n", open.len());
+    if let Some((at, id)) = oldest {
+        s.push_str(&format!(
+            "oldest    {}  payment {id}\n",
+            tolom_core::time::format_bishkek(at)
+        ));
+    }
+    s
 }
 
 /// The table's last section: a signed checkpoint of the audit log, fresh

@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tolom_core::access::Principal;
 use tolom_core::errors::IssueError;
@@ -124,6 +124,7 @@ pub async fn import(
     }
     let operator: &Operator = crate::commands::operator(tolom)?;
     let now = tolom.clock().now();
+    let default_expiry = super::expiry_after(now, valid_days)?;
     let mut report = ImportReport::default();
     for rec in reader.records() {
         report.rows += 1;
@@ -139,7 +140,7 @@ pub async fn import(
             }
         };
         let line = rec.position().map(|p| p.line()).unwrap_or(report.rows + 1);
-        match import_row(operator, who, &headers, &rec, now, valid_days).await {
+        match import_row(operator, who, &headers, &rec, default_expiry).await {
             Ok(issued) => {
                 let status = match &issued {
                     Issued::New(_) => {
@@ -171,8 +172,7 @@ async fn import_row(
     who: &Principal,
     headers: &csv::StringRecord,
     rec: &csv::StringRecord,
-    now: DateTime<Utc>,
-    valid_days: u32,
+    default_expiry: DateTime<Utc>,
 ) -> Result<Issued, String> {
     let service = col(headers, rec, "service").ok_or("service is empty")?;
     let payer = col(headers, rec, "payer").ok_or("payer is empty")?;
@@ -189,7 +189,7 @@ async fn import_row(
     let expires_at = match col(headers, rec, "expires_at") {
         Some(v) => parse_when(v, true)
             .ok_or_else(|| format!("expires_at {v:?} is not a date or RFC 3339 instant"))?,
-        None => now + Duration::days(i64::from(valid_days)),
+        None => default_expiry,
     };
     operator
         .issue_once(

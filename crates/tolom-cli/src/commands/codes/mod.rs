@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use clap::{Args, Subcommand};
 use tolom_core::time::{format_bishkek, parse_when};
-use tolom_core::usecases::IssueCharge;
+use tolom_core::usecases::{IssueCharge, MAX_VALID_DAYS};
 
 use super::{me, money, operator, tolom};
 use crate::compose::{KeyPolicy, Needs};
@@ -102,6 +102,18 @@ pub struct ImportArgs {
     pub codes_out: Option<PathBuf>,
 }
 
+/// The expiry `days` from `now` (`--valid-days`): refused outside
+/// 1..=[`MAX_VALID_DAYS`] (never an overflow).
+pub(crate) fn expiry_after(now: DateTime<Utc>, days: u32) -> Result<DateTime<Utc>, CliError> {
+    if !(1..=MAX_VALID_DAYS).contains(&days) {
+        return Err(CliError::Usage(format!(
+            "--valid-days must be 1 to {MAX_VALID_DAYS}, not {days}"
+        )));
+    }
+    now.checked_add_signed(Duration::days(i64::from(days)))
+        .ok_or_else(|| CliError::Usage(format!("--valid-days {days} is out of range")))
+}
+
 /// Runs `codes`.
 pub async fn run(settings: &Settings, command: CodesCommand, json: bool) -> Result<(), CliError> {
     let tolom = tolom(settings, Needs::NoAcquirer, KeyPolicy::Optional).await?;
@@ -112,7 +124,7 @@ pub async fn run(settings: &Settings, command: CodesCommand, json: bool) -> Resu
             let expires_at = match &a.expires {
                 Some(v) => parse_when(v, true)
                     .ok_or_else(|| CliError::Usage(format!("--expires {v:?}: not a date")))?,
-                None => operator.now() + Duration::days(i64::from(a.valid_days)),
+                None => expiry_after(operator.now(), a.valid_days)?,
             };
             let charge = operator
                 .issue(
