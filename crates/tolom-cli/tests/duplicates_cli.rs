@@ -2,7 +2,8 @@
 //! `--valid-days`: a duplicate made through the core on the site's SQLite
 //! file (a card charged twice for one code; the bank will neither reverse
 //! nor refund), then `tolom payments duplicates`, the daily report's
-//! section, `tolom payments return-duplicate` and its audit entry.
+//! section, the gauge of the backlog round, `tolom payments
+//! return-duplicate` and its audit entry.
 
 mod common;
 
@@ -10,6 +11,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use common::Site;
+use tolom_core::access::Principal;
 use tolom_core::payment::{Payment, PaymentState};
 use tolom_core::usecases::Config;
 use tolom_store_sqlite::{SqliteOptions, SqliteStore};
@@ -49,6 +51,23 @@ async fn duplicate(site: &Site) -> Payment {
     assert_eq!((r.duplicates, r.duplicates_open), (1, 1), "{r:?}");
     let dup = h.tolom.payment(p1.id()).await.expect("payment");
     assert_eq!(dup.state(), PaymentState::Duplicate);
+    // The backlog round of `serve` publishes it as the gauge.
+    let backlog = h
+        .tolom
+        .operator()
+        .expect("operator")
+        .backlog(&Principal::System)
+        .await
+        .expect("backlog");
+    assert_eq!(backlog.duplicates_open, 1);
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    metrics::with_local_recorder(&recorder, || tolom_cli::telemetry::backlog(&backlog));
+    let text = handle.render();
+    assert!(
+        text.lines().any(|l| l == "tolom_payments_duplicate_open 1"),
+        "{text}"
+    );
     store.close().await;
     dup
 }
