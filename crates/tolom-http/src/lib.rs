@@ -49,7 +49,7 @@
 //!   flow.rs         where a payment continues; completing a challenge
 //!   error.rs        the error page and "page not found"
 //!   home, charge, terms, card, confirm, redirect, status, receipt (+ PDF, JSON),
-//!   verify, documents, edition; agreement.rs (agreement text as blocks), assets.rs
+//!   verify, documents, edition; agreement.rs (agreement Markdown as HTML), assets.rs
 //! api/            the JSON API, one module per resource
 //!   error.rs        ApiError: the one IntoResponse of every API error
 //!   extract.rs      PaymentId, JsonPost (JSON body + Idempotency-Key rules)
@@ -76,11 +76,13 @@
 //!
 //! Every text a payer reads comes from Fluent through typed keys: templates
 //! write `{{ layout.t(Text::CardPan) }}`, never a literal. Autoescaping is
-//! on for everything; the one value marked `|safe` is the receipt's QR code,
-//! SVG markup the `qrcode` crate draws from our own verification link. The
-//! agreement text is split into headings, paragraphs and lists in Rust
-//! (`pages::agreement`) and the template writes the tags, so an edition's
-//! text is escaped like any other value. The stylesheet and the redirect
+//! on for everything; two values are marked `|safe`: the receipt's QR code,
+//! SVG markup the `qrcode` crate draws from our own verification link, and
+//! the agreement, HTML that `pages::agreement` renders from an edition's
+//! Markdown with `pulldown-cmark`, escaping every text of the edition and
+//! showing its raw HTML, its links to other schemes than http, https and
+//! mailto, and its images as text (`docs/operations.md`, "Agreement
+//! editions: the Markdown"). The stylesheet and the redirect
 //! page's and the card form's scripts are files in `assets/`.
 //!
 //! **Why askama, and without `askama_web`.** askama checks templates at

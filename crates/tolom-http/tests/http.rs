@@ -890,9 +890,10 @@ async fn the_bank_page_is_reached_by_a_form_that_also_works_without_javascript()
 
 /// Every text a payer reads comes from Fluent: the templates hold markup,
 /// punctuation and `{{ layout.t(Text::…) }}`, never a word of their own,
-/// and nothing is marked `|safe` but the receipt's QR code.
+/// and nothing is marked `|safe` but the receipt's QR code and the
+/// agreement's HTML (escaped by its renderer).
 #[test]
-fn templates_hold_no_literal_text_and_trust_only_the_qr_code() {
+fn templates_hold_no_literal_text_and_trust_only_the_qr_code_and_the_agreement() {
     fn strip(s: &str, open: &str, close: &str) -> String {
         let mut out = String::new();
         let mut rest = s;
@@ -916,6 +917,10 @@ fn templates_hold_no_literal_text_and_trust_only_the_qr_code() {
         if name.ends_with("receipt.html") {
             assert_eq!(safe.len(), 1, "{name}");
             assert!(source.contains("{{ qr_svg|safe }}"), "{name}");
+        } else if name.ends_with("macros.html") {
+            // The agreement, rendered by `pages::agreement` (tests/agreement.rs).
+            assert_eq!(safe.len(), 1, "{name}");
+            assert!(source.contains("{{ html|safe }}"), "{name}");
         } else {
             assert!(safe.is_empty(), "{name} marks something safe");
         }

@@ -9,7 +9,7 @@ use tolom_core::i18n::Text;
 use tolom_core::terms::TermsEdition;
 use tolom_core::time::format_bishkek;
 
-use crate::pages::agreement::{blocks, Block};
+use crate::pages::agreement::{agreement_html, AgreementHtml};
 use crate::pages::error::error_page;
 use crate::pages::layout::{Layout, Page};
 use crate::security::Ctx;
@@ -20,7 +20,7 @@ use crate::state::AppState;
 struct DocumentsPage<'a> {
     layout: Layout<'a>,
     current: &'a TermsEdition,
-    agreement: Vec<Block>,
+    agreement: AgreementHtml,
     /// Past editions: id and when each took effect.
     past: Vec<(&'a str, String)>,
 }
@@ -45,7 +45,7 @@ pub(crate) async fn documents(State(state): State<AppState>, ctx: Ctx) -> Respon
     };
     DocumentsPage {
         layout: Layout::new(&state, &ctx, Text::DocumentsHeading, "/documents"),
-        agreement: blocks(current.text(ctx.lang)),
+        agreement: agreement_html(current.text(ctx.lang)),
         past: editions
             .iter()
             .filter(|e| e.id != current.id && e.effective_at <= current.effective_at)

@@ -9,7 +9,7 @@ use tolom_core::terms::TermsEdition;
 use tolom_core::time::format_bishkek;
 
 use crate::facts::query_value;
-use crate::pages::agreement::{blocks, Block};
+use crate::pages::agreement::{agreement_html, AgreementHtml};
 use crate::pages::error::{error_page, not_found_page};
 use crate::pages::layout::{Layout, Page};
 use crate::security::Ctx;
@@ -21,7 +21,7 @@ struct EditionPage<'a> {
     layout: Layout<'a>,
     edition: &'a TermsEdition,
     effective: String,
-    agreement: Vec<Block>,
+    agreement: AgreementHtml,
 }
 
 impl Page for EditionPage<'_> {
@@ -54,7 +54,7 @@ pub(crate) async fn edition(
             format!("/documents/{}", query_value(&edition.id)),
         ),
         effective: format_bishkek(edition.effective_at),
-        agreement: blocks(edition.text(ctx.lang)),
+        agreement: agreement_html(edition.text(ctx.lang)),
         edition,
     }
     .respond(StatusCode::OK)

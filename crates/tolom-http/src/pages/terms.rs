@@ -18,7 +18,7 @@ use tolom_core::time::to_bishkek;
 use tolom_core::usecases::StartPayment;
 
 use crate::errors::status_of;
-use crate::pages::agreement::{blocks, Block};
+use crate::pages::agreement::{agreement_html, AgreementHtml};
 use crate::pages::error::{
     error_page, error_page_with, failure_page, not_found_page, rate_limited_page,
 };
@@ -37,7 +37,7 @@ struct TermsPage<'a> {
     key: String,
     code: PaymentCode,
     terms: &'a TermsEdition,
-    agreement: Vec<Block>,
+    agreement: AgreementHtml,
     error: Option<Cow<'static, str>>,
     problems: Vec<Problem>,
 }
@@ -81,7 +81,7 @@ async fn show(state: &AppState, ctx: &Ctx, code: &str, error: Option<Text>) -> R
         key: random_key(),
         code,
         terms: &terms,
-        agreement: blocks(terms.text(ctx.lang)),
+        agreement: agreement_html(terms.text(ctx.lang)),
         problems: message
             .iter()
             .map(|m| Problem {
