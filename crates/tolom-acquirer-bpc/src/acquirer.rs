@@ -65,11 +65,11 @@ impl Cache {
 
 /// An order's state as read from `getOrderStatusExtended.do`.
 #[derive(Debug, Clone)]
-struct Found {
+pub(crate) struct Found {
     /// The raw `orderStatus`.
-    raw: i64,
+    pub(crate) raw: i64,
     /// What it means to the port.
-    status: OrderStatus,
+    pub(crate) status: OrderStatus,
 }
 
 /// What `register.do` led to.
@@ -687,7 +687,7 @@ impl BpcAcquirer {
 
 /// The gateway's `orderId` in a status answer: the `mdOrder` attribute (or
 /// an `orderId` field, which some gateways add).
-fn order_id_of(v: &Value) -> Option<String> {
+pub(crate) fn order_id_of(v: &Value) -> Option<String> {
     v.get("attributes")
         .and_then(Value::as_array)
         .and_then(|attrs| {
@@ -701,7 +701,7 @@ fn order_id_of(v: &Value) -> Option<String> {
 }
 
 /// Reads a successful `getOrderStatusExtended.do` answer.
-fn parse_status(v: &Value) -> Result<Found, AcquirerError> {
+pub(crate) fn parse_status(v: &Value) -> Result<Found, AcquirerError> {
     let Some(raw) = int(v, "orderStatus") else {
         return Err(AcquirerError::unknown(
             "getOrderStatusExtended.do answered without an orderStatus",

@@ -49,6 +49,48 @@ mod codes;
 mod config;
 mod wire;
 
+/// The readers of the gateway's JSON answers that every call goes through,
+/// for `tolom-fuzz`, which feeds them arbitrary and mutated answers
+/// (`docs/security.md`, "Fuzzing"). Not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use serde_json::Value;
+    use tolom_core::ports::{AcquirerError, OrderStatus};
+
+    /// An integer sent as a number or a string (`errorCode`,
+    /// `orderStatus`, `actionCode`, ...).
+    pub fn int(v: &Value, key: &str) -> Option<i64> {
+        crate::wire::int(v, key)
+    }
+
+    /// A text sent as a string or a number (`orderId`, `formUrl`,
+    /// `acsUrl`, `paReq`, `termUrl`, ...).
+    pub fn text(v: &Value, key: &str) -> Option<String> {
+        crate::wire::text(v, key)
+    }
+
+    /// The request-level `errorCode` (0 when absent).
+    pub fn error_code(v: &Value) -> i64 {
+        crate::wire::error_code(v)
+    }
+
+    /// `errorMessage` (or `error`).
+    pub fn error_message(v: &Value) -> String {
+        crate::wire::error_message(v)
+    }
+
+    /// A `getOrderStatusExtended.do` answer: the raw `orderStatus` and what
+    /// it means to the port.
+    pub fn parse_status(v: &Value) -> Result<(i64, OrderStatus), AcquirerError> {
+        crate::acquirer::parse_status(v).map(|f| (f.raw, f.status))
+    }
+
+    /// The gateway's `orderId` of a status answer (`mdOrder`).
+    pub fn order_id_of(v: &Value) -> Option<String> {
+        crate::acquirer::order_id_of(v)
+    }
+}
+
 pub use acquirer::{
     BpcAcquirer, MAX_DESCRIPTION_CHARS, MAX_ORDER_NUMBER_LEN, ORDER_CACHE_CAPACITY,
 };

@@ -150,6 +150,18 @@ pub mod pdf;
 pub mod security;
 mod state;
 
+/// The request bodies of the JSON API and the posted forms of the pages, as
+/// their handlers parse them: for `tolom-fuzz`, which feeds them arbitrary
+/// bytes (`docs/security.md`, "Fuzzing"). Not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::api::payments::{ChallengeBody, StartBody};
+    pub use crate::api::receipts::VerifyBody;
+    pub use crate::pages::card::CardPost;
+    pub use crate::pages::charge::LookupForm;
+    pub use crate::pages::extract::Posted;
+}
+
 pub use errors::ErrorKind;
 pub use lifecycle::{Lifecycle, Redactor};
 pub use state::{AppState, PortalConfig};

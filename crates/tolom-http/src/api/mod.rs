@@ -20,8 +20,8 @@ mod charges;
 pub mod error;
 pub mod extract;
 pub mod openapi;
-mod payments;
-mod receipts;
+pub(crate) mod payments;
+pub(crate) mod receipts;
 mod terms;
 
 pub use charges::charge_json;

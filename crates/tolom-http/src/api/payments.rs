@@ -68,13 +68,18 @@ pub fn payment_json(p: &Payment, lang: Language) -> Value {
     })
 }
 
+/// The body of `POST /payments` (public for `tolom-fuzz` only, through
+/// [`crate::fuzzing`]).
 #[derive(Deserialize)]
-struct StartBody {
-    code: String,
+pub struct StartBody {
+    /// The payment code as typed.
+    pub code: String,
+    /// The agreement edition the payer accepted.
     #[serde(default)]
-    accepted_terms: Option<String>,
+    pub accepted_terms: Option<String>,
+    /// The payer's language.
     #[serde(default)]
-    language: Option<Language>,
+    pub language: Option<Language>,
 }
 
 /// `POST /payments`, rate-limited per client together with the look-ups
@@ -159,12 +164,16 @@ pub(crate) async fn submit_card(
     .await
 }
 
+/// The body of `POST /payments/{id}/challenge` (public for `tolom-fuzz`
+/// only, through [`crate::fuzzing`]).
 #[derive(Deserialize)]
-struct ChallengeBody {
+pub struct ChallengeBody {
+    /// The one-time code.
     #[serde(default)]
-    otp: Option<String>,
+    pub otp: Option<String>,
+    /// The fields the bank posted back.
     #[serde(default)]
-    fields: BTreeMap<String, String>,
+    pub fields: BTreeMap<String, String>,
 }
 
 /// `POST /payments/{id}/challenge`: the one-time code, or the fields the

@@ -67,17 +67,21 @@ pub(crate) async fn verify(
 /// The body of `POST /receipts/verify`: a receipt's signed content and
 /// signature — the receipt's JSON as served has both (its other fields are
 /// ignored: only what is signed counts) — or its number, key id and
-/// signature.
+/// signature. Public for `tolom-fuzz` only, through [`crate::fuzzing`].
 #[derive(Deserialize)]
-pub(crate) struct VerifyBody {
+pub struct VerifyBody {
+    /// The receipt's signed content.
     #[serde(default)]
-    signed_content: Option<String>,
+    pub signed_content: Option<String>,
+    /// The receipt number.
     #[serde(default)]
-    number: Option<String>,
+    pub number: Option<String>,
+    /// The key id.
     #[serde(default)]
-    key_id: Option<String>,
+    pub key_id: Option<String>,
+    /// The signature (base64url).
     #[serde(default)]
-    signature: String,
+    pub signature: String,
 }
 
 /// `POST /receipts/verify` (`application/json`).

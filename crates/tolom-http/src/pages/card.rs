@@ -52,22 +52,30 @@ impl Page for CardPage<'_> {
 }
 
 /// The posted card form. PAN and CVV are wiped on drop and never echoed.
+/// Public for `tolom-fuzz` only, through [`crate::fuzzing`].
 #[derive(Deserialize, Default)]
-pub(crate) struct CardPost {
+pub struct CardPost {
+    /// The idempotency key of the submission.
     #[serde(default)]
-    key: String,
+    pub key: String,
+    /// Cardholder name.
     #[serde(default)]
-    holder: String,
+    pub holder: String,
+    /// Card number.
     #[serde(default)]
-    pan: String,
+    pub pan: String,
+    /// Expiry.
     #[serde(default)]
-    expiry: String,
+    pub expiry: String,
+    /// CVV.
     #[serde(default)]
-    cvv: String,
+    pub cvv: String,
+    /// Phone.
     #[serde(default)]
-    phone: String,
+    pub phone: String,
+    /// E-mail.
     #[serde(default)]
-    email: String,
+    pub email: String,
 }
 
 impl Drop for CardPost {

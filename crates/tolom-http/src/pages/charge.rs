@@ -37,11 +37,13 @@ impl Page for ChargePage<'_> {
     }
 }
 
-/// The code form's fields.
+/// The code form's fields. Public for `tolom-fuzz` only, through
+/// [`crate::fuzzing`].
 #[derive(Deserialize)]
-pub(crate) struct LookupForm {
+pub struct LookupForm {
+    /// The payment code as typed.
     #[serde(default)]
-    code: String,
+    pub code: String,
 }
 
 /// `POST /lookup`.

@@ -23,13 +23,16 @@ use crate::state::AppState;
 /// A form posted by one of our pages, with a valid CSRF token.
 pub(crate) struct CsrfForm<T>(pub T);
 
-/// The posted fields: the token, and the form's own fields.
+/// The posted fields: the token, and the form's own fields. Public for
+/// `tolom-fuzz` only, through [`crate::fuzzing`].
 #[derive(Deserialize)]
-struct Posted<T> {
+pub struct Posted<T> {
+    /// The CSRF token.
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
+    /// The form's own fields.
     #[serde(flatten)]
-    form: T,
+    pub form: T,
 }
 
 /// The page a POST address belongs to (the one to show again in another

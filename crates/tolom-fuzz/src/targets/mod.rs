@@ -1,0 +1,6 @@
+//! The four targets.
+
+pub mod api;
+pub mod bpc;
+pub mod card;
+pub mod code;
