@@ -202,6 +202,8 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> Result<(), CliError> 
             None => "production".to_string(),
         },
     };
+    // Stop signals are caught from here on (before the first line).
+    let stop_signal = shutdown_signal();
     // The first line: what this instance is. Tests and scripts wait for it.
     let admin_note = admin_local
         .map(|a| format!(", admin http://{a}"))
@@ -245,7 +247,7 @@ pub async fn serve(settings: Settings, args: ServeArgs) -> Result<(), CliError> 
     });
     let grace = Duration::from_secs(settings.file.server.shutdown_grace_secs.unwrap_or(30));
     let drain = Duration::from_secs(settings.file.server.drain_secs.unwrap_or(5)).min(grace);
-    shutdown_signal().await;
+    stop_signal.await;
     let deadline = tokio::time::Instant::now() + grace;
     // Not ready from now on; keep accepting while requests are in flight
     // (a load balancer polling /readyz sees the 503), at most `drain`.
@@ -369,28 +371,46 @@ fn spawn_upkeep(metrics: Metrics, mut stop: tokio::sync::watch::Receiver<bool>) 
     });
 }
 
-/// Ctrl-C, or SIGTERM (systemd, containers).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C, or SIGTERM (systemd, containers). The handlers are installed
+/// when this is called, not when the future is first awaited: `serve` calls
+/// it before printing its first line, so a stop sent as soon as a
+/// supervisor sees that line is never the default action (death, exit 143).
+fn shutdown_signal() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let listen = |kind: SignalKind, name: &'static str| match signal(kind) {
+            Ok(s) => Some(s),
             Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
+                tracing::warn!(error = %e, signal = name, "cannot listen for the signal");
+                None
             }
-        }
-    };
+        };
+        let mut term = listen(SignalKind::terminate(), "SIGTERM");
+        let mut int = listen(SignalKind::interrupt(), "SIGINT");
+        Box::pin(async move {
+            tokio::select! {
+                _ = wait_for(term.as_mut()) => {},
+                _ = wait_for(int.as_mut()) => {},
+            }
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    {
+        Box::pin(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
+
+/// Waits for `signal`, for ever when there is none.
+#[cfg(unix)]
+async fn wait_for(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
     }
 }
 
