@@ -4,6 +4,10 @@
 //! object chosen by configuration. Provided: [`Luhn`], [`Damm`],
 //! [`Mod97_10`] (ISO 7064, two check digits), [`GisGmpUin`] (the Russian
 //! GIS GMP weighted mod-11 scheme) and [`NoCheckDigit`].
+//!
+//! Each scheme is a few lines over ASCII digits, written from its standard
+//! and tested against the standard's own examples (see the tests): a crate
+//! for each would add more than it saves.
 
 use std::fmt::Debug;
 
@@ -33,6 +37,9 @@ pub trait CheckDigitScheme: Send + Sync + Debug {
         self.compute(payload) == check
     }
 }
+
+/// The configuration names [`scheme_by_name`] knows, one per scheme.
+pub const SCHEME_NAMES: [&str; 5] = ["damm", "luhn", "mod97-10", "gis-gmp", "none"];
 
 /// Looks a scheme up by its configuration name.
 pub fn scheme_by_name(name: &str) -> Option<std::sync::Arc<dyn CheckDigitScheme>> {
@@ -155,8 +162,21 @@ impl CheckDigitScheme for Mod97_10 {
     }
 }
 
-/// The Russian GIS GMP UIN check digit: weights 1..10 cycling, mod 11; when
-/// the remainder is 10 the weights are shifted by two; a remaining 10 gives 0.
+/// The check digit of the Russian GIS GMP payment identifier (УИН, the
+/// 20- or 25-digit "unique accrual identifier"), as the Ministry of
+/// Finance's rules for payment identifiers define it (the same method as
+/// the check number of the all-Russian classifiers, e.g. ОКПО):
+///
+/// 1. the digits get the weights 1, 2, …, 10 from the most significant
+///    one, repeating 1..10 for the digits after the tenth;
+/// 2. the check digit is the sum of digit × weight modulo 11;
+/// 3. when that is 10, the sum is taken again with the weights shifted by
+///    two (3, 4, …, 10, 1, 2, 3, …); when it is 10 again, the check digit
+///    is 0.
+///
+/// The check digit is the last digit of the code. tolom's codes are
+/// digits only, so a UIN whose participant part carries letters is not a
+/// tolom code; any configured length works (a real UIN has 20 or 25).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GisGmpUin;
 
@@ -211,19 +231,96 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Luhn (ISO/IEC 7812-1, Annex B): the worked example of the Luhn
+    /// formula (7992739871 → 3) and the card schemes' published test
+    /// numbers.
     #[test]
-    fn known_values() {
-        // Luhn: the classic test card and the Wikipedia example.
-        assert!(Luhn::check(b"4111111111111111"));
+    fn luhn_published_vectors() {
         assert_eq!(Luhn.compute(b"7992739871"), b"3".to_vec());
-        // Damm: Wikipedia example 572 -> 4.
+        assert!(Luhn::check(b"79927398713"));
+        for pan in [
+            "4111111111111111",
+            "5555555555554444",
+            "4012888888881881",
+            "378282246310005",
+        ] {
+            assert!(Luhn::check(pan.as_bytes()), "{pan}");
+        }
+        for wrong in ["79927398710", "79927398719", "4111111111111112"] {
+            assert!(!Luhn::check(wrong.as_bytes()), "{wrong}");
+        }
+    }
+
+    /// Damm (H. M. Damm, "Total anti-symmetrische Quasigruppen", 2004):
+    /// the worked example 572 → 4 (interim digits 7, 9, 4) and its check.
+    #[test]
+    fn damm_published_vectors() {
         assert_eq!(Damm.compute(b"572"), b"4".to_vec());
         assert!(Damm.is_valid(b"5724"));
-        // ISO 7064 MOD 97-10: 794 -> 44 (ISO example).
+        assert!(!Damm.is_valid(b"5274"));
+        assert!(!Damm.is_valid(b"5723"));
+        // A valid number with its check digit runs the table to 0.
+        assert_eq!(Damm.compute(b"5724"), b"0".to_vec());
+    }
+
+    /// ISO/IEC 7064:2003 MOD 97-10: the standard's example 794 → 44, and
+    /// the IBAN of ISO 13616's example (GB82 WEST 1234 5698 7654 32),
+    /// moved and turned into digits as ISO 13616 says (W=32, E=14, S=28,
+    /// T=29, G=16, B=11), which must leave the remainder 1.
+    #[test]
+    fn mod97_10_published_vectors() {
         assert_eq!(Mod97_10.compute(b"794"), b"44".to_vec());
         assert!(Mod97_10.is_valid(b"79444"));
-        // GIS GMP: weights 1..10 cycling; 1+16+24+4+6+7+9 = 67, 67 mod 11 = 1.
+        assert!(!Mod97_10.is_valid(b"79445"));
+        assert!(Mod97_10.is_valid(b"3214282912345698765432161182"));
+        assert!(!Mod97_10.is_valid(b"3214282912345698765432161183"));
+        // Check digits below 10 are written with a leading zero.
+        let two = Mod97_10.compute(b"1");
+        assert_eq!(two.len(), 2);
+        assert!(Mod97_10.is_valid(&[b"1".as_slice(), &two].concat()));
+    }
+
+    /// GIS GMP UIN: the method is the classifiers' check number, so
+    /// published ОКПО codes are its vectors: 00032537 (Sberbank) and
+    /// 00040778 (Gazprom). Then the three branches worked by hand on a
+    /// 20-digit UIN:
+    /// - 1881011000000000001: 1·1+8·2+8·3+1·4+1·6+1·7+1·9 = 67, mod 11 = 1;
+    /// - 1881011000000000002: first pass 58+2·9 = 76, mod 11 = 10; second
+    ///   pass (weights 3, 4, …) 98+2·1 = 100, mod 11 = 1;
+    /// - 1881011000000000033: first pass 58+3·8+3·9 = 109, mod 11 = 10;
+    ///   second 98+3·10+3·1 = 131, mod 11 = 10 again, so 0.
+    #[test]
+    fn gis_gmp_uin_vectors() {
+        assert!(GisGmpUin.is_valid(b"00032537"));
+        assert!(GisGmpUin.is_valid(b"00040778"));
+        assert!(!GisGmpUin.is_valid(b"00032536"));
         assert_eq!(GisGmpUin.compute(b"1881011000000000001"), b"1".to_vec());
+        assert_eq!(GisGmpUin.compute(b"1881011000000000002"), b"1".to_vec());
+        assert_eq!(GisGmpUin.compute(b"1881011000000000033"), b"0".to_vec());
+        assert!(GisGmpUin.is_valid(b"18810110000000000011"));
+        assert!(GisGmpUin.is_valid(b"18810110000000000330"));
+        // A 25-digit UIN: the weights repeat a third time (the 24th digit
+        // weighs 4): 58+4·4 = 74, mod 11 = 8.
+        assert_eq!(
+            GisGmpUin.compute(b"188101100000000000000004"),
+            b"8".to_vec()
+        );
+        assert!(GisGmpUin.is_valid(b"1881011000000000000000048"));
+    }
+
+    #[test]
+    fn none_accepts_any_digits_and_names_resolve() {
+        assert!(NoCheckDigit.is_valid(b"1234567890"));
+        assert!(NoCheckDigit.compute(b"123").is_empty());
+        for name in SCHEME_NAMES {
+            let scheme = scheme_by_name(name).unwrap();
+            assert_eq!(scheme.name(), name);
+        }
+        assert!(scheme_by_name("verhoeff").is_none());
+        assert_eq!(
+            scheme_by_name("iso7064-mod97-10").unwrap().name(),
+            "mod97-10"
+        );
     }
 
     fn schemes() -> Vec<Box<dyn CheckDigitScheme>> {
