@@ -84,6 +84,7 @@ card-cvv_length = The CVV/CVC must be 3 digits.
 
 contact-phone_required = Enter your telephone number.
 contact-phone_invalid = The telephone number is not valid. Example: +996 555 123 456.
+contact-phone_national_not_kg = There is no such number in Kyrgyzstan. Write a number from another country with + and the country code, e.g. +7 912 345 67 89.
 contact-email_required = Enter your e-mail address.
 contact-email_invalid = The e-mail address is not valid.
 

@@ -84,6 +84,7 @@ card-cvv_length = Код CVV/CVC состоит из 3 цифр.
 
 contact-phone_required = Введите номер телефона.
 contact-phone_invalid = Неверный номер телефона. Например: +996 555 123 456.
+contact-phone_national_not_kg = Такого номера в Кыргызстане нет. Номер другой страны напишите с + и кодом страны, например: +7 912 345 67 89.
 contact-email_required = Введите адрес электронной почты.
 contact-email_invalid = Неверный адрес электронной почты.
 
