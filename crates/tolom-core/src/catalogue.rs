@@ -44,7 +44,10 @@ pub struct Tariff {
     pub urgency: String,
     /// The urgency's name in each language.
     pub name: LocalizedText,
-    /// Whether the amount is an officially published fee (or a placeholder).
+    /// Whether the amount is an officially published fee. `false` marks a
+    /// placeholder: codes are not issued from it, and a charge that names
+    /// it is shown to payers as "fee not yet published" and cannot be paid
+    /// ([`Catalogue::fee_published`]). Default `true`.
     #[serde(default = "yes")]
     pub published: bool,
     /// The parts that make up the fee.
@@ -165,6 +168,34 @@ impl Catalogue {
     pub fn tariff(&self, service: &str, urgency: &str) -> Option<&Tariff> {
         self.tariffs
             .get(&(service.to_string(), urgency.to_string()))
+    }
+
+    /// Whether the fee a charge names is published: `false` only when
+    /// `urgency` names a tariff of `service` that the catalogue marks
+    /// `published: false` (a placeholder amount). A charge without a
+    /// tariff carries the issuing agency's own amount, and one whose tariff
+    /// the catalogue does not know is explained by nothing here: both are
+    /// `true`.
+    ///
+    /// ```
+    /// use tolom_core::catalogue::Catalogue;
+    /// let c = Catalogue::kyrgyz_default();
+    /// assert!(c.fee_published("id-card-2017", Some("3-hours")));
+    /// assert!(!c.fee_published("driving-licence-national", Some("standard")));
+    /// assert!(c.fee_published("driving-licence-national", None));
+    /// ```
+    pub fn fee_published(&self, service: &str, urgency: Option<&str>) -> bool {
+        urgency
+            .and_then(|u| self.tariff(service, u))
+            .is_none_or(|t| t.published)
+    }
+
+    /// The tariffs marked `published: false`, in catalogue order.
+    pub fn unpublished(&self) -> impl Iterator<Item = &Tariff> + '_ {
+        self.order
+            .iter()
+            .filter_map(|k| self.tariffs.get(k))
+            .filter(|t| !t.published)
     }
 
     /// The tariffs of a service, in catalogue order.

@@ -68,6 +68,11 @@ pub enum NotPayable {
     /// Cancelled by the agency.
     #[error("charge cancelled")]
     Cancelled,
+    /// The charge names a tariff whose fee the catalogue marks as not
+    /// published (a placeholder amount): a state site takes no money for
+    /// an amount it has not published.
+    #[error("the fee of this charge is not published")]
+    FeeUnpublished,
 }
 
 impl ErrorCode for NotPayable {
@@ -76,6 +81,7 @@ impl ErrorCode for NotPayable {
             NotPayable::AlreadyPaid => Text::ChargeAlreadyPaid,
             NotPayable::Expired => Text::ChargeExpired,
             NotPayable::Cancelled => Text::ChargeCancelled,
+            NotPayable::FeeUnpublished => Text::ChargeFeeUnpublished,
         }
     }
 }

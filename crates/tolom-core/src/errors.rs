@@ -249,6 +249,19 @@ pub enum IssueError {
     /// The urgency is not a tariff of the service.
     #[error("unknown tariff {0}")]
     UnknownTariff(String),
+    /// The charge would name, or take its amount from, a tariff the
+    /// catalogue marks `published: false`: a placeholder, not a fee.
+    #[error(
+        "the fee of {service} / {urgency} is not published (the catalogue marks it \
+         \"published\": false): set its amount and \"published\": true in the catalogue file, \
+         or issue the code with the agency's own amount and no urgency"
+    )]
+    TariffUnpublished {
+        /// The service.
+        service: String,
+        /// The tariff's urgency.
+        urgency: String,
+    },
     /// The code's prefix is not the service's family, or the code is invalid.
     #[error(transparent)]
     Code(#[from] CodeError),

@@ -201,51 +201,63 @@ pub fn run<T: Target>(target: &mut T, cases: u64, seed: u64) -> Report {
     let started = Instant::now();
     QUIET.with(|q| q.set(true));
     for case in 0..cases {
-        let before = PANICS.with(Cell::get);
-        let caught = panic::catch_unwind(AssertUnwindSafe(|| {
-            let input = target.generate(&mut g, case);
-            let result = target.run(&input, &mut outcomes);
-            (input, result)
-        }));
-        let panicked = PANICS.with(Cell::get) > before;
         report.inputs += 1;
-        let finding = match caught {
-            Err(_) => Some((FindingKind::Panic, None)),
-            Ok((input, _)) if panicked => Some((FindingKind::Panic, Some(target.show(&input)))),
-            Ok((input, Err(property))) => Some((
-                FindingKind::Failure,
-                Some(format!("{property}\x00{}", target.show(&input))),
-            )),
-            Ok((_, Ok(()))) => None,
-        };
-        if let Some((kind, shown)) = finding {
-            let (message, input) = match kind {
-                FindingKind::Panic => {
-                    report.panics += 1;
-                    outcomes.hit("PANIC");
-                    let input = shown.unwrap_or_else(|| {
-                        // The input was lost with the unwinding: draw it
-                        // again from the same seed.
-                        redraw(target, seed, case)
-                    });
-                    (LAST.with(|l| l.borrow().clone()), input)
-                }
-                FindingKind::Failure => {
-                    report.failures += 1;
-                    outcomes.hit("FAILURE");
-                    let both = shown.unwrap_or_default();
-                    let (m, i) = both.split_once('\x00').unwrap_or((&both, ""));
-                    (m.to_string(), i.to_string())
-                }
-            };
-            if report.findings.len() < KEPT_FINDINGS {
-                report.findings.push(Finding {
+        let before = PANICS.with(Cell::get);
+        let input = match panic::catch_unwind(AssertUnwindSafe(|| target.generate(&mut g, case))) {
+            Ok(input) => input,
+            Err(_) => {
+                // The generator's own fault, reported all the same.
+                report.panics += 1;
+                outcomes.hit("PANIC");
+                keep(
+                    &mut report,
                     case,
-                    kind,
-                    message,
-                    input,
-                });
+                    FindingKind::Panic,
+                    last_panic(),
+                    "(generator)".into(),
+                );
+                continue;
             }
+        };
+        let caught = panic::catch_unwind(AssertUnwindSafe(|| target.run(&input, &mut outcomes)));
+        // A panic something swallowed (a task of the in-process runtime)
+        // counts too: the hook saw it.
+        let panicked = PANICS.with(Cell::get) > before;
+        match caught {
+            Err(_) => {
+                report.panics += 1;
+                outcomes.hit("PANIC");
+                keep(
+                    &mut report,
+                    case,
+                    FindingKind::Panic,
+                    last_panic(),
+                    target.show(&input),
+                );
+            }
+            Ok(_) if panicked => {
+                report.panics += 1;
+                outcomes.hit("PANIC");
+                keep(
+                    &mut report,
+                    case,
+                    FindingKind::Panic,
+                    last_panic(),
+                    target.show(&input),
+                );
+            }
+            Ok(Err(property)) => {
+                report.failures += 1;
+                outcomes.hit("FAILURE");
+                keep(
+                    &mut report,
+                    case,
+                    FindingKind::Failure,
+                    property,
+                    target.show(&input),
+                );
+            }
+            Ok(Ok(())) => {}
         }
     }
     QUIET.with(|q| q.set(false));
@@ -254,14 +266,21 @@ pub fn run<T: Target>(target: &mut T, cases: u64, seed: u64) -> Report {
     report
 }
 
-/// Input number `case` of `seed` drawn again (for a report).
-fn redraw<T: Target>(target: &mut T, seed: u64, case: u64) -> String {
-    let mut g = Gen::new(seed);
-    let mut last = None;
-    for c in 0..=case {
-        last = Some(target.generate(&mut g, c));
+/// The last panic's message and location on this thread.
+fn last_panic() -> String {
+    LAST.with(|l| l.borrow().clone())
+}
+
+/// Keeps a finding while fewer than [`KEPT_FINDINGS`] are kept.
+fn keep(report: &mut Report, case: u64, kind: FindingKind, message: String, input: String) {
+    if report.findings.len() < KEPT_FINDINGS {
+        report.findings.push(Finding {
+            case,
+            kind,
+            message,
+            input,
+        });
     }
-    last.map_or_else(String::new, |i| target.show(&i))
 }
 
 #[cfg(test)]

@@ -109,7 +109,7 @@ fn payment_codes() {
 
 #[test]
 fn the_card_form() {
-    let r = big_stack(|| run(&mut card::CardTarget::new(20), 3_000, SEED));
+    let r = big_stack(|| run(&mut card::CardTarget::new(20), 5_000, SEED));
     assert_clean(&r);
     assert_reaches(
         &r,
@@ -156,7 +156,7 @@ fn the_json_api_bodies() {
 
 #[test]
 fn the_bpc_answers() {
-    let r = big_stack(|| run(&mut bpc::BpcTarget::new(10), 3_000, SEED));
+    let r = big_stack(|| run(&mut bpc::BpcTarget::new(10), 5_000, SEED));
     assert_clean(&r);
     assert_reaches(
         &r,

@@ -55,6 +55,7 @@ impl ErrorKind {
             | Text::ChargePaymentInProgress
             | Text::ChargeAlreadyPaid
             | Text::ChargeCancelled
+            | Text::ChargeFeeUnpublished
             | Text::ChargeExpired
             | Text::RequestConflict => ErrorKind::Conflict,
             Text::PaymentExpired => ErrorKind::Gone,

@@ -115,21 +115,28 @@ impl<S: ?Sized> Harness<S> {
         )
     }
 
-    /// Issues a charge of `service` (first tariff) to `payer`, valid for 30
-    /// days.
+    /// Issues a charge of `service` (its first published tariff) to
+    /// `payer`, valid for 30 days. A service whose fees are all unpublished
+    /// (the default catalogue's driving licences) gets the charge an
+    /// agency issues with its own amount: no tariff, the first tariff's
+    /// amount given explicitly.
     pub async fn charge(&self, service: &str, payer: &str) -> Charge {
-        let urgency = self
-            .tolom
-            .config()
-            .catalogue
-            .tariffs_of(service)
-            .next()
-            .map(|t| t.urgency.clone());
+        let catalogue = &self.tolom.config().catalogue;
+        let (urgency, amount) = match catalogue.tariffs_of(service).find(|t| t.published) {
+            Some(t) => (Some(t.urgency.clone()), None),
+            None => (
+                None,
+                catalogue
+                    .tariffs_of(service)
+                    .next()
+                    .and_then(|t| t.total().ok()),
+            ),
+        };
         self.tolom
             .issue_charge(IssueCharge {
                 service: service.into(),
                 urgency,
-                amount: None,
+                amount,
                 payer: payer.into(),
                 code: None,
                 expires_at: self.clock.now() + Duration::days(30),

@@ -40,17 +40,26 @@ pub async fn ensure_demo_codes(tolom: &Tolom) -> Result<Vec<ChargeView>, IssueEr
         let Some(code) = config.code_format.generate(svc.family, serial(i)) else {
             continue;
         };
-        let urgency = config
-            .catalogue
-            .tariffs_of(service)
-            .find(|t| t.published)
-            .or_else(|| config.catalogue.tariffs_of(service).next())
-            .map(|t| t.urgency.clone());
+        // A published tariff explains the amount. A service whose fees are
+        // all unpublished (the default catalogue's driving licences) gets
+        // no code from its placeholder: its demo code carries the amount
+        // as the issuing agency states it, with no tariff.
+        let (urgency, amount) = match config.catalogue.tariffs_of(service).find(|t| t.published) {
+            Some(t) => (Some(t.urgency.clone()), None),
+            None => (
+                None,
+                config
+                    .catalogue
+                    .tariffs_of(service)
+                    .next()
+                    .and_then(|t| t.total().ok()),
+            ),
+        };
         let result = tolom
             .issue_charge(IssueCharge {
                 service: service.to_string(),
                 urgency,
-                amount: None,
+                amount,
                 payer: payer.to_string(),
                 code: Some(code.as_str().to_string()),
                 expires_at: tolom.clock().now() + Duration::days(365),
@@ -58,7 +67,13 @@ pub async fn ensure_demo_codes(tolom: &Tolom) -> Result<Vec<ChargeView>, IssueEr
             })
             .await;
         match result {
-            Ok(_) | Err(IssueError::Store(StoreError::DuplicateCode)) => {}
+            // A demo code issued by an earlier version with other data
+            // (a driving licence from its placeholder tariff) stays as it
+            // is: the look-up shows what a payer would see of it.
+            Ok(_)
+            | Err(IssueError::Store(StoreError::DuplicateCode))
+            | Err(IssueError::AgencyRefConflict { .. })
+            | Err(IssueError::CodeTaken { .. }) => {}
             Err(e) => return Err(e),
         }
         match tolom.look_up(code.as_str()).await {

@@ -15,7 +15,7 @@
 code-empty = Enter the payment code.
 code-invalid_characters = The payment code must contain digits only.
 code-length = The payment code has the wrong number of digits.
-code-prefix = No payment code starts like this: codes start with 11, 16 or 13.
+code-prefix = No payment code starts with these digits. Check the code you were given and enter it again.
 code-check_digit = The payment code has a typo: check it and enter it again.
 code-not_found = This payment code was not found.
 
@@ -24,6 +24,7 @@ code-not_found = This payment code was not found.
 charge-expired = This payment code has expired. Please obtain a new code.
 charge-already_paid = This payment code has already been paid.
 charge-cancelled = This payment code has been cancelled.
+charge-fee_unpublished = The fee for this service has not been published yet, so this code cannot be paid here. Please contact the agency that issued the code.
 charge-payment_in_progress = A payment for this code is already in progress. Please try again later.
 charge-try_again_after = You can try again after { $time } (Bishkek time).
 

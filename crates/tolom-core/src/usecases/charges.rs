@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::catalogue::Tariff;
-use crate::charge::{Charge, ChargeStatus, Payer};
+use crate::catalogue::{Catalogue, Tariff};
+use crate::charge::{Charge, ChargeStatus, NotPayable, Payer};
 use crate::code::{CodeError, PaymentCode};
 use crate::errors::{IssueError, LookupError};
 use crate::events::EventKind;
@@ -161,6 +161,22 @@ impl Charges {
             .service(&req.service)
             .ok_or_else(|| IssueError::UnknownService(req.service.clone()))?
             .clone();
+        // A placeholder is not a fee: no charge names an unpublished
+        // tariff, nor takes its amount from one.
+        let unpublished = |urgency: &str| IssueError::TariffUnpublished {
+            service: service.id.clone(),
+            urgency: urgency.to_string(),
+        };
+        if let Some(u) = &req.urgency {
+            if !self
+                .ctx
+                .config
+                .catalogue
+                .fee_published(&service.id, Some(u))
+            {
+                return Err(unpublished(u));
+            }
+        }
         let amount = match (&req.urgency, req.amount) {
             (_, Some(a)) => a,
             (Some(u), None) => self
@@ -174,6 +190,7 @@ impl Charges {
             (None, None) => {
                 let mut tariffs = self.ctx.config.catalogue.tariffs_of(&service.id);
                 match (tariffs.next(), tariffs.next()) {
+                    (Some(t), None) if !t.published => return Err(unpublished(&t.urgency)),
                     (Some(t), None) => t.total().map_err(|_| IssueError::BadAmount)?,
                     _ => return Err(IssueError::UnknownTariff("(none given)".into())),
                 }
@@ -378,6 +395,23 @@ impl Charges {
         Ok(self.view(&charge, self.ctx.now()))
     }
 
+    /// Whether `charge` can be paid at `now`: its status, and a fee the
+    /// catalogue has published ([`NotPayable::FeeUnpublished`] for a
+    /// charge that names a placeholder tariff, e.g. one issued before the
+    /// tariff was marked unpublished).
+    pub(crate) fn payable(
+        catalogue: &Catalogue,
+        charge: &Charge,
+        now: DateTime<Utc>,
+    ) -> Result<(), NotPayable> {
+        charge.ensure_payable(now)?;
+        if catalogue.fee_published(&charge.service, charge.urgency.as_deref()) {
+            Ok(())
+        } else {
+            Err(NotPayable::FeeUnpublished)
+        }
+    }
+
     pub(crate) fn view(&self, charge: &Charge, now: DateTime<Utc>) -> ChargeView {
         let catalogue = &self.ctx.config.catalogue;
         let service_name = catalogue
@@ -399,8 +433,7 @@ impl Charges {
             amount: charge.amount,
             fee: self.ctx.config.fee.fee_for(charge.amount),
             status: charge.effective_status(now),
-            not_payable: charge
-                .ensure_payable(now)
+            not_payable: Charges::payable(catalogue, charge, now)
                 .err()
                 .map(|e| crate::i18n::ErrorCode::text(&e)),
             expires_at: charge.expires_at,

@@ -91,7 +91,7 @@ impl Paying {
                 in_force: current.to_string(),
             });
         }
-        if let Err(e) = charge.ensure_payable(now) {
+        if let Err(e) = super::charges::Charges::payable(&self.ctx.config.catalogue, &charge, now) {
             // A replay of a request that already succeeded returns its payment.
             if let Some(p) = self
                 .payment_by_start_key(&charge, req.idempotency_key)
@@ -308,7 +308,7 @@ impl Paying {
             .charge(payment.charge_id())
             .await?
             .ok_or(SubmitCardError::NotFound)?;
-        if let Err(e) = charge.ensure_payable(now) {
+        if let Err(e) = super::charges::Charges::payable(&self.ctx.config.catalogue, &charge, now) {
             // A replay of this very submission may have paid the charge
             // while we were reading: answer with the payment, as a replay
             // must.

@@ -479,6 +479,13 @@ impl Target for ApiTarget {
                     g.bytes()
                 }
             }
+            // A clean start of an issued code a third of the time: the
+            // route's way in to the core (201), not only its refusals.
+            Kind::Start if g.one_in(3) => {
+                let code = g.pick(&self.portal.codes).clone();
+                serde_json::to_vec(&json!({"code": code, "accepted_terms": self.portal.terms}))
+                    .unwrap_or_default()
+            }
             kind => self.body(g, kind),
         };
         let content_type = match g.below(12) {

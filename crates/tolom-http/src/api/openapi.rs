@@ -117,7 +117,7 @@ const OPS: &[Op] = &[
         method: "get",
         path: "/services",
         id: "listServices",
-        summary: "The services catalogue with tariffs.",
+        summary: "The services catalogue with tariffs (an unpublished fee: `published` false, no amount, its notice).",
         params: &[],
         body: None,
         ok: (200, "Services"),
