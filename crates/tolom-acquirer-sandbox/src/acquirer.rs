@@ -84,6 +84,8 @@ struct Order {
     refunded_minor: u64,
     refunds: HashMap<String, u64>,
     charges: u32,
+    /// Wrong one-time codes typed so far.
+    otp_failures: u32,
 }
 
 impl Order {
@@ -102,6 +104,7 @@ impl Order {
             refunded_minor: 0,
             refunds: HashMap::new(),
             charges,
+            otp_failures: 0,
         }
     }
 
@@ -496,11 +499,18 @@ impl Acquirer for SandboxAcquirer {
             .ok_or_else(no_such_order)?;
         let field = |name: &str| response.fields.get(name).map(|v| v.trim());
         let outcome = match order.state {
-            State::AwaitingOtp(_) => {
+            State::AwaitingOtp(ref challenge) => {
                 if field(OTP_FIELD) == Some(self.config.otp.as_str()) {
                     order.approve(order_number)
                 } else {
-                    order.decline(DeclineReason::AuthenticationFailed)
+                    // Like an issuer's 3-D Secure page: a wrong code asks
+                    // for it again until the attempts run out.
+                    order.otp_failures += 1;
+                    if order.otp_failures < self.config.otp_attempts {
+                        AcquirerOutcome::ActionRequired(challenge.clone())
+                    } else {
+                        order.decline(DeclineReason::AuthenticationFailed)
+                    }
                 }
             }
             State::AwaitingHostedPage(_) => {

@@ -54,8 +54,10 @@ pub enum Behaviour {
     Approve,
     /// Declined at once with this reason.
     Decline(DeclineReason),
-    /// Asks for a one-time code; the configured OTP approves, anything else
-    /// declines with [`DeclineReason::AuthenticationFailed`].
+    /// Asks for a one-time code; the configured OTP approves, a wrong one
+    /// asks again, and the last of the configured attempts
+    /// ([`crate::SandboxConfig::otp_attempts`], default 3) declines with
+    /// [`DeclineReason::AuthenticationFailed`].
     ThreeDsOtp,
     /// Approved and recorded, but the answer is lost (an `Unknown` error).
     TimeoutAfterProcessing,
@@ -185,10 +187,11 @@ static TEST_CARDS: [TestCard; 14] = [
         THREE_DS_OTP,
         CardBrand::Visa,
         Behaviour::ThreeDsOtp,
-        "3-D Secure one-time code: the configured OTP (default 123456) approves, \
-         any other code declines (decline.authentication_failed)",
-        "A field for the SMS code; then the receipt, or \
-         \"The payment was not confirmed (3-D Secure).\"",
+        "3-D Secure one-time code: the configured OTP (default 123456) approves; \
+         a wrong code asks again, the third wrong one declines \
+         (decline.authentication_failed)",
+        "A field for the SMS code (asked again after a wrong one); then the receipt, \
+         or after three wrong codes \"The payment was not confirmed (3-D Secure).\"",
     ),
     card(
         TIMEOUT_AFTER_PROCESSING,

@@ -64,6 +64,13 @@ pub struct SandboxConfig {
     /// The acquirer name recorded on payments and receipts (default
     /// `sandbox`).
     pub name: String,
+    /// How many one-time codes a payer may type for one order (default 3,
+    /// as issuers' 3-D Secure pages allow): a wrong code before the last
+    /// asks for the code again (the order stays open), the last wrong one
+    /// declines it ([`DeclineReason::AuthenticationFailed`]). At least 1.
+    ///
+    /// [`DeclineReason::AuthenticationFailed`]: tolom_core::payment::DeclineReason::AuthenticationFailed
+    pub otp_attempts: u32,
 }
 
 impl SandboxConfig {
@@ -71,15 +78,18 @@ impl SandboxConfig {
     pub const DEFAULT_OTP: &'static str = "123456";
     /// The default acquirer name.
     pub const DEFAULT_NAME: &'static str = "sandbox";
+    /// The default number of one-time-code attempts.
+    pub const DEFAULT_OTP_ATTEMPTS: u32 = 3;
 
-    /// Defaults for an environment: OTP `123456`, name `sandbox`, not allowed
-    /// in production.
+    /// Defaults for an environment: OTP `123456` with 3 attempts, name
+    /// `sandbox`, not allowed in production.
     pub fn new(environment: Environment) -> SandboxConfig {
         SandboxConfig {
             environment,
             allow_in_production: false,
             otp: Self::DEFAULT_OTP.to_string(),
             name: Self::DEFAULT_NAME.to_string(),
+            otp_attempts: Self::DEFAULT_OTP_ATTEMPTS,
         }
     }
 
@@ -91,6 +101,11 @@ impl SandboxConfig {
         if self.otp.is_empty() || !self.otp.bytes().all(|b| b.is_ascii_digit()) {
             return Err(SandboxError::InvalidConfig(
                 "otp must be one or more digits".to_string(),
+            ));
+        }
+        if self.otp_attempts == 0 {
+            return Err(SandboxError::InvalidConfig(
+                "otp_attempts must be at least 1".to_string(),
             ));
         }
         if self.name.trim().is_empty() {

@@ -439,30 +439,49 @@ fn three_ds_with_the_right_otp_approves() {
 }
 
 #[test]
-fn three_ds_with_a_wrong_or_missing_otp_declines() {
+fn three_ds_asks_again_after_a_wrong_otp_and_declines_after_the_last_attempt() {
     let sandbox = SandboxAcquirer::for_tests();
-    buy(&sandbox, "o-1", THREE_DS_OTP).unwrap();
+    let challenge = buy(&sandbox, "o-1", THREE_DS_OTP).unwrap();
     let declined = AcquirerOutcome::Declined(DeclineReason::AuthenticationFailed);
+    assert_eq!(SandboxConfig::DEFAULT_OTP_ATTEMPTS, 3);
+    // Two wrong codes: asked again, the order still open.
+    for _ in 0..2 {
+        assert_eq!(complete(&sandbox, "o-1", OTP_FIELD, "654321"), challenge);
+        assert_eq!(status(&sandbox, "o-1"), OrderStatus::Pending);
+    }
+    // The third: declined.
     assert_eq!(complete(&sandbox, "o-1", OTP_FIELD, "654321"), declined);
     assert_eq!(
         status(&sandbox, "o-1"),
         OrderStatus::Declined(DeclineReason::AuthenticationFailed)
     );
-    // The right code after a wrong one does not turn the decline around.
+    // The right code after the last wrong one does not turn the decline around.
     assert_eq!(complete(&sandbox, "o-1", OTP_FIELD, "123456"), declined);
 
+    // A wrong code, then the right one: approved, charged once.
     buy(&sandbox, "o-2", THREE_DS_OTP).unwrap();
+    assert_eq!(complete(&sandbox, "o-2", OTP_FIELD, "111111"), challenge);
+    approval(&complete(&sandbox, "o-2", OTP_FIELD, "123456"));
+    assert_eq!(sandbox.charges("o-2"), 1);
+
+    // One attempt: a missing code declines at once.
+    let mut config = SandboxConfig::new(Environment::Test);
+    config.otp_attempts = 1;
+    let strict = SandboxAcquirer::new(config).unwrap();
+    buy(&strict, "o-3", THREE_DS_OTP).unwrap();
     assert_eq!(
-        block_on(sandbox.complete_challenge("o-2", &ChallengeResponse::default())).unwrap(),
+        block_on(strict.complete_challenge("o-3", &ChallengeResponse::default())).unwrap(),
         declined
     );
-    assert_eq!(sandbox.total_charges(), 0);
+    assert_eq!(strict.total_charges(), 0);
+    assert_eq!(sandbox.total_charges(), 1);
 }
 
 #[test]
 fn the_otp_is_configurable() {
     let mut config = SandboxConfig::new(Environment::Development);
     config.otp = "4321".into();
+    config.otp_attempts = 1;
     let sandbox = SandboxAcquirer::new(config).unwrap();
     buy(&sandbox, "o-1", THREE_DS_OTP).unwrap();
     buy(&sandbox, "o-2", THREE_DS_OTP).unwrap();
@@ -797,6 +816,7 @@ fn refuses_production_unless_allowed() {
 fn configuration_defaults_and_checks() {
     let config = SandboxConfig::default();
     assert_eq!(config.otp, "123456");
+    assert_eq!(config.otp_attempts, 3);
     assert_eq!(config.name, "sandbox");
     assert!(!config.allow_in_production);
     assert_eq!(SandboxAcquirer::for_tests().name(), "sandbox");
@@ -821,6 +841,12 @@ fn configuration_defaults_and_checks() {
             Err(SandboxError::InvalidConfig(_))
         ));
     }
+    let mut none = SandboxConfig::new(Environment::Test);
+    none.otp_attempts = 0;
+    assert!(matches!(
+        SandboxAcquirer::new(none),
+        Err(SandboxError::InvalidConfig(_))
+    ));
 }
 
 #[test]

@@ -182,7 +182,8 @@ impl World {
             page.contains(&*text(PaymentState::Succeeded.text(), lang)),
             "{lang}: paid"
         );
-        assert!(page.contains(code), "{lang}: code on the receipt");
+        let grouped = tolom_core::code::PaymentCode::from_trusted(code).grouped();
+        assert!(page.contains(&grouped), "{lang}: code on the receipt, grouped");
         if let Some(masked) = masked {
             assert!(page.contains(masked), "{lang}: masked card {masked}");
         }

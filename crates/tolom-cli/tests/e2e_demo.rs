@@ -240,7 +240,8 @@ async fn pays_a_demo_code_through_the_otp_step_in_every_language() {
             page.contains(&*text(Text::ReceiptLabelNumber, lang)),
             "{lang}: receipt number label"
         );
-        assert!(page.contains(&code), "{lang}: code on receipt");
+        let grouped = tolom_core::code::PaymentCode::from_trusted(code.clone()).grouped();
+        assert!(page.contains(&grouped), "{lang}: code on receipt, grouped");
         assert!(page.contains("4000********3220"), "{lang}: masked card");
         assert!(!page.contains(THREE_DS_OTP), "{lang}: no full card number");
         assert!(page.contains("<svg"), "{lang}: QR code");

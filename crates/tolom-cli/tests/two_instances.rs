@@ -191,15 +191,18 @@ async fn a_payer_alternating_between_two_instances_pays_without_noticing() {
         ) // b
         .await;
     assert_eq!(
-        looked.status, 200,
+        looked.status, 303,
         "a form made on one instance is accepted by the other: {}",
         looked.body
     );
-    let terms = br.get(&format!("/pay/{code}/terms")).await; // a
+    assert_eq!(looked.location, format!("/pay/{code}"));
+    let shown = br.get(&looked.location).await; // a
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    let terms = br.get(&format!("/pay/{code}/terms")).await; // b
     assert_eq!(terms.status, 200);
     let started = br
         .post(
-            &format!("/pay/{code}/start"), // b
+            &format!("/pay/{code}/start"), // a
             &[
                 ("csrf", &terms.hidden("csrf")),
                 ("key", &terms.hidden("key")),
@@ -213,7 +216,7 @@ async fn a_payer_alternating_between_two_instances_pays_without_noticing() {
     assert!(card_path.ends_with("/card"), "{card_path}");
     // The payer reloads the code's page on the other instance: it is sent
     // back to its own payment, not told "another payment is in progress".
-    let again = br.get(&format!("/pay/{code}/terms")).await; // a
+    let again = br.get(&format!("/pay/{code}/terms")).await; // b
     assert!(
         again.status == 303 && again.location == card_path
             || again.status == 200 && !again.body.contains("charge.payment_in_progress"),
@@ -221,11 +224,11 @@ async fn a_payer_alternating_between_two_instances_pays_without_noticing() {
         again.status,
         again.location
     );
-    let form = br.get(&card_path).await; // b
+    let form = br.get(&card_path).await; // a
     assert_eq!(form.status, 200, "{}", form.body);
     let paid = br
         .post(
-            &card_path, // a
+            &card_path, // b
             &[
                 ("csrf", &form.hidden("csrf")),
                 ("key", &form.hidden("key")),
@@ -240,10 +243,10 @@ async fn a_payer_alternating_between_two_instances_pays_without_noticing() {
         .await;
     assert_eq!(paid.status, 303, "{}", paid.body);
     assert!(paid.location.ends_with("/receipt"), "{}", paid.location);
-    let receipt = br.get(&paid.location).await; // b
+    let receipt = br.get(&paid.location).await; // a
     assert_eq!(receipt.status, 200);
     assert!(receipt.body.contains("Paid"), "{}", receipt.body);
-    let rj = br.get(&format!("{}.json", paid.location)).await; // a
+    let rj = br.get(&format!("{}.json", paid.location)).await; // b
     let v: Value = serde_json::from_str(&rj.body).expect("receipt json");
     let (n, s) = (
         v["number"].as_str().expect("number").to_string(),

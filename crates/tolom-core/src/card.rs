@@ -41,7 +41,18 @@ pub enum CardBrand {
     Elcart,
 }
 
+/// The digits of the CVV2/CVC2 of every brand tolom accepts (4-digit
+/// codes belong to American Express, which it does not): what the card
+/// form's validator requires and its hint says.
+pub const CVV_DIGITS: usize = 3;
+
 impl CardBrand {
+    /// The digits of this brand's CVV2/CVC2 ([`CVV_DIGITS`] for all of
+    /// them).
+    pub fn cvv_digits(&self) -> usize {
+        CVV_DIGITS
+    }
+
     /// Display name.
     pub fn name(&self) -> &'static str {
         match self {
@@ -142,6 +153,30 @@ impl BrandTable {
     /// A table from custom ranges (e.g. Elcart sub-ranges a bank publishes).
     pub fn new(ranges: Vec<BrandRange>) -> BrandTable {
         BrandTable { ranges }
+    }
+
+    /// The shortest and the longest card number the table accepts (`None`
+    /// for an empty table): what the card form's hint says.
+    ///
+    /// ```
+    /// use tolom_core::card::BrandTable;
+    /// assert_eq!(BrandTable::default().pan_lengths(), Some((12, 19)));
+    /// ```
+    pub fn pan_lengths(&self) -> Option<(u8, u8)> {
+        let lengths = self.ranges.iter().flat_map(|r| r.lengths.iter().copied());
+        Some((lengths.clone().min()?, lengths.max()?))
+    }
+
+    /// The fewest and the most CVV digits among the table's brands (`None`
+    /// for an empty table).
+    ///
+    /// ```
+    /// use tolom_core::card::{BrandTable, CVV_DIGITS};
+    /// assert_eq!(BrandTable::default().cvv_lengths(), Some((CVV_DIGITS, CVV_DIGITS)));
+    /// ```
+    pub fn cvv_lengths(&self) -> Option<(usize, usize)> {
+        let digits = self.ranges.iter().map(|r| r.brand.cvv_digits());
+        Some((digits.clone().min()?, digits.max()?))
     }
 
     /// The first range whose prefix matches the digits.
@@ -1026,7 +1061,7 @@ impl CardForm {
         let mut cvv: String = self.cvv.chars().filter(|c| !c.is_whitespace()).collect();
         if cvv.is_empty() {
             err(Field::Cvv, Text::CardCvvRequired);
-        } else if cvv.len() != 3 || !cvv.bytes().all(|b| b.is_ascii_digit()) {
+        } else if cvv.len() != CVV_DIGITS || !cvv.bytes().all(|b| b.is_ascii_digit()) {
             err(Field::Cvv, Text::CardCvvLength);
         }
 

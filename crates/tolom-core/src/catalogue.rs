@@ -24,6 +24,14 @@ pub struct Service {
     pub family: ServiceFamily,
     /// The service's name in each language.
     pub name: LocalizedText,
+    /// The state agency that provides the service and receives the fee,
+    /// in each language (printed on receipts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<LocalizedText>,
+    /// The purpose of payment as a receipt states it ("Fee for issuing an
+    /// ID card (2017 model)"), in each language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<LocalizedText>,
 }
 
 /// One part of a tariff (e.g. "state fee", "production").
@@ -258,6 +266,18 @@ mod tests {
                 .unwrap()
                 .published
         );
+    }
+
+    #[test]
+    fn every_default_service_names_its_agency_and_purpose_in_every_language() {
+        for s in Catalogue::kyrgyz_default().services() {
+            for text in [&s.agency, &s.purpose] {
+                let text = text.as_ref().unwrap_or_else(|| panic!("{}", s.id));
+                for lang in crate::i18n::Language::ALL {
+                    assert!(!text.get(lang).trim().is_empty(), "{} {lang:?}", s.id);
+                }
+            }
+        }
     }
 
     #[test]

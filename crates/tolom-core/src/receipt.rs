@@ -374,6 +374,13 @@ pub struct Receipt {
     pub service: String,
     /// Service name in each language.
     pub service_name: LocalizedText,
+    /// The agency that provides the service and receives the fee, from
+    /// the catalogue (not signed: the signed service id names it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<LocalizedText>,
+    /// The purpose of payment, from the catalogue (not signed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<LocalizedText>,
     /// Tariff (urgency) id, when the charge names one.
     #[serde(default)]
     pub tariff: Option<String>,
@@ -447,12 +454,15 @@ impl Receipt {
             .as_deref()
             .and_then(|u| catalogue.tariff(&p.service, u))
             .map(|t| t.name.clone());
+        let service = catalogue.service(&p.service);
         let receipt = Receipt {
             number: number.clone(),
             payment_id: p.id,
             status: p.state,
             service: p.service.clone(),
             service_name,
+            agency: service.and_then(|s| s.agency.clone()),
+            purpose: service.and_then(|s| s.purpose.clone()),
             tariff: charge.urgency.clone(),
             tariff_name,
             payer: charge.payer.full_name.clone(),
@@ -513,7 +523,10 @@ impl Receipt {
             .as_deref()
             .and_then(|u| catalogue.tariff(&c.service, u))
             .map(|t| t.name.clone());
+        let service = catalogue.service(&c.service);
         Receipt {
+            agency: service.and_then(|s| s.agency.clone()),
+            purpose: service.and_then(|s| s.purpose.clone()),
             number: c.number,
             payment_id: c.payment_id,
             status: c.status,
@@ -615,6 +628,12 @@ impl Receipt {
         if let Some(t) = &self.tariff_name {
             line(Text::ReceiptLabelTariff, t.get(lang));
         }
+        if let Some(a) = &self.agency {
+            line(Text::ReceiptLabelAgency, a.get(lang));
+        }
+        if let Some(p) = &self.purpose {
+            line(Text::ReceiptLabelPurpose, p.get(lang));
+        }
         line(Text::ReceiptLabelPayer, &self.payer);
         line(Text::ReceiptLabelCode, &self.code);
         line(Text::ReceiptLabelAmount, &self.amount.to_string());
@@ -663,6 +682,8 @@ mod tests {
             status: PaymentState::PartiallyRefunded,
             service: "passport-2020".into(),
             service_name: LocalizedText::new("Паспорт", "Паспорт", "Passport"),
+            agency: None,
+            purpose: None,
             tariff: Some("standard".into()),
             tariff_name: None,
             payer: "Сыдыкова Айгүл Бакытовна".into(),

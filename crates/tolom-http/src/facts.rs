@@ -3,6 +3,7 @@
 //! order, and a receipt's verification link and JSON.
 
 use serde_json::Value;
+use tolom_core::code::PaymentCode;
 use tolom_core::i18n::{text, Language, Text};
 use tolom_core::money::Money;
 use tolom_core::receipt::{Receipt, CONTENT_VERSION};
@@ -13,9 +14,25 @@ pub fn money(m: Money) -> String {
     format!("{} {}", m.grouped(), m.currency())
 }
 
-/// The facts of a receipt as `(label, value)` rows in one language; format
-/// the labels with [`text`].
-pub fn receipt_rows(r: &Receipt, lang: Language) -> Vec<(Text, String)> {
+/// Who reads a receipt's facts ([`receipt_rows`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readers {
+    /// The payer, on the receipt page: the code grouped as the look-up
+    /// shows it, the receiving agency and the purpose of payment, and no
+    /// technical details (acquirer).
+    Payer,
+    /// Whoever checks a receipt on `/verify`: the payer's facts and the
+    /// acquirer, without the operator's address and contacts (they are in
+    /// the footer).
+    Checker,
+    /// The PDF, as it has always read: the code as signed, the acquirer.
+    Pdf,
+}
+
+/// The facts of a receipt as `(label, value)` rows in one language for
+/// `readers`; format the labels with [`text`].
+pub fn receipt_rows(r: &Receipt, lang: Language, readers: Readers) -> Vec<(Text, String)> {
+    let pdf = readers == Readers::Pdf;
     let mut v = vec![
         (Text::ReceiptLabelNumber, r.number.clone()),
         (
@@ -31,8 +48,23 @@ pub fn receipt_rows(r: &Receipt, lang: Language) -> Vec<(Text, String)> {
     if let Some(tn) = &r.tariff_name {
         v.push((Text::ReceiptLabelTariff, tn.get(lang).to_string()));
     }
+    if !pdf {
+        if let Some(a) = &r.agency {
+            v.push((Text::ReceiptLabelAgency, a.get(lang).to_string()));
+        }
+        if let Some(p) = &r.purpose {
+            v.push((Text::ReceiptLabelPurpose, p.get(lang).to_string()));
+        }
+    }
     v.push((Text::ReceiptLabelPayer, r.payer.clone()));
-    v.push((Text::ReceiptLabelCode, r.code.clone()));
+    v.push((
+        Text::ReceiptLabelCode,
+        if pdf {
+            r.code.clone()
+        } else {
+            PaymentCode::from_trusted(&r.code).grouped()
+        },
+    ));
     v.push((Text::ReceiptLabelAmount, money(r.amount)));
     v.push((Text::ReceiptLabelFee, money(r.fee)));
     v.push((Text::ReceiptLabelTotal, money(r.total)));
@@ -52,10 +84,15 @@ pub fn receipt_rows(r: &Receipt, lang: Language) -> Vec<(Text, String)> {
     if let Some(x) = &r.rrn {
         v.push((Text::ReceiptLabelRrn, x.clone()));
     }
-    if let Some(a) = &r.acquirer {
-        v.push((Text::ReceiptLabelAcquirer, a.clone()));
+    if readers != Readers::Payer {
+        if let Some(a) = &r.acquirer {
+            v.push((Text::ReceiptLabelAcquirer, a.clone()));
+        }
     }
     v.push((Text::ReceiptLabelTerms, r.terms_edition.clone()));
+    if readers == Readers::Checker {
+        return v;
+    }
     v.push((
         Text::ReceiptLabelOperator,
         r.operator.name.get(lang).to_string(),

@@ -49,7 +49,7 @@
 //!   flow.rs         where a payment continues; completing a challenge
 //!   error.rs        the error page and "page not found"
 //!   home, charge, terms, card, confirm, redirect, status, receipt (+ PDF, JSON),
-//!   verify, documents, edition; agreement.rs (agreement Markdown as HTML), assets.rs
+//!   verify, documents, edition, services; agreement.rs (agreement Markdown as HTML), assets.rs
 //! api/            the JSON API, one module per resource
 //!   error.rs        ApiError: the one IntoResponse of every API error
 //!   extract.rs      PaymentId, JsonPost (JSON body + Idempotency-Key rules)
@@ -69,7 +69,8 @@
 //! support contacts, the stylesheet); each page extends it with one
 //! template (`home.html`, `charge.html`, `terms.html`, `card.html`,
 //! `confirm.html`, `redirect.html`, `status.html`, `receipt.html`,
-//! `verify.html`, `documents.html`, `edition.html`, `error.html`), and
+//! `verify.html`, `documents.html`, `edition.html`, `services.html`,
+//! `error.html`), and
 //! `macros.html` holds the pieces forms share (a field with its label, hint
 //! and error tied by `aria-describedby`; the error summary; the payment's
 //! facts; the agreement text).
@@ -193,6 +194,7 @@ pub fn router(state: AppState) -> Router {
         .route("/payments/{id}/receipt.pdf", get(receipt::pdf))
         .route("/payments/{id}/receipt.json", get(receipt::json))
         .route("/verify", get(verify::verify))
+        .route("/services", get(services::services))
         .route("/documents", get(documents::documents))
         .route("/documents/{id}", get(edition::edition))
         .route("/static/portal.css", get(assets::stylesheet))

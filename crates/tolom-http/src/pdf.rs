@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use tolom_core::i18n::{text, Language, Text};
 use tolom_core::receipt::{Receipt, CONTENT_VERSION};
 
-use crate::facts::receipt_rows;
+use crate::facts::{receipt_rows, Readers};
 
 /// The embedded font.
 pub const FONT: &[u8] = include_bytes!("../assets/DejaVuSansMono.ttf");
@@ -151,7 +151,7 @@ pub fn receipt_pdf(r: &Receipt, lang: Language, verify_url: &str) -> Vec<u8> {
     y -= 10.0;
     let _ = writeln!(content, "0.5 w {left:.1} {y:.1} m {right:.1} {y:.1} l S");
     y -= 16.0;
-    let mut facts = receipt_rows(r, lang);
+    let mut facts = receipt_rows(r, lang, Readers::Pdf);
     facts.push((Text::ReceiptLabelKey, r.key_id.clone()));
     facts.push((Text::ReceiptLabelSignature, r.signature.clone()));
     for (k, v) in facts {

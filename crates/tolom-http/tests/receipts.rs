@@ -1,5 +1,5 @@
-//! Receipts through the portal: the page, the PDF, the QR link and the JSON
-//! carry the same signed content; `/verify` and the API check it by key id
+//! Receipts through the portal: the PDF, the QR link (and the verification
+//! page it opens) and the JSON carry the same signed content; `/verify` and the API check it by key id
 //! against the key ring (a forged name is caught, a receipt signed before a
 //! key rotation still verifies); and an agency verifies one without tolom,
 //! with Python's `cryptography` and with `openssl pkeyutl`, by the steps of
@@ -142,27 +142,39 @@ async fn the_page_the_pdf_the_qr_link_and_the_json_carry_the_same_signed_content
         q(sig)
     );
     assert_eq!(j["verify_url"], url.as_str());
-    // The printable page: the same link under its QR code, key, signature
-    // and the signed content itself.
+    // The printable page: the same link under its QR code, and none of the
+    // technical details (they are on the verification page it opens).
     let page = c.get(&format!("/payments/{id}/receipt")).await;
+    let unescaped = html_unescape(&page.body);
     assert!(
-        html_unescape(&page.body).contains(&format!("<a href=\"{url}\" class=\"sig\">{url}</a>")),
+        unescaped.contains(&format!("<a href=\"{url}\" id=\"verify-link\">")),
         "{}",
         page.body
     );
-    assert!(page
+    assert!(!page.body.contains(sig), "no signature on the payer's page");
+    assert!(!page.body.contains("signed-content"));
+    assert!(!page.body.contains("receipt.json"));
+    // The verification page of that link: key, signature, the signed
+    // content itself and the way to the JSON.
+    let verify = c.get(&format!("{}&lang=en", path_of(&url))).await;
+    assert_eq!(verify.status, 200);
+    assert!(verify.body.contains("data-genuine=\"true\""), "{}", verify.body);
+    assert!(verify
         .body
-        .contains(&format!("<dd class=\"sig\" id=\"key\">{key}</dd>")));
-    assert!(page
+        .contains(&format!("data-key=\"{key}\" id=\"key\">{key}</dd>")));
+    assert!(verify
         .body
         .contains(&format!("<dd class=\"sig\" id=\"signature\">{sig}</dd>")));
-    let start = page
+    assert!(verify
+        .body
+        .contains(&format!("href=\"/payments/{id}/receipt.json\" id=\"receipt-json\"")));
+    let start = verify
         .body
         .find("<pre class=\"sig\" id=\"signed-content\">")
-        .expect("signed content on the page")
+        .expect("signed content on the verification page")
         + "<pre class=\"sig\" id=\"signed-content\">".len();
-    let end = start + page.body[start..].find("</pre>").expect("end");
-    assert_eq!(html_unescape(&page.body[start..end]), content);
+    let end = start + verify.body[start..].find("</pre>").expect("end");
+    assert_eq!(html_unescape(&verify.body[start..end]), content);
     // The PDF: the key, the signature and every line of the signed content.
     let bytes = {
         use tower::ServiceExt;

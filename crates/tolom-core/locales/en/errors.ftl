@@ -51,8 +51,17 @@ payment-order_left_open = The bank did not complete this payment in time and no 
 payment-refunded_at_acquirer = The bank returned the money of this attempt, so it was not counted as paid. Please pay again if the fee is still due.
 payment-held_at_acquirer = The bank only held the amount for this attempt and never took it; the hold was released. Please pay again.
 payment-challenge_failed = The confirmation code was wrong. The payment did not go through.
+payment-otp_wrong = The code is not right. Check the SMS and type the code again; after too many wrong codes the bank declines the payment.
+payment-otp_required = Enter the one-time code from the SMS.
 # Shown for a stored failure code that this version does not know.
 payment-failure_unknown = The payment could not be completed.
+
+
+## Getting the receipt of a paid code again
+
+proof-required = Enter the e-mail address you gave when paying, or the last four digits of the card.
+proof-mismatch = That does not match this payment. Check the e-mail address or the card's last four digits.
+proof-unavailable = This code was paid another way, so its receipt is not kept here. Ask the bank or terminal that took the payment.
 
 ## Declines
 
@@ -76,7 +85,9 @@ card-pan_digits = The card number must contain digits only.
 card-pan_length = The card number has the wrong number of digits.
 card-pan_luhn = The card number is not valid; check it for a typo.
 card-brand_unknown = This card type is not accepted (Visa, Mastercard, Maestro, UnionPay, Mir, Elcart).
-card-expiry_invalid = Enter the card's expiry date as MM/YY.
+# The one way the expiry date is written, in the hint and the error alike.
+-expiry-format = MM/YY
+card-expiry_invalid = Enter the card's expiry date as { -expiry-format }.
 card-expired = The card has expired.
 card-cvv_required = Enter the CVV/CVC (the 3 digits on the back of the card).
 card-cvv_length = The CVV/CVC must be 3 digits.

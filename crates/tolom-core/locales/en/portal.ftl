@@ -46,7 +46,7 @@ code-submit = Look up
 
 ## charge
 
-charge-heading = Payment
+charge-heading = Payment details
 charge-code = Payment code
 charge-service = Service
 charge-tariff = Urgency
@@ -80,11 +80,11 @@ card-intro = Fill in every field. Card details are not stored.
 card-holder = Cardholder name (Latin letters)
 card-holder_hint = As on the card, e.g. AIBEK ASANOV
 card-pan = Card number
-card-pan_hint = 13–19 digits
+card-pan_hint = { $digits } digits
 card-expiry = Expiry date
-card-expiry_hint = MM/YY, e.g. 12/30
+card-expiry_hint = { -expiry-format }, e.g. { $example }
 card-cvv = CVV/CVC
-card-cvv_hint = The 3 digits on the back of the card
+card-cvv_hint = The { $digits } digits on the back of the card
 card-phone = Phone
 card-phone_hint = E.g. +996 555 123 456; a number from abroad with + and the country code
 card-email = E-mail
@@ -123,7 +123,8 @@ status-reason = Reason
 
 receipt-heading = Receipt
 receipt-pdf = Download PDF
-receipt-json = JSON
+receipt-json = The receipt as JSON
+receipt-verify_link = Check that this receipt is genuine
 receipt-print = To print, use your browser's Print command.
 receipt-verify = Verification link
 receipt-qr = QR code: a link to verify that this receipt is genuine
@@ -149,6 +150,26 @@ documents-in_force = Edition in force
 documents-past = Past editions
 documents-effective = In force from
 documents-edition = Edition
+
+## paid
+
+charge-paid_heading = This code has been paid
+charge-paid_at = Paid on
+charge-total_paid = Total paid
+receipt_again-intro = To see the receipt again, enter the e-mail address you gave when paying, or the last four digits of the card.
+receipt_again-proof = E-mail or the card's last 4 digits
+receipt_again-hint = E.g. aibek@example.kg or 1111
+receipt_again-submit = Show the receipt
+
+## services
+
+nav-services = Services and fees
+services-heading = Services and fees
+services-intro = The fee depends on the service and on how soon you need the document. The amount you pay always comes from your payment code; this table explains it.
+services-urgency = Urgency
+services-fee = Fee
+services-agency = Agency
+services-unpublished = Not published yet: the amount is a placeholder.
 
 ## error
 

@@ -46,7 +46,7 @@ code-submit = Издөө
 
 ## charge
 
-charge-heading = Төлөм
+charge-heading = Төлөм тууралуу маалымат
 charge-code = Төлөм коду
 charge-service = Кызмат
 charge-tariff = Мөөнөтү
@@ -65,11 +65,11 @@ charge-status-cancelled = Жокко чыгарылды
 
 ## terms
 
-terms-heading = Колдонуучунун келишими
-terms-intro = Төлөөдөн мурун азыр күчүндө турган колдонуучунун келишимин окуп, кабыл алыңыз.
+terms-heading = Пайдалануу макулдашуусу
+terms-intro = Төлөөдөн мурун азыр күчүндө турган Пайдалануу макулдашуусун окуп, кабыл алыңыз.
 terms-last_changed = Акыркы өзгөртүү
 terms-edition = Редакциясы
-terms-accept = Колдонуучунун келишимин окудум жана кабыл алам
+terms-accept = Пайдалануу макулдашуусун окудум жана кабыл алам
 terms-continue = Улантуу
 terms-all_documents = Бардык документтер жана мурунку редакциялар
 
@@ -80,11 +80,11 @@ card-intro = Бардык талааларды толтуруңуз. Карта 
 card-holder = Карта ээсинин аты (латын тамгалары менен)
 card-holder_hint = Картада жазылгандай, мисалы AIBEK ASANOV
 card-pan = Картанын номери
-card-pan_hint = 13–19 сан
+card-pan_hint = { $digits } сан
 card-expiry = Жарактуулук мөөнөтү
-card-expiry_hint = АА/ЖЖ, мисалы 12/30
+card-expiry_hint = { -expiry-format }, мисалы { $example }
 card-cvv = CVV/CVC
-card-cvv_hint = Картанын артындагы 3 сан
+card-cvv_hint = Картанын артындагы { $digits } сан
 card-phone = Телефон
 card-phone_hint = Мисалы +996 555 123 456; чет өлкөнүн номери + жана өлкөнүн коду менен
 card-email = Электрондук почта
@@ -123,7 +123,8 @@ status-reason = Себеби
 
 receipt-heading = Дүмүрчөк
 receipt-pdf = PDF жүктөп алуу
-receipt-json = JSON
+receipt-json = Дүмүрчөк JSON форматында
+receipt-verify_link = Бул дүмүрчөктүн чыныгы экенин текшерүү
 receipt-print = Басып чыгаруу үчүн браузердин «Басып чыгаруу» буйругун колдонуңуз.
 receipt-verify = Текшерүү шилтемеси
 receipt-qr = QR код: дүмүрчөктүн чыныгы экенин текшерүү шилтемеси
@@ -149,6 +150,26 @@ documents-in_force = Күчүндөгү редакция
 documents-past = Мурунку редакциялар
 documents-effective = Күчүнө кирген күнү
 documents-edition = Редакция
+
+## paid
+
+charge-paid_heading = Бул код боюнча төлөм жүргүзүлгөн
+charge-paid_at = Төлөнгөн күнү
+charge-total_paid = Бардыгы төлөндү
+receipt_again-intro = Дүмүрчөктү кайра көрүү үчүн төлөп жатканда берген электрондук почтаңызды же картанын акыркы төрт санын киргизиңиз.
+receipt_again-proof = Электрондук почта же картанын акыркы 4 саны
+receipt_again-hint = Мисалы aibek@example.kg же 1111
+receipt_again-submit = Дүмүрчөктү көрсөтүү
+
+## services
+
+nav-services = Кызматтар жана тарифтер
+services-heading = Кызматтар жана тарифтер
+services-intro = Төлөмдүн суммасы кызматка жана документ канчалык тез керек экенине жараша болот. Төлөнө турган сумма ар дайым төлөм кодуңуздан алынат; бул таблица аны түшүндүрөт.
+services-urgency = Мөөнөтү
+services-fee = Баасы
+services-agency = Мекеме
+services-unpublished = Азырынча жарыяланган эмес: сумма шарттуу.
 
 ## error
 

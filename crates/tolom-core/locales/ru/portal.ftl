@@ -46,7 +46,7 @@ code-submit = Найти
 
 ## charge
 
-charge-heading = Платёж
+charge-heading = Сведения о платеже
 charge-code = Код платежа
 charge-service = Услуга
 charge-tariff = Срочность
@@ -80,11 +80,11 @@ card-intro = Заполните все поля. Данные карты не с
 card-holder = Имя держателя карты (латиницей)
 card-holder_hint = Как на карте, например AIBEK ASANOV
 card-pan = Номер карты
-card-pan_hint = 13–19 цифр
+card-pan_hint = { $digits } цифр
 card-expiry = Срок действия
-card-expiry_hint = ММ/ГГ, например 12/30
+card-expiry_hint = { -expiry-format }, например { $example }
 card-cvv = CVV/CVC
-card-cvv_hint = 3 цифры на обороте карты
+card-cvv_hint = Код из { $digits } цифр на обороте карты
 card-phone = Телефон
 card-phone_hint = Например +996 555 123 456; номер другой страны — с + и кодом страны
 card-email = Электронная почта
@@ -123,7 +123,8 @@ status-reason = Причина
 
 receipt-heading = Квитанция
 receipt-pdf = Скачать PDF
-receipt-json = JSON
+receipt-json = Квитанция в формате JSON
+receipt-verify_link = Проверить подлинность квитанции
 receipt-print = Для печати используйте команду «Печать» браузера.
 receipt-verify = Ссылка для проверки
 receipt-qr = QR-код: ссылка для проверки подлинности квитанции
@@ -149,6 +150,26 @@ documents-in_force = Действующая редакция
 documents-past = Прежние редакции
 documents-effective = Действует с
 documents-edition = Редакция
+
+## paid
+
+charge-paid_heading = Этот код уже оплачен
+charge-paid_at = Дата оплаты
+charge-total_paid = Оплачено всего
+receipt_again-intro = Чтобы снова открыть квитанцию, введите адрес электронной почты, указанный при оплате, или последние четыре цифры карты.
+receipt_again-proof = Эл. почта или 4 последние цифры карты
+receipt_again-hint = Например aibek@example.kg или 1111
+receipt_again-submit = Показать квитанцию
+
+## services
+
+nav-services = Услуги и тарифы
+services-heading = Услуги и тарифы
+services-intro = Размер платы зависит от услуги и от того, как скоро нужен документ. Сумма к оплате всегда берётся из вашего кода платежа; таблица её объясняет.
+services-urgency = Срочность
+services-fee = Стоимость
+services-agency = Ведомство
+services-unpublished = Ещё не опубликована: сумма условная.
 
 ## error
 

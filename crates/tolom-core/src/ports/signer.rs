@@ -452,6 +452,8 @@ mod tests {
 
     fn signed(signer: &Ed25519Signer) -> Receipt {
         let mut r = Receipt {
+            agency: None,
+            purpose: None,
             number: "20261125-3F2A9C0D11B7E845".into(),
             payment_id: uuid::Uuid::nil(),
             status: PaymentState::Succeeded,

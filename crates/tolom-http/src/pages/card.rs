@@ -5,15 +5,19 @@
 //! acquirer the page also offers the bank's own payment page instead
 //! (`POST /payments/{id}/hosted`).
 
+use std::borrow::Cow;
+
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use tolom_core::card::{CardForm, Field as CardField, ValidationErrors};
+use chrono::{DateTime, Datelike, Utc};
+use tolom_core::card::{BrandTable, CardForm, Field as CardField, ValidationErrors, CVV_DIGITS};
 use tolom_core::errors::SubmitCardError;
-use tolom_core::i18n::{text, ErrorCode, Text};
+use tolom_core::i18n::{text, text_with, ErrorCode, FluentArgs, Language, Text};
 use tolom_core::payment::{Payment, PaymentState};
+use tolom_core::time::to_bishkek;
 use uuid::Uuid;
 use zeroize::Zeroize;
 
@@ -85,6 +89,58 @@ impl Drop for CardPost {
     }
 }
 
+/// The hints of the card number, expiry and CVV fields, written from the
+/// rules the validator applies: the card number's lengths and the CVV's
+/// from the accepted brands ([`BrandTable`]), the expiry's format from the
+/// same Fluent term as its error, with an example that is always in the
+/// future.
+pub(crate) struct CardHints {
+    /// `12–19 digits`.
+    pub pan: Cow<'static, str>,
+    /// `MM/YY, e.g. 12/30`.
+    pub expiry: Cow<'static, str>,
+    /// `The 3 digits on the back of the card`.
+    pub cvv: Cow<'static, str>,
+    /// The most digits a CVV has (the field's `maxlength`).
+    pub cvv_max: usize,
+}
+
+impl CardHints {
+    /// The hints for `brands` in `lang`, with the expiry example a few
+    /// years after `now`.
+    pub(crate) fn new(brands: &BrandTable, lang: Language, now: DateTime<Utc>) -> CardHints {
+        let span = |(min, max): (usize, usize)| {
+            if min == max {
+                min.to_string()
+            } else {
+                format!("{min}–{max}")
+            }
+        };
+        // An empty table takes no card at all; the hint then names the usual 16.
+        let pan = brands.pan_lengths().unwrap_or((16, 16));
+        let cvv = brands.cvv_lengths().unwrap_or((CVV_DIGITS, CVV_DIGITS));
+        let mut args = FluentArgs::new();
+        args.set("digits", span((usize::from(pan.0), usize::from(pan.1))));
+        let pan_hint = text_with(Text::CardPanHint, lang, &args);
+        let mut args = FluentArgs::new();
+        args.set("digits", span(cvv));
+        let cvv_hint = text_with(Text::CardCvvHint, lang, &args);
+        let mut args = FluentArgs::new();
+        let year = to_bishkek(now).year() + EXAMPLE_YEARS_AHEAD;
+        args.set("example", format!("12/{:02}", year.rem_euclid(100)));
+        CardHints {
+            pan: pan_hint,
+            expiry: text_with(Text::CardExpiryHint, lang, &args),
+            cvv: cvv_hint,
+            cvv_max: cvv.1,
+        }
+    }
+}
+
+/// How far ahead the expiry example is: a card issued today expires a few
+/// years on.
+const EXAMPLE_YEARS_AHEAD: i32 = 4;
+
 /// The form of payment `p`: empty, or with what the payer typed (never the
 /// card number or CVV) and every field's error.
 fn page<'a>(
@@ -95,12 +151,17 @@ fn page<'a>(
     errors: Option<&ValidationErrors>,
 ) -> CardPage<'a> {
     let lang = ctx.lang;
-    let field = |field: CardField, label: Text, hint: Text, value: &'a str| {
+    let hints = CardHints::new(
+        &state.tolom.config().brands,
+        lang,
+        state.tolom.clock().now(),
+    );
+    let field = |field: CardField, label: Text, hint: Cow<'static, str>, value: &'a str| {
         let error = errors
             .and_then(|e| e.for_field(field))
             .map(|e| e.message(lang));
         Field::new(lang, field.name(), label)
-            .hint(Some(text(hint, lang)))
+            .hint(Some(hint))
             .value(value)
             .error(error)
     };
@@ -109,27 +170,28 @@ fn page<'a>(
     let holder = field(
         CardField::Holder,
         Text::CardHolder,
-        Text::CardHolderHint,
+        text(Text::CardHolderHint, lang),
         typed(|p| &p.holder),
     );
-    let pan = field(CardField::Pan, Text::CardPan, Text::CardPanHint, "");
+    let pan = field(CardField::Pan, Text::CardPan, hints.pan, "");
     let expiry = field(
         CardField::Expiry,
         Text::CardExpiry,
-        Text::CardExpiryHint,
+        hints.expiry,
         typed(|p| &p.expiry),
-    );
-    let cvv = field(CardField::Cvv, Text::CardCvv, Text::CardCvvHint, "");
+    )
+    .short(EXPIRY_MAX_CHARS);
+    let cvv = field(CardField::Cvv, Text::CardCvv, hints.cvv, "").short(hints.cvv_max);
     let phone = field(
         CardField::Phone,
         Text::CardPhone,
-        Text::CardPhoneHint,
+        text(Text::CardPhoneHint, lang),
         typed(|p| &p.phone),
     );
     let email = field(
         CardField::Email,
         Text::CardEmail,
-        Text::CardEmailHint,
+        text(Text::CardEmailHint, lang),
         typed(|p| &p.email),
     );
     CardPage {
@@ -153,6 +215,10 @@ fn page<'a>(
         email,
     }
 }
+
+/// The most characters of the expiry field: `MM/YYYY` with spaces
+/// around the slash.
+const EXPIRY_MAX_CHARS: usize = 9;
 
 /// Whether the payer may choose the acquirer's hosted payment page: only
 /// when the portal may send payers to the bank's pages at all (a bank

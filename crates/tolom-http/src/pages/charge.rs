@@ -1,12 +1,16 @@
-//! The look-up result (`POST /lookup` from the code form, `GET /pay/{code}`):
-//! what the code is for, the payer's masked name, the amount and the
-//! status. Look-ups are rate-limited per client; a code that cannot be
-//! looked up shows the code form again with the error.
+//! The look-up: `POST /lookup` from the code form checks that the text is a
+//! payment code (format, prefix, check digit — no storage read) and answers
+//! `303 See Other` to `GET /pay/{code}`, the look-up result: what the code
+//! is for, the payer's masked name, the amount and the status, at an
+//! address the payer can reload, bookmark or share without a "resubmit the
+//! form?" question. `GET /pay/{code}` is the look-up, so it is what is
+//! rate-limited per client; a code that cannot be looked up shows the code
+//! form again with the error.
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tolom_core::i18n::{ErrorCode, Text};
 use tolom_core::time::format_bishkek;
@@ -46,13 +50,20 @@ pub struct LookupForm {
     pub code: String,
 }
 
-/// `POST /lookup`.
+/// `POST /lookup`: `303` to `/pay/{code}` for a well-formed code (its
+/// canonical digits), else the code form again with the error.
 pub(crate) async fn lookup(
     State(state): State<AppState>,
     ctx: Ctx,
     CsrfForm(form): CsrfForm<LookupForm>,
 ) -> Response {
-    show(&state, &ctx, &form.code).await
+    match state.tolom.config().code_format.parse(&form.code) {
+        Ok(code) => Redirect::to(&format!("/pay/{}", code.as_str())).into_response(),
+        Err(e) => {
+            let error = e.text();
+            HomePage::new(&state, &ctx, &form.code, Some(error)).respond(status_of(error))
+        }
+    }
 }
 
 /// `GET /pay/{code}` (a look-up too, so rate-limited).

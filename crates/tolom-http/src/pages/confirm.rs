@@ -8,16 +8,22 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
+use tolom_core::errors::ChallengeError;
 use tolom_core::i18n::{Language, Text};
 use tolom_core::payment::{Challenge, ChallengeResponse, Payment, PaymentState};
 use uuid::Uuid;
 
+use crate::pages::error::failure_page;
 use crate::pages::extract::{CsrfForm, PaymentId};
 use crate::pages::flow::{complete_challenge, continue_at, load};
 use crate::pages::layout::{Field, Layout, Page, PaymentFacts, Problem};
 use crate::pages::{redirect, status};
 use crate::security::Ctx;
 use crate::state::AppState;
+
+/// The most characters of the one-time code field (banks send 4 to 8
+/// digits).
+const OTP_MAX_CHARS: usize = 12;
 
 #[derive(Template)]
 #[template(path = "confirm.html")]
@@ -62,7 +68,8 @@ fn show(state: &AppState, ctx: &Ctx, p: &Payment, error: Option<Text>) -> Respon
     };
     let otp = Field::new(ctx.lang, "otp", Text::ConfirmOtp)
         .hint(hint)
-        .error(error.map(|e| layout.t(e)));
+        .error(error.map(|e| layout.t(e)))
+        .short(OTP_MAX_CHARS);
     ConfirmPage {
         id: p.id(),
         facts: PaymentFacts::of(p),
@@ -107,7 +114,11 @@ pub(crate) struct OtpForm {
 }
 
 /// `POST /payments/{id}/confirm`: an empty code is asked for again, never
-/// sent to the bank.
+/// sent to the bank. A code the bank did not accept, when the bank asks for
+/// the code again (its attempts are not used up), is the same page with
+/// "the code was not accepted" (422): the payer types it again without
+/// typing the card again. When the bank's attempts are used up it declines
+/// the payment, and the payer sees its status.
 pub(crate) async fn submit(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -115,14 +126,35 @@ pub(crate) async fn submit(
     CsrfForm(form): CsrfForm<OtpForm>,
 ) -> Response {
     let otp = form.otp.trim();
-    if otp.is_empty() {
-        let p = match load(&state, &ctx, id).await {
-            Ok(p) => p,
-            Err(page) => return page,
-        };
-        if p.state() == PaymentState::ActionRequired {
-            return show(&state, &ctx, &p, Some(Text::RequestInvalid));
-        }
+    let p = match load(&state, &ctx, id).await {
+        Ok(p) => p,
+        Err(page) => return page,
+    };
+    let asked_otp = p.state() == PaymentState::ActionRequired
+        && matches!(p.challenge(), Some(Challenge::Otp { .. }));
+    if otp.is_empty() && asked_otp {
+        return show(&state, &ctx, &p, Some(Text::PaymentOtpRequired));
     }
-    complete_challenge(&state, &ctx, id, ChallengeResponse::otp(otp)).await
+    if !asked_otp {
+        return complete_challenge(&state, &ctx, id, ChallengeResponse::otp(otp)).await;
+    }
+    match state
+        .tolom
+        .complete_challenge(id, &ChallengeResponse::otp(otp))
+        .await
+    {
+        // Asked again for the code: the one sent was not accepted.
+        Ok(after)
+            if after.state() == PaymentState::ActionRequired
+                && matches!(after.challenge(), Some(Challenge::Otp { .. })) =>
+        {
+            show(&state, &ctx, &after, Some(Text::PaymentOtpWrong))
+        }
+        Ok(after) => continue_at(&after),
+        Err(ChallengeError::NotAwaiting) => match state.tolom.payment(id).await {
+            Ok(now) => continue_at(&now),
+            Err(e) => failure_page(&state, &ctx, &e, &format!("/payments/{id}")),
+        },
+        Err(e) => failure_page(&state, &ctx, &e, &format!("/payments/{id}")),
+    }
 }

@@ -47,7 +47,7 @@ pub(crate) fn error_page_with(
     here: &str,
 ) -> Response {
     let page = ErrorPage {
-        layout: Layout::new(state, ctx, Text::ErrorHeading, here),
+        layout: Layout::error(state, ctx, error, here),
         code: error.code(),
         message: error,
         detail,
@@ -84,7 +84,7 @@ pub(crate) fn failure_page<E: ErrorCode + Display>(
 /// "Page not found" (404).
 pub(crate) fn not_found_page(state: &AppState, ctx: &Ctx) -> Response {
     ErrorPage {
-        layout: Layout::new(state, ctx, Text::ErrorHeading, "/"),
+        layout: Layout::error(state, ctx, Text::ErrorNotFound, "/"),
         code: Text::RequestNotFound.code(),
         message: Text::ErrorNotFound,
         detail: None,

@@ -5,6 +5,7 @@
 //! `templates/macros.html` take ([`Field`], [`Problem`], [`PaymentFacts`]).
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -48,6 +49,12 @@ pub(crate) struct Layout<'a> {
     pub operator: &'a Operator,
     /// Reload the page after this many seconds (a payment in flight).
     pub refresh: Option<u32>,
+    /// Whether the page answers an error (a 4xx or 5xx status): its
+    /// `<title>` then starts with "Error:". Set by [`Page::respond`].
+    failed: AtomicBool,
+    /// What went wrong, for the `<title>` of an error page (instead of the
+    /// page's heading, which is only "Error").
+    reason: Option<Cow<'static, str>>,
 }
 
 /// A link of the language switch.
@@ -67,6 +74,43 @@ impl<'a> Layout<'a> {
             here: here.into(),
             operator: &state.tolom.config().operator,
             refresh: None,
+            failed: AtomicBool::new(false),
+            reason: None,
+        }
+    }
+
+    /// An error page's layout: titled "Error", and `reason` in its
+    /// `<title>`.
+    pub fn error(
+        state: &'a AppState,
+        ctx: &Ctx,
+        reason: Text,
+        here: impl Into<String>,
+    ) -> Layout<'a> {
+        Layout {
+            reason: Some(text(reason, ctx.lang)),
+            ..Layout::new(state, ctx, Text::ErrorHeading, here)
+        }
+    }
+
+    /// The document's `<title>`: the page's heading and the site's name
+    /// (the name alone when the heading is the name), after "Error:" on a
+    /// page that answers an error, with what went wrong on an error page.
+    pub fn document_title(&self) -> String {
+        let site = text(Text::SiteName, self.lang);
+        let heading = match &self.reason {
+            Some(reason) => reason.trim_end_matches('.'),
+            None => self.title.as_ref(),
+        };
+        let titled = if heading == site {
+            site.into_owned()
+        } else {
+            format!("{heading} — {site}")
+        };
+        if self.failed.load(Ordering::Relaxed) {
+            format!("{}: {titled}", text(Text::ErrorHeading, self.lang))
+        } else {
+            titled
         }
     }
 
@@ -105,6 +149,10 @@ pub(crate) trait Page: Template {
     /// value whose `Display` fails; none of ours does) is logged and
     /// answered with a plain 500.
     fn respond(&self, status: StatusCode) -> Response {
+        self.layout().failed.store(
+            status.is_client_error() || status.is_server_error(),
+            Ordering::Relaxed,
+        );
         match self.render() {
             Ok(html) => (status, Html(html)).into_response(),
             Err(e) => {
@@ -132,6 +180,9 @@ pub(crate) struct Field<'a> {
     pub value: &'a str,
     /// The field's error.
     pub error: Option<Cow<'static, str>>,
+    /// For a short field (CVV, expiry, one-time code): the most characters
+    /// it takes (`maxlength`), and it is drawn narrow (`class="short"`).
+    pub max_chars: Option<usize>,
 }
 
 impl<'a> Field<'a> {
@@ -143,6 +194,15 @@ impl<'a> Field<'a> {
             hint: None,
             value: "",
             error: None,
+            max_chars: None,
+        }
+    }
+
+    /// A short field of at most `max` characters.
+    pub fn short(self, max: usize) -> Field<'a> {
+        Field {
+            max_chars: Some(max),
+            ..self
         }
     }
 

@@ -19,6 +19,7 @@ pub(crate) mod home;
 pub(crate) mod layout;
 pub(crate) mod receipt;
 pub(crate) mod redirect;
+pub(crate) mod services;
 pub(crate) mod status;
 pub(crate) mod terms;
 pub(crate) mod verify;

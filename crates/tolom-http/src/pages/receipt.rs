@@ -1,8 +1,12 @@
 //! The receipt of a paid payment: the printable page
-//! (`GET /payments/{id}/receipt`, with the QR code of its verification
-//! link — number, key id, signature — and the signed content itself) and
-//! the same receipt, with the same signed content, as a PDF and as JSON. A
-//! payment without a receipt (not paid) sends the payer to its status.
+//! (`GET /payments/{id}/receipt`) with what the payer needs — the status in
+//! its colour, the receiving agency and the purpose of payment, the code
+//! grouped as the look-up shows it, the amounts, the card — and the QR code
+//! of its verification link (number, key id, signature). The technical
+//! details (signature, key, signed content, the JSON, the acquirer) are on
+//! the verification page that link opens (`/verify`). The same receipt,
+//! with its signed content, as a PDF and as JSON. A payment without a
+//! receipt (not paid) sends the payer to its status.
 
 use askama::Template;
 use axum::extract::State;
@@ -10,10 +14,11 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use tolom_core::errors::QueryError;
 use tolom_core::i18n::Text;
+use tolom_core::payment::PaymentState;
 use tolom_core::receipt::Receipt;
 use uuid::Uuid;
 
-use crate::facts::{receipt_json, receipt_rows, verify_url};
+use crate::facts::{receipt_json, receipt_rows, verify_url, Readers};
 use crate::pages::error::failure_page;
 use crate::pages::extract::PaymentId;
 use crate::pages::layout::{Layout, Page};
@@ -25,13 +30,29 @@ use crate::state::AppState;
 struct ReceiptPage<'a> {
     layout: Layout<'a>,
     receipt: &'a Receipt,
+    /// The status box's class ([`tone`]).
+    tone: &'static str,
     rows: Vec<(Text, String)>,
     verify_url: String,
     /// The QR code of `verify_url`, as SVG markup from the `qrcode` crate.
     qr_svg: String,
-    /// The exact text the signature covers, and its format.
-    signed_content: String,
-    format: &'static str,
+}
+
+/// The colour of a payment's state, as the class of its status box: `ok`
+/// (green) paid, `back` (amber) money given back in part or in full,
+/// (also a payment taken twice, whose money is being or was returned),
+/// `bad` (red) failed, declined or expired, `wait` (blue)
+/// still open or with the bank.
+pub(crate) fn tone(state: PaymentState) -> &'static str {
+    match state {
+        PaymentState::Succeeded => "ok",
+        PaymentState::PartiallyRefunded
+        | PaymentState::Refunded
+        | PaymentState::Duplicate
+        | PaymentState::Returned => "back",
+        PaymentState::Declined | PaymentState::Failed | PaymentState::Expired => "bad",
+        _ => "wait",
+    }
 }
 
 impl Page for ReceiptPage<'_> {
@@ -86,11 +107,10 @@ pub(crate) async fn receipt(
             Text::ReceiptHeading,
             format!("/payments/{id}/receipt"),
         ),
-        rows: receipt_rows(&r, ctx.lang),
+        tone: tone(r.status),
+        rows: receipt_rows(&r, ctx.lang, Readers::Payer),
         qr_svg: qr_svg(&url),
         verify_url: url,
-        signed_content: r.signed_content(),
-        format: tolom_core::receipt::CONTENT_VERSION,
         receipt: &r,
     }
     .respond(StatusCode::OK)

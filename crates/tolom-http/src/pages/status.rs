@@ -13,6 +13,7 @@ use crate::errors::failure_text;
 use crate::pages::extract::PaymentId;
 use crate::pages::flow::{load, next_url};
 use crate::pages::layout::{Layout, Page, PaymentFacts};
+use crate::pages::receipt;
 use crate::security::Ctx;
 use crate::state::AppState;
 
@@ -24,7 +25,7 @@ const REFRESH_SECONDS: u32 = 5;
 struct StatusPage<'a> {
     layout: Layout<'a>,
     state: PaymentState,
-    /// `ok`, `bad` or nothing (in flight): the box's class.
+    /// The box's class: the state's colour ([`receipt::tone`]).
     tone: &'static str,
     /// A decline's or failure's stable code and text.
     reason: Option<(&'a str, Text)>,
@@ -90,13 +91,7 @@ pub(crate) fn page(state: &AppState, ctx: &Ctx, p: &Payment, notice: Option<Text
     StatusPage {
         layout,
         state: s,
-        tone: if s.is_paid() {
-            "ok"
-        } else if in_flight {
-            ""
-        } else {
-            "bad"
-        },
+        tone: receipt::tone(s),
         reason,
         unknown: s == PaymentState::Unknown,
         in_flight,

@@ -3,7 +3,9 @@
 //! carries (`?n=<number>&k=<key id>&s=<signature>`), or with the receipt's
 //! signed content and its signature (`?c=<content>&s=<signature>`, from
 //! the receipt's JSON: a forged name or amount there is caught). A form
-//! checks one by hand.
+//! checks one by hand. A genuine receipt is shown with its facts and the
+//! technical details the payer's receipt page leaves out: key, signature,
+//! the signed content itself and the link to its JSON.
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
@@ -12,27 +14,39 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use tolom_core::i18n::{text, text_with, ErrorCode, FluentArgs, Text};
+use tolom_core::receipt::CONTENT_VERSION;
 use tolom_core::usecases::{ReceiptCheck, ReceiptClaim};
 
-use crate::facts::{query_value, receipt_rows};
+use crate::facts::{query_value, receipt_rows, Readers};
 use crate::pages::layout::{Layout, Page};
 use crate::security::Ctx;
 use crate::state::AppState;
 
-/// The facts shown for a genuine receipt: from its number to the card
-/// (not the operator's details, which are in the footer).
-const FACTS_SHOWN: usize = 12;
+/// The technical details of a genuine receipt, for agencies and anyone
+/// who checks it by hand.
+struct Details {
+    /// The signature (base64url).
+    signature: String,
+    /// The exact text the signature covers.
+    signed_content: String,
+    /// Its format (`tolom-receipt/2`).
+    format: &'static str,
+    /// The receipt as JSON.
+    json_href: String,
+}
 
 /// The answer to a check.
 enum Outcome {
     /// Nothing asked yet.
     NotAsked,
     /// Genuine: the facts as signed, the key that verified them, and what
-    /// has changed since (a refund).
+    /// has changed since (a refund); the technical details the payer's
+    /// receipt page leaves out (signature, signed content, the JSON).
     Genuine {
         rows: Vec<(Text, String)>,
         key_id: String,
         changed: Option<String>,
+        details: Box<Details>,
     },
     /// Not genuine, and why.
     NotGenuine(String),
@@ -101,10 +115,17 @@ pub(crate) async fn verify(
     } else {
         match state.tolom.check_receipt(&claim).await {
             Ok(ReceiptCheck::Genuine(g)) => Outcome::Genuine {
-                rows: receipt_rows(&g.receipt, ctx.lang)
-                    .into_iter()
-                    .take(FACTS_SHOWN)
-                    .collect(),
+                rows: receipt_rows(&g.receipt, ctx.lang, Readers::Checker),
+                details: Box::new(Details {
+                    signature: if g.receipt.signature.is_empty() {
+                        q.s.trim().to_string()
+                    } else {
+                        g.receipt.signature.clone()
+                    },
+                    signed_content: g.receipt.signed_content(),
+                    format: CONTENT_VERSION,
+                    json_href: format!("/payments/{}/receipt.json", g.receipt.payment_id),
+                }),
                 key_id: g.key.key_id().to_string(),
                 changed: g.status_now.map(|now| {
                     let mut args = FluentArgs::new();
