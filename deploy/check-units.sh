@@ -10,7 +10,9 @@
 #      promises is written in each serving unit;
 #   3. TimeoutStopSec is longer than the example's shutdown_grace_secs;
 #   4. tolom itself accepts deploy/tolom.toml.example (unknown keys are
-#      refused) and shows the shared settings.
+#      refused) and shows the shared settings, the code format and the
+#      operator; `config check` passes it, with deploy/catalogue.example.json
+#      as its catalogue too, and refuses a wrong value naming its key.
 #
 # Usage: deploy/check-units.sh   (TOLOM=path/to/tolom, default target/debug/tolom,
 #                                 built when missing)
@@ -98,12 +100,35 @@ if out="$(env -u TOLOM_CONFIG TOLOM_DATABASE_PASSWORD_FILE="$work/database-passw
             "$TOLOM" --config deploy/tolom.toml.example config show 2>&1)"; then
   for want in 'server.public_url +https://pay.example.kg' 'database.schema +tolom' \
               'database.password +\[REDACTED\]' 'acquirer.kind +bpc' \
-              'signing.key_file +/etc/tolom/credentials/receipt-signing.key'; do
+              'signing.key_file +/etc/tolom/credentials/receipt-signing.key' \
+              'codes.length +12' 'codes.check +damm' 'codes.prefixes.driving_licence +16' \
+              'operator.name.en +State enterprise "Infocom"' 'operator.phone +119' \
+              'operator.website +https://pay.example.kg' 'catalogue_file +\(built-in'; do
     printf '%s\n' "$out" | grep -Eq "^$want" || fail "config show lacks /$want/: $out"
   done
   pass "tolom --config deploy/tolom.toml.example config show"
 else
   fail "tolom refuses deploy/tolom.toml.example: $out"
+fi
+check() {  # check FILE: tolom config check on FILE with the units' secrets
+  env -u TOLOM_CONFIG TOLOM_DATABASE_PASSWORD_FILE="$work/database-password" \
+    TOLOM_BPC_PASSWORD_FILE="$work/bpc-password" TOLOM_PORTAL_SECRET_FILE="$work/portal-secret" \
+    "$TOLOM" --config "$1" config check 2>&1
+}
+sed "s|^# catalogue_file = .*|catalogue_file = \"$PWD/deploy/catalogue.example.json\"|" \
+  deploy/tolom.toml.example >"$work/with-catalogue.toml"
+if out="$(check "$work/with-catalogue.toml")" && printf '%s\n' "$out" | grep -q '^catalogue: 5 services'; then
+  pass "tolom config check: deploy/tolom.toml.example with deploy/catalogue.example.json"
+else
+  fail "config check refuses the example with deploy/catalogue.example.json: $out"
+fi
+sed 's|^check = "damm"|check = "verhoeff"|' deploy/tolom.toml.example >"$work/wrong.toml"
+if out="$(check "$work/wrong.toml")"; then
+  fail "config check accepted check = \"verhoeff\": $out"
+elif printf '%s\n' "$out" | grep -q 'codes.check = "verhoeff"'; then
+  pass "tolom config check refuses a wrong value, naming its key"
+else
+  fail "config check's refusal does not name codes.check: $out"
 fi
 
 if [ "$failed" = 0 ]; then echo "== deploy/: all checks passed"; else echo "== deploy/: FAILED" >&2; exit 1; fi

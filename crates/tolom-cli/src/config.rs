@@ -32,6 +32,30 @@ pub enum ConfigError {
     /// A value is missing or wrong.
     #[error("configuration: {0}")]
     Invalid(String),
+    /// Values of the sections that fit tolom to the operator's data
+    /// (`[codes]`, `[operator]`, `catalogue_file`) are wrong: each problem
+    /// names its key.
+    #[error("{}", unfit_message(.path, .problems))]
+    Unfit {
+        /// The file (or `(no file)`).
+        path: String,
+        /// Each problem, naming its key.
+        problems: Vec<String>,
+    },
+}
+
+fn unfit_message(path: &str, problems: &[String]) -> String {
+    match problems {
+        [one] => format!("invalid configuration in {path}: {one}"),
+        many => {
+            let mut m = format!("invalid configuration in {path}: {} problems", many.len());
+            for p in many {
+                m.push_str("\n  - ");
+                m.push_str(p);
+            }
+            m
+        }
+    }
 }
 
 /// `[database]`.
@@ -227,8 +251,16 @@ pub struct FileConfig {
     /// Directory for keys and the default SQLite file (default
     /// `tolom-data`). Env: `TOLOM_DATA_DIR`.
     pub data_dir: Option<PathBuf>,
-    /// A catalogue JSON file replacing the built-in Kyrgyz catalogue.
+    /// A catalogue JSON file replacing the built-in Kyrgyz catalogue
+    /// (`deploy/catalogue.example.json`); checked when loaded.
     pub catalogue_file: Option<PathBuf>,
+    /// `[codes]`: the shape of payment codes (length, check digits,
+    /// prefixes per family).
+    #[serde(default)]
+    pub codes: crate::fitting::CodesSection,
+    /// `[operator]`: who runs the site, in each language (default: the
+    /// state payment site's operator).
+    pub operator: Option<crate::fitting::OperatorSection>,
     /// `[database]`.
     #[serde(default)]
     pub database: DatabaseSection,
@@ -279,6 +311,8 @@ pub struct Settings {
     pub portal_secret_env: Option<SecretString>,
     /// Retention period in days.
     pub retention_days: u32,
+    /// The code format, operator and catalogue the file fits, checked.
+    pub fitted: crate::fitting::Fitted,
 }
 
 const REDACTED: &str = "[REDACTED]";
@@ -429,7 +463,21 @@ impl Settings {
                 "the database URL must not contain a password: use TOLOM_DATABASE_PASSWORD or password_file".into(),
             ));
         }
+        let fitted = crate::fitting::fit(
+            &file.codes,
+            file.operator.as_ref(),
+            file.catalogue_file.as_deref(),
+            file.server.public_url.as_deref(),
+        )
+        .map_err(|problems| ConfigError::Unfit {
+            path: source
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "(no file)".into()),
+            problems,
+        })?;
         Ok(Settings {
+            fitted,
             database_password: secret(
                 "TOLOM_DATABASE_PASSWORD",
                 file.database.password_file.as_deref(),
@@ -603,6 +651,9 @@ impl Settings {
                 .unwrap_or_else(|| "(off)".into()),
         );
         line("webhook.secret", redact(&self.webhook_secret).into());
+        for (k, v) in self.fitted.show() {
+            line(&k, v);
+        }
         out
     }
 
@@ -623,8 +674,17 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
         path: path.display().to_string(),
         message: e.kind().to_string(),
     })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Parse {
-        path: path.display().to_string(),
-        message: e.message().to_string(),
+    toml::from_str(&text).map_err(|e| {
+        // Where: the line of the key (or of its table) the error is about.
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        ConfigError::Parse {
+            path: path.display().to_string(),
+            message: match line {
+                Some(n) => format!("line {n}: {}", e.message()),
+                None => e.message().to_string(),
+            },
+        }
     })
 }

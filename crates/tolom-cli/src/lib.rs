@@ -12,7 +12,8 @@
 //! Layout: [`cli`] (the top-level shape), [`commands`] (one module per
 //! command, each with its own arguments), [`compose`] (which adapters run,
 //! and the refusal of test adapters in production), [`config`] (the TOML
-//! file and `TOLOM_*` variables), [`demo`] (what the demo adds),
+//! file and `TOLOM_*` variables), [`fitting`] (the code format, operator
+//! and catalogue it fits, checked), [`demo`] (what the demo adds),
 //! [`output`], and [`telemetry`] (log lines and metrics). `main.rs` only
 //! calls [`main`].
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@ pub mod commands;
 pub mod compose;
 pub mod config;
 pub mod demo;
+pub mod fitting;
 pub mod output;
 pub mod telemetry;
 

@@ -151,15 +151,16 @@ fn build(
     ))
 }
 
-/// The core's configuration (catalogue from the file when given).
+/// The core's configuration: the code format, operator and catalogue the
+/// file fits (checked when it was loaded), and the return address.
 pub fn core_config(settings: &Settings) -> Result<tolom_core::Config, CliError> {
-    let mut config = tolom_core::Config::default();
-    if let Some(path) = &settings.file.catalogue_file {
-        let json = std::fs::read_to_string(path)
-            .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
-        config.catalogue = tolom_core::catalogue::Catalogue::from_json(&json)
-            .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
-    }
+    let fitted = &settings.fitted;
+    let mut config = tolom_core::Config {
+        code_format: fitted.code_format.clone(),
+        operator: fitted.operator.clone(),
+        catalogue: fitted.catalogue.clone(),
+        ..tolom_core::Config::default()
+    };
     if let Some(u) = &settings.file.server.public_url {
         // The payment's own return route: a payer back from the bank lands
         // on the payment, which settles at once.
