@@ -96,7 +96,8 @@ fn payment_codes() {
             "parse gis-gmp-20: accepted",
             "router GET /api/v1/charges/{code}: 200",
             "router GET /api/v1/charges/{code}: 422 code.check_digit",
-            "router POST /lookup: 200",
+            "router POST /lookup: 303",
+            "router GET /pay/{code}: 200",
         ],
     );
     assert_trips(code::CodeTarget::new(0), "code.check_digit", 200);
