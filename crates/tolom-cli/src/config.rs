@@ -33,8 +33,8 @@ pub enum ConfigError {
     #[error("configuration: {0}")]
     Invalid(String),
     /// Values of the sections that fit tolom to the operator's data
-    /// (`[codes]`, `[operator]`, `catalogue_file`) are wrong: each problem
-    /// names its key.
+    /// (`[codes]`, `[operator]`, `[cards]`, `catalogue_file`) are wrong:
+    /// each problem names its key.
     #[error("{}", unfit_message(.path, .problems))]
     Unfit {
         /// The file (or `(no file)`).
@@ -261,6 +261,10 @@ pub struct FileConfig {
     /// `[operator]`: who runs the site, in each language (default: the
     /// state payment site's operator).
     pub operator: Option<crate::fitting::OperatorSection>,
+    /// `[cards]`: the card brands and number ranges accepted (default:
+    /// the built-in table).
+    #[serde(default)]
+    pub cards: crate::fitting::CardsSection,
     /// `[database]`.
     #[serde(default)]
     pub database: DatabaseSection,
@@ -466,6 +470,7 @@ impl Settings {
         let fitted = crate::fitting::fit(
             &file.codes,
             file.operator.as_ref(),
+            &file.cards,
             file.catalogue_file.as_deref(),
             file.server.public_url.as_deref(),
         )

@@ -1,6 +1,7 @@
-//! Fitting tolom to an operator's data: the `[codes]` and `[operator]`
-//! sections and `catalogue_file` of the configuration file, checked when
-//! it is loaded (every command, `serve` and `config check` first).
+//! Fitting tolom to an operator's data: the `[codes]`, `[operator]` and
+//! `[cards]` sections and `catalogue_file` of the configuration file,
+//! checked when it is loaded (every command, `serve` and `config check`
+//! first).
 //!
 //! Each problem is reported with the key it is about (`codes.length`,
 //! `operator.name.ru`, ...), all of them at once. `docs/operations.md`
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Deserialize;
-use tolom_core::card::Email;
+use tolom_core::card::{BrandRange, BrandTable, CardBrand, Email};
 use tolom_core::catalogue::Catalogue;
 use tolom_core::checkdigit::{scheme_by_name, CheckDigitScheme, SCHEME_NAMES};
 use tolom_core::code::{CodeFormat, ServiceFamily};
@@ -107,8 +108,47 @@ pub struct OperatorSection {
     pub website: Option<String>,
 }
 
-/// What the file fits: the core's code format, operator and catalogue,
-/// checked, with what `config show` prints of them.
+/// The card brands tolom knows, by their configuration ids.
+pub const BRANDS: [CardBrand; 6] = [
+    CardBrand::Visa,
+    CardBrand::Mastercard,
+    CardBrand::Maestro,
+    CardBrand::UnionPay,
+    CardBrand::Mir,
+    CardBrand::Elcart,
+];
+
+/// `[cards]`: the cards the site accepts.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CardsSection {
+    /// The brands accepted (default: every brand of the table): `visa`,
+    /// `mastercard`, `maestro`, `union_pay`, `mir`, `elcart`.
+    pub brands: Option<Vec<String>>,
+    /// `[[cards.ranges]]`: the brands' number ranges, matched in order;
+    /// when given they replace the built-in table whole.
+    pub ranges: Option<Vec<RangeSection>>,
+}
+
+/// `[[cards.ranges]]`: one range of card numbers of a brand.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeSection {
+    /// The brand (`elcart`, ...).
+    pub brand: String,
+    /// The lowest leading digits, e.g. `"9417"` or `"2221"` (1 to 8
+    /// digits).
+    pub from: String,
+    /// The highest leading digits, as many as `from` (default: `from`).
+    pub to: Option<String>,
+    /// The card number lengths of the range (12 to 19).
+    pub lengths: Vec<u8>,
+    /// Whether numbers must pass the Luhn check (default `true`).
+    pub luhn: Option<bool>,
+}
+
+/// What the file fits: the core's code format, operator, cards and
+/// catalogue, checked, with what `config show` prints of them.
 #[derive(Debug, Clone)]
 pub struct Fitted {
     /// The shape of codes.
@@ -119,6 +159,8 @@ pub struct Fitted {
     pub operator: Operator,
     /// Whether `[operator]` was left out (the state site's operator).
     pub operator_is_default: bool,
+    /// The card ranges accepted, in the order they are matched.
+    pub brands: BrandTable,
     /// Services and tariffs.
     pub catalogue: Catalogue,
     /// The catalogue file, if not the built-in catalogue.
@@ -132,6 +174,7 @@ impl Default for Fitted {
             prefixes: default_prefixes(),
             operator: Operator::default(),
             operator_is_default: true,
+            brands: BrandTable::default(),
             catalogue: Catalogue::kyrgyz_default(),
             catalogue_file: None,
         }
@@ -162,12 +205,14 @@ impl Problems {
 pub fn fit(
     codes: &CodesSection,
     operator: Option<&OperatorSection>,
+    cards: &CardsSection,
     catalogue_file: Option<&Path>,
     public_url: Option<&str>,
 ) -> Result<Fitted, Vec<String>> {
     let mut problems = Problems::default();
     let format = fit_codes(codes, &mut problems);
     let operator_fitted = operator.map(|o| fit_operator(o, public_url, &mut problems));
+    let brands = fit_cards(cards, &mut problems);
     let catalogue = fit_catalogue(catalogue_file, &mut problems);
     if let (Some((_, prefixes)), Some(catalogue)) = (&format, &catalogue) {
         for s in catalogue.services() {
@@ -182,13 +227,16 @@ pub fn fit(
             }
         }
     }
-    match (format, operator_fitted, catalogue) {
-        (Some((code_format, prefixes)), operator, Some(catalogue)) if problems.0.is_empty() => {
+    match (format, operator_fitted, brands, catalogue) {
+        (Some((code_format, prefixes)), operator, Some(brands), Some(catalogue))
+            if problems.0.is_empty() =>
+        {
             Ok(Fitted {
                 code_format,
                 prefixes,
                 operator_is_default: operator.is_none(),
                 operator: operator.flatten().unwrap_or_default(),
+                brands,
                 catalogue,
                 catalogue_file: catalogue_file.map(Path::to_path_buf),
             })
@@ -458,6 +506,137 @@ fn fit_operator(
     })
 }
 
+fn brand_by_id(id: &str) -> Option<CardBrand> {
+    BRANDS.into_iter().find(|b| b.id() == id)
+}
+
+fn brand_ids() -> String {
+    BRANDS.map(|b| b.id()).join(", ")
+}
+
+/// Leading digits of a range: 1 to 8 digits.
+fn leading_digits(s: &str) -> Option<u32> {
+    (!s.is_empty() && s.len() <= 8 && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse().ok())
+        .flatten()
+}
+
+fn fit_cards(c: &CardsSection, problems: &mut Problems) -> Option<BrandTable> {
+    let before = problems.0.len();
+    let accepted: Option<Vec<CardBrand>> = c.brands.as_ref().map(|list| {
+        if list.is_empty() {
+            problems.push(
+                "cards.brands = []: no card could pay; leave the key out to accept every brand",
+            );
+        }
+        let mut out = Vec::new();
+        for id in list {
+            match brand_by_id(id) {
+                None => problems.push(format!(
+                    "cards.brands: {id:?} is not a brand tolom knows; use {}",
+                    brand_ids()
+                )),
+                Some(b) if out.contains(&b) => {
+                    problems.push(format!("cards.brands: {id:?} is given twice"))
+                }
+                Some(b) => out.push(b),
+            }
+        }
+        out
+    });
+    let ranges: Vec<BrandRange> = match &c.ranges {
+        None => BrandTable::default().ranges().to_vec(),
+        Some(list) => {
+            if list.is_empty() {
+                problems.push(
+                    "cards.ranges = []: no card could pay; leave the key out for the built-in ranges",
+                );
+            }
+            let mut out = Vec::new();
+            for (i, r) in list.iter().enumerate() {
+                let key = format!("cards.ranges[{}]", i + 1);
+                let brand = brand_by_id(&r.brand);
+                if brand.is_none() {
+                    problems.push(format!(
+                        "{key}.brand = {:?}: not a brand tolom knows; use {}",
+                        r.brand,
+                        brand_ids()
+                    ));
+                }
+                if let (Some(b), Some(accepted)) = (brand, &accepted) {
+                    if !accepted.contains(&b) {
+                        problems.push(format!(
+                            "{key}.brand = {:?} is not in cards.brands: add it there or drop the range",
+                            r.brand
+                        ));
+                    }
+                }
+                let to_text = r.to.as_deref().unwrap_or(&r.from);
+                let from = leading_digits(&r.from);
+                let to = leading_digits(to_text);
+                if from.is_none() {
+                    problems.push(format!("{key}.from = {:?}: 1 to 8 digits", r.from));
+                }
+                if to.is_none() {
+                    problems.push(format!("{key}.to = {to_text:?}: 1 to 8 digits"));
+                }
+                if let (Some(f), Some(t)) = (from, to) {
+                    if to_text.len() != r.from.len() {
+                        problems.push(format!(
+                            "{key}: from {:?} and to {to_text:?} have different numbers of digits",
+                            r.from
+                        ));
+                    } else if f > t {
+                        problems.push(format!("{key}: from {:?} is above to {to_text:?}", r.from));
+                    }
+                }
+                if r.lengths.is_empty() {
+                    problems.push(format!("{key}.lengths = []: give the card number lengths"));
+                }
+                for n in &r.lengths {
+                    if !(12..=19).contains(n) {
+                        problems.push(format!(
+                            "{key}.lengths: {n} is not a card number length (12 to 19)"
+                        ));
+                    }
+                }
+                if let (Some(brand), Some(from), Some(to)) = (brand, from, to) {
+                    let mut lengths = r.lengths.clone();
+                    lengths.sort_unstable();
+                    lengths.dedup();
+                    out.push(BrandRange {
+                        brand,
+                        from,
+                        to,
+                        prefix_len: u8::try_from(r.from.len()).unwrap_or(u8::MAX),
+                        lengths,
+                        luhn: r.luhn.unwrap_or(true),
+                    });
+                }
+            }
+            out
+        }
+    };
+    let kept: Vec<BrandRange> = ranges
+        .into_iter()
+        .filter(|r| accepted.as_ref().is_none_or(|a| a.contains(&r.brand)))
+        .collect();
+    if let Some(accepted) = &accepted {
+        for b in accepted {
+            if c.ranges.is_some() && !kept.iter().any(|r| r.brand == *b) {
+                problems.push(format!(
+                    "cards.brands: {:?} has no range in cards.ranges: no card of it could pay",
+                    b.id()
+                ));
+            }
+        }
+    }
+    if problems.0.len() > before {
+        return None;
+    }
+    Some(BrandTable::new(kept))
+}
+
 fn fit_catalogue(file: Option<&Path>, problems: &mut Problems) -> Option<Catalogue> {
     let Some(path) = file else {
         return Some(Catalogue::kyrgyz_default());
@@ -571,6 +750,36 @@ impl Fitted {
         out.push(("operator.phone".into(), op.phone.clone()));
         out.push(("operator.email".into(), op.email.clone()));
         out.push(("operator.website".into(), op.website.clone()));
+        let mut brands: Vec<&str> = Vec::new();
+        for r in self.brands.ranges() {
+            if !brands.contains(&r.brand.id()) {
+                brands.push(r.brand.id());
+            }
+        }
+        out.push(("cards.brands".into(), brands.join(", ")));
+        for (i, r) in self.brands.ranges().iter().enumerate() {
+            let width = usize::from(r.prefix_len);
+            let digits = |n: u32| format!("{n:0width$}");
+            out.push((
+                format!("cards.ranges[{}]", i + 1),
+                format!(
+                    "{} {}{}, {} digits{}",
+                    r.brand.id(),
+                    digits(r.from),
+                    if r.from == r.to {
+                        String::new()
+                    } else {
+                        format!("–{}", digits(r.to))
+                    },
+                    r.lengths
+                        .iter()
+                        .map(u8::to_string)
+                        .collect::<Vec<_>>()
+                        .join("/"),
+                    if r.luhn { ", Luhn" } else { "" }
+                ),
+            ));
+        }
         out.push((
             "catalogue_file".into(),
             self.catalogue_file
@@ -620,6 +829,7 @@ mod tests {
         fit(
             &file.codes,
             file.operator.as_ref(),
+            &file.cards,
             file.catalogue_file.as_deref(),
             file.server.public_url.as_deref(),
         )
@@ -944,5 +1154,122 @@ en = "1 Example street, Bishkek"
         assert!(get("codes.prefixes.passport").contains("10000000 codes"));
         assert_eq!(get("operator.name.en"), "Example enterprise");
         assert!(get("catalogue.unpublished").contains("driving-licence-national/standard"));
+    }
+
+    #[test]
+    fn the_built_in_card_table_by_default() {
+        let f = fit_toml("").unwrap();
+        assert_eq!(f.brands.ranges(), BrandTable::default().ranges());
+    }
+
+    #[test]
+    fn accepted_brands_filter_the_table() {
+        let f = fit_toml("[cards]\nbrands = [\"visa\", \"elcart\"]\n").unwrap();
+        let brand = |pan: &str| f.brands.detect(pan).map(|r| r.brand);
+        assert_eq!(brand("4111111111111111"), Some(CardBrand::Visa));
+        assert_eq!(brand("9417000000000008"), Some(CardBrand::Elcart));
+        assert_eq!(brand("5555555555554444"), None, "Mastercard not accepted");
+        assert_eq!(brand("2200000000000004"), None, "Mir not accepted");
+        let shown = f.show();
+        let get = |k: &str| {
+            shown
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(get("cards.brands").as_deref(), Some("elcart, visa"));
+        assert_eq!(
+            get("cards.ranges[1]").as_deref(),
+            Some("elcart 9417, 16/19 digits")
+        );
+        assert_eq!(
+            get("cards.ranges[2]").as_deref(),
+            Some("visa 4, 13/16/19 digits, Luhn")
+        );
+    }
+
+    #[test]
+    fn ranges_replace_the_table() {
+        let f = fit_toml(
+            "[[cards.ranges]]\nbrand = \"elcart\"\nfrom = \"94170\"\nto = \"94172\"\n\
+             lengths = [16]\nluhn = false\n\n[[cards.ranges]]\nbrand = \"visa\"\nfrom = \"4\"\n\
+             lengths = [16, 13]\n",
+        )
+        .unwrap();
+        let r = f.brands.ranges();
+        assert_eq!(r.len(), 2);
+        assert_eq!((r[0].from, r[0].to, r[0].prefix_len), (94170, 94172, 5));
+        assert!(!r[0].luhn);
+        assert_eq!(r[1].lengths, vec![13, 16], "sorted");
+        assert!(r[1].luhn, "Luhn by default");
+        assert_eq!(r[1].to, 4, "to defaults to from");
+        let brand = |pan: &str| f.brands.detect(pan).map(|r| r.brand);
+        assert_eq!(brand("9417100000000000"), Some(CardBrand::Elcart));
+        assert_eq!(brand("9417300000000000"), None, "outside the sub-range");
+        assert_eq!(brand("5555555555554444"), None);
+        // A leading zero counts as a digit.
+        let f = fit_toml("[[cards.ranges]]\nbrand = \"mir\"\nfrom = \"0220\"\nlengths = [16]\n")
+            .unwrap();
+        assert_eq!(f.brands.ranges()[0].prefix_len, 4);
+    }
+
+    #[test]
+    fn wrong_card_settings_are_refused_naming_the_key() {
+        let p = problem("[cards]\nbrands = [\"amex\"]\n", "cards.brands");
+        assert!(
+            p.contains("visa, mastercard, maestro, union_pay, mir, elcart"),
+            "{p}"
+        );
+        problem("[cards]\nbrands = []\n", "cards.brands = []");
+        problem("[cards]\nbrands = [\"visa\", \"visa\"]\n", "twice");
+        let range = |body: &str| format!("[[cards.ranges]]\nbrand = \"elcart\"\n{body}");
+        problem(
+            &range("from = \"9418\"\nto = \"9417\"\nlengths = [16]\n"),
+            "cards.ranges[1]: from",
+        );
+        problem(
+            &range("from = \"9417\"\nto = \"94179\"\nlengths = [16]\n"),
+            "different numbers of digits",
+        );
+        problem(
+            &range("from = \"94x7\"\nlengths = [16]\n"),
+            "cards.ranges[1].from",
+        );
+        problem(
+            &range("from = \"123456789\"\nlengths = [16]\n"),
+            "cards.ranges[1].from",
+        );
+        problem(
+            &range("from = \"9417\"\nlengths = [20]\n"),
+            "cards.ranges[1].lengths",
+        );
+        problem(
+            &range("from = \"9417\"\nlengths = []\n"),
+            "cards.ranges[1].lengths",
+        );
+        problem(
+            "[[cards.ranges]]\nbrand = \"amex\"\nfrom = \"34\"\nlengths = [15]\n",
+            "cards.ranges[1].brand",
+        );
+        problem(
+            &format!(
+                "[cards]\nbrands = [\"visa\"]\n{}",
+                range("from = \"9417\"\nlengths = [16]\n")
+            ),
+            "is not in cards.brands",
+        );
+        problem(
+            &format!(
+                "[cards]\nbrands = [\"visa\", \"elcart\"]\n{}",
+                range("from = \"9417\"\nlengths = [16]\n")
+            ),
+            "\"visa\" has no range",
+        );
+        problem("[cards]\nranges = []\n", "cards.ranges = []");
+        let e = toml::from_str::<FileConfig>(
+            "[[cards.ranges]]\nbrand = \"visa\"\nfrom = \"4\"\nlenghts = [16]\n",
+        )
+        .unwrap_err();
+        assert!(e.message().contains("unknown field"), "{e}");
     }
 }

@@ -1,7 +1,7 @@
 //! An operator's own data, end to end: `tolom serve` from a TOML file whose
-//! `[codes]` and `[operator]` are not tolom's defaults (10-digit codes with
-//! a Luhn check digit and one-digit prefixes, another operator), the BPC
-//! emulator as the bank. A code in that format is issued by `tolom codes
+//! `[codes]`, `[operator]` and `[cards]` are not tolom's defaults (10-digit
+//! codes with a Luhn check digit and one-digit prefixes, another operator,
+//! Visa and Elcart only), the BPC emulator as the bank. A code in that format is issued by `tolom codes
 //! issue`, looked up and paid through the API; the configured operator is
 //! on the pages and the signed receipt; `tolom config show` and `config
 //! check` print the settings, and a wrong value stops `serve` naming its
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::deployed::{bank, card, free_port, http, start, terms_id, Instance, Site};
-use tolom_bpc_emulator::cards::VISA_APPROVE;
+use tolom_bpc_emulator::cards::{MASTERCARD_APPROVE, VISA_APPROVE};
 use tolom_core::checkdigit::Luhn;
 
 const FITTED: &str = r#"
@@ -40,6 +40,9 @@ en = "Tolom Services LLC"
 ky = "Бишкек ш., Мисал көч., 1"
 ru = "г. Бишкек, ул. Примерная, 1"
 en = "1 Example street, Bishkek"
+
+[cards]
+brands = ["visa", "elcart"]
 "#;
 
 /// A site whose file carries [`FITTED`] (plus `extra`).
@@ -81,6 +84,7 @@ async fn a_code_in_the_operators_format_is_issued_looked_up_and_paid_under_its_n
         "operator.phone               +996 312 900 900\n",
         "operator.website             https://pay.example.kg\n",
         "catalogue_file               (built-in Kyrgyz catalogue)\n",
+        "cards.brands                 elcart, visa\n",
     ] {
         assert!(shown.contains(want), "{want:?} not in:\n{shown}");
     }
@@ -194,6 +198,20 @@ async fn a_code_in_the_operators_format_is_issued_looked_up_and_paid_under_its_n
     assert!(!page.contains("Инфоком"), "no default operator left");
     let (_, home) = get(format!("{base}/?lang=ky")).await;
     assert!(home.contains("«Төлөм Сервис» ЖЧК"), "the footer names it");
+
+    // A Mastercard is not among the brands accepted: refused before the
+    // bank, the payment unchanged.
+    let (status, p) = start(&http, &base, &licence, &terms, "start-licence").await;
+    assert_eq!(status, 201, "{p}");
+    let id = p["id"].as_str().expect("id").to_string();
+    let (status, refused) = card(&http, &base, &id, MASTERCARD_APPROVE, "card-mc").await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused.to_string().contains("card.brand_unknown"),
+        "{refused}"
+    );
+    let orders = emu.orders().len();
+    assert_eq!(orders, 1, "only the Visa payment reached the bank");
 
     assert_eq!(serve.terminate().code(), Some(0));
 }

@@ -155,6 +155,11 @@ impl BrandTable {
         BrandTable { ranges }
     }
 
+    /// The ranges, in the order they are matched.
+    pub fn ranges(&self) -> &[BrandRange] {
+        &self.ranges
+    }
+
     /// The shortest and the longest card number the table accepts (`None`
     /// for an empty table): what the card form's hint says.
     ///

@@ -66,6 +66,17 @@ pub fn check_report(settings: &Settings) -> String {
         "operator: {}\n",
         fitted.operator.name.get(tolom_core::i18n::Language::En)
     ));
+    let mut brands: Vec<&str> = Vec::new();
+    for r in fitted.brands.ranges() {
+        if !brands.contains(&r.brand.id()) {
+            brands.push(r.brand.id());
+        }
+    }
+    out.push_str(&format!(
+        "cards: {} ({} ranges)\n",
+        brands.join(", "),
+        fitted.brands.ranges().len()
+    ));
     out.push_str(&format!(
         "catalogue: {} services, {} tariffs not published\n",
         fitted.catalogue.services().len(),

@@ -158,6 +158,7 @@ pub fn core_config(settings: &Settings) -> Result<tolom_core::Config, CliError> 
     let mut config = tolom_core::Config {
         code_format: fitted.code_format.clone(),
         operator: fitted.operator.clone(),
+        brands: fitted.brands.clone(),
         catalogue: fitted.catalogue.clone(),
         ..tolom_core::Config::default()
     };

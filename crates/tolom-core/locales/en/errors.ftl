@@ -84,7 +84,7 @@ card-pan_required = Enter the card number.
 card-pan_digits = The card number must contain digits only.
 card-pan_length = The card number has the wrong number of digits.
 card-pan_luhn = The card number is not valid; check it for a typo.
-card-brand_unknown = This card type is not accepted (Visa, Mastercard, Maestro, UnionPay, Mir, Elcart).
+card-brand_unknown = This card type is not accepted here: please pay with another card.
 # The one way the expiry date is written, in the hint and the error alike.
 -expiry-format = MM/YY
 card-expiry_invalid = Enter the card's expiry date as { -expiry-format }.

@@ -84,7 +84,7 @@ card-pan_required = Введите номер карты.
 card-pan_digits = Номер карты должен состоять только из цифр.
 card-pan_length = Неверная длина номера карты.
 card-pan_luhn = В номере карты ошибка.
-card-brand_unknown = Этот тип карты не принимается (Visa, Mastercard, Maestro, UnionPay, Мир, Элкарт).
+card-brand_unknown = Карты этого типа здесь не принимаются: оплатите другой картой.
 # Единственная запись срока действия: и в подсказке, и в ошибке.
 -expiry-format = ММ/ГГ
 card-expiry_invalid = Введите срок действия карты в виде { -expiry-format }.
