@@ -103,7 +103,8 @@ if out="$(env -u TOLOM_CONFIG TOLOM_DATABASE_PASSWORD_FILE="$work/database-passw
               'signing.key_file +/etc/tolom/credentials/receipt-signing.key' \
               'codes.length +12' 'codes.check +damm' 'codes.prefixes.driving_licence +16' \
               'operator.name.en +State enterprise "Infocom"' 'operator.phone +119' \
-              'operator.website +https://pay.example.kg' 'catalogue_file +\(built-in'; do
+              'operator.website +https://pay.example.kg' 'catalogue_file +\(built-in' \
+              'cards.brands +elcart, mir, mastercard, visa, union_pay, maestro'; do
     printf '%s\n' "$out" | grep -Eq "^$want" || fail "config show lacks /$want/: $out"
   done
   pass "tolom --config deploy/tolom.toml.example config show"
