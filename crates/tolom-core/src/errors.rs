@@ -207,6 +207,48 @@ impl ErrorCode for QueryError {
     }
 }
 
+/// Errors of `receipt_for_code`: the way back to the receipt of a paid
+/// code.
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiptProofError {
+    /// The text is not a payment code.
+    #[error(transparent)]
+    Code(#[from] CodeError),
+    /// No charge has this code.
+    #[error("payment code not found")]
+    NotFound,
+    /// Nothing was paid for this code.
+    #[error("nothing was paid for this code")]
+    NotPaid,
+    /// The code was paid outside tolom (a bank app, a terminal): there is
+    /// no receipt of ours.
+    #[error("paid elsewhere; no receipt here")]
+    PaidElsewhere,
+    /// The proof is neither an e-mail address nor four digits.
+    #[error("the proof is neither an e-mail address nor four digits")]
+    ProofInvalid,
+    /// The proof does not match the payment.
+    #[error("the proof does not match the payment")]
+    Mismatch,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ErrorCode for ReceiptProofError {
+    fn text(&self) -> Text {
+        match self {
+            ReceiptProofError::Code(e) => e.text(),
+            ReceiptProofError::NotFound => Text::CodeNotFound,
+            ReceiptProofError::NotPaid => Text::ReceiptNotAvailable,
+            ReceiptProofError::PaidElsewhere => Text::ProofUnavailable,
+            ReceiptProofError::ProofInvalid => Text::ProofRequired,
+            ReceiptProofError::Mismatch => Text::ProofMismatch,
+            ReceiptProofError::Store(e) => store_text(e),
+        }
+    }
+}
+
 /// Errors of `refund`.
 #[derive(Debug, thiserror::Error)]
 pub enum RefundError {
@@ -357,6 +399,11 @@ mod tests {
             Box::new(SubmitCardError::Expired),
             Box::new(ChallengeError::NotAwaiting),
             Box::new(ChallengeError::Expired),
+            Box::new(ReceiptProofError::NotFound),
+            Box::new(ReceiptProofError::NotPaid),
+            Box::new(ReceiptProofError::PaidElsewhere),
+            Box::new(ReceiptProofError::ProofInvalid),
+            Box::new(ReceiptProofError::Mismatch),
             Box::new(QueryError::NoReceipt),
             Box::new(RefundError::Failed("x".into())),
             Box::new(RefundError::Refused(RefundRefused::ExceedsPaid)),

@@ -177,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(home::home))
         .route("/lookup", post(charge::lookup))
         .route("/pay/{code}", get(charge::charge))
+        .route("/pay/{code}/receipt", post(charge::receipt))
         .route("/pay/{code}/terms", get(terms::terms))
         .route("/pay/{code}/start", post(terms::start))
         .route("/payments/{id}", get(status::status))

@@ -420,3 +420,205 @@ async fn a_wrong_one_time_code_is_typed_again_without_the_card() {
     let receipt = c.get(&right.location()).await;
     assert!(receipt.body.contains("data-state=\"succeeded\""));
 }
+
+/// A text as askama escapes it in a page.
+fn escaped(s: &str) -> String {
+    s.replace('&', "&#38;")
+        .replace('\'', "&#39;")
+        .replace('"', "&#34;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+}
+
+/// The last four digits of a card number.
+fn last4(pan: &str) -> &str {
+    &pan[pan.len() - 4..]
+}
+
+#[tokio::test]
+async fn a_paid_code_says_paid_and_when_and_opens_its_receipt_after_a_proof() {
+    let (mut c, h, code) = setup().await;
+    let id = pay_by_api(&mut c, &h, &code, VISA_APPROVE).await;
+    let paid_at = h
+        .tolom
+        .payment(id.parse().expect("uuid"))
+        .await
+        .expect("payment")
+        .succeeded_at()
+        .expect("paid");
+    for lang in Language::ALL {
+        let page = c.get(&format!("/pay/{code}?lang={}", lang.tag())).await;
+        assert_eq!(page.status, 200);
+        assert!(title(&page).starts_with(&*text(Text::ChargePaidHeading, lang)));
+        assert!(page.body.contains("<div class=\"ok\" role=\"status\" data-status=\"paid\">"));
+        assert!(page.body.contains(&format!(
+            "<span data-paid-at=\"true\">{}</span>",
+            tolom_core::time::format_bishkek(paid_at)
+        )));
+        // Not "to pay", not "pay by", not an error.
+        for gone in [Text::ChargeTotal, Text::ChargeExpires, Text::ChargePay] {
+            assert!(
+                !page.body.contains(&format!(">{}<", text(gone, lang))),
+                "{lang:?} {gone:?}"
+            );
+        }
+        assert!(page.body.contains(&*text(Text::ChargeTotalPaid, lang)));
+        assert!(!page.body.contains("class=\"bad\""));
+        assert!(page.body.contains(&format!("action=\"/pay/{code}/receipt\"")));
+        assert!(page.body.contains(&*text(Text::ReceiptAgainIntro, lang)));
+    }
+    c.accept_language = Some("en".into());
+    let page = c.get(&format!("/pay/{code}")).await;
+    let csrf = page.hidden("csrf");
+    let receipt = format!("/payments/{id}/receipt");
+    let path = format!("/pay/{code}/receipt");
+    // Wrong proofs: clear errors next to the field, nothing opened.
+    for (proof, error) in [
+        ("someone@example.kg", Text::ProofMismatch),
+        ("0000", Text::ProofMismatch),
+        ("11", Text::ProofRequired),
+        ("", Text::ProofRequired),
+    ] {
+        let r = c.post_form(&path, &[("csrf", &csrf), ("proof", proof)]).await;
+        assert_eq!(r.status, 422, "{proof}: {} {}", r.status, r.body);
+        assert!(r.location().is_empty());
+        assert!(r.body.contains(&escaped(&text(error, Language::En))), "{proof}");
+        assert!(r.body.contains("id=\"proof-error\""));
+        assert!(title(&r).starts_with(&*text(Text::ErrorHeading, Language::En)));
+        if let Some(i) = r.body.find(&id) {
+            panic!("{proof}: the payment stays hidden: {}", &r.body[i.saturating_sub(300)..i + 40]);
+        }
+    }
+    // The e-mail given when paying (any case), or the card's last four.
+    for proof in [
+        "aibek@example.kg".to_string(),
+        " AIBEK@Example.KG ".to_string(),
+        last4(VISA_APPROVE).to_string(),
+    ] {
+        let r = c.post_form(&path, &[("csrf", &csrf), ("proof", &proof)]).await;
+        assert_eq!(r.status, 303, "{proof}: {}", r.body);
+        assert_eq!(r.location(), receipt);
+    }
+    // A form without its token is refused.
+    let r = c
+        .post_form(&path, &[("proof", "aibek@example.kg")])
+        .await;
+    assert_eq!(r.status, 403);
+    // An unpaid code has no receipt to open: its page.
+    let unpaid = h.charge("id-card-2017", "Асанов Айбек").await;
+    let unpaid = unpaid.code.as_str();
+    let r = c
+        .post_form(
+            &format!("/pay/{unpaid}/receipt"),
+            &[("csrf", &csrf), ("proof", "aibek@example.kg")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location(), format!("/pay/{unpaid}"));
+}
+
+#[tokio::test]
+async fn receipt_proofs_take_from_the_look_up_limit() {
+    let mut cfg = test_config();
+    cfg.lookup_rate_per_minute = 1;
+    cfg.lookup_burst = 3;
+    let (app, h) = portal(cfg);
+    let code = h
+        .charge("passport-2020", "Сыдыкова Айгүл Бакытовна")
+        .await
+        .code
+        .as_str()
+        .to_string();
+    let mut c = Client::new(app);
+    c.accept_language = Some("en".into());
+    pay_by_api(&mut c, &h, &code, VISA_APPROVE).await;
+    let csrf = c.csrf().await;
+    let path = format!("/pay/{code}/receipt");
+    // The payment's start took one token; two wrong guesses take the rest.
+    for guess in ["2222", "3333"] {
+        let r = c.post_form(&path, &[("csrf", &csrf), ("proof", guess)]).await;
+        assert!(r.status == 422 || r.status == 429, "{}", r.status);
+    }
+    // Past the limit even the right proof is refused, with Retry-After.
+    let r = c
+        .post_form(&path, &[("csrf", &csrf), ("proof", last4(VISA_APPROVE))])
+        .await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(!r.header("retry-after").is_empty());
+    assert!(r.location().is_empty());
+    assert!(r
+        .body
+        .contains(&*text(Text::RequestRateLimited, Language::En)));
+    // The page of the code too.
+    assert_eq!(c.get(&format!("/pay/{code}")).await.status, 429);
+}
+
+/// Two tabs of one browser: the first leaves its card form open, the second
+/// (after the card-entry window) starts again and pays. The first then
+/// submits: it is told "already paid" with the way to the receipt, not
+/// "session expired — start again", and its status page says the same.
+#[tokio::test]
+async fn a_second_tab_that_submits_after_the_first_paid_is_told_already_paid() {
+    let (mut c, h, code) = setup().await;
+    c.accept_language = Some("en".into());
+    let first = to_card_page(&mut c, &code).await;
+    let first_form = c.get(&first).await;
+    // The first tab is left alone past the card-entry window.
+    h.clock.advance(chrono::Duration::minutes(11));
+    let second = to_card_page(&mut c, &code).await;
+    assert_ne!(first, second, "a new payment");
+    let form = c.get(&second).await;
+    let paid = c
+        .post_form(
+            &second,
+            &card(&form.hidden("csrf"), &form.hidden("key"), VISA_APPROVE),
+        )
+        .await;
+    assert_eq!(paid.status, 303);
+    assert!(paid.location().ends_with("/receipt"));
+    // The first tab submits its card now.
+    let late = c
+        .post_form(
+            &first,
+            &card(
+                &first_form.hidden("csrf"),
+                &first_form.hidden("key"),
+                VISA_APPROVE,
+            ),
+        )
+        .await;
+    assert_eq!(late.status, 303, "{}", late.body);
+    assert_eq!(late.location(), format!("/pay/{code}"));
+    let page = c.get(&late.location()).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("data-status=\"paid\""));
+    assert!(page.body.contains(&format!("action=\"/pay/{code}/receipt\"")));
+    assert!(!page
+        .body
+        .contains(&*text(Text::PaymentExpired, Language::En)));
+    // The first payment's own status page: "already paid", to the code's
+    // page, no "try again".
+    let first_id = first
+        .trim_start_matches("/payments/")
+        .trim_end_matches("/card");
+    let status = c.get(&format!("/payments/{first_id}")).await;
+    assert_eq!(status.status, 200);
+    assert!(status.body.contains("data-code=\"charge.already_paid\""));
+    assert!(status.body.contains(&format!("href=\"/pay/{code}\"")));
+    assert!(!status.body.contains(&format!("href=\"/pay/{code}/terms\"")));
+    // And a start from an agreement page left open: the code's page.
+    let terms = c.get(&format!("/pay/{code}/terms")).await;
+    let r = c
+        .post_form(
+            &format!("/pay/{code}/start"),
+            &[
+                ("csrf", &terms.hidden("csrf")),
+                ("key", &terms.hidden("key")),
+                ("terms", &terms.hidden("terms")),
+                ("accept", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location(), format!("/pay/{code}"));
+}

@@ -65,7 +65,7 @@ pub use health::{Readiness, ReadinessCheck};
 pub use operator::{Operator, OperatorError};
 pub use outbox::DispatchReport;
 pub use paying::StartPayment;
-pub use receipts::{GenuineReceipt, ReceiptCheck, ReceiptClaim};
+pub use receipts::{GenuineReceipt, ReceiptCheck, ReceiptClaim, ReceiptProof};
 pub use reconcile::{ExpireReport, ReconcileReport};
 
 use challenge::Challenges;
@@ -467,6 +467,31 @@ impl Tolom {
     /// The signed receipt of a succeeded (or since refunded) payment.
     pub async fn receipt(&self, payment_id: Uuid) -> Result<Receipt, QueryError> {
         self.receipts.receipt(payment_id).await
+    }
+
+    /// The payment whose receipt the payer of a paid code asks to see
+    /// again: `proof` is the e-mail address they gave or the card's last
+    /// four digits ([`ReceiptProof`]). A wrong proof is
+    /// [`ReceiptProofError::Mismatch`]; a code paid outside tolom has no
+    /// receipt here ([`ReceiptProofError::PaidElsewhere`]). Callers that
+    /// face the public limit it like the look-up (it tells whether a code
+    /// was paid).
+    pub async fn receipt_for_code(
+        &self,
+        code: &str,
+        proof: &str,
+    ) -> Result<Uuid, ReceiptProofError> {
+        self.receipts.receipt_for_code(code, proof).await
+    }
+
+    /// When `code` was paid by card through tolom (the paid payment's
+    /// time; `None` when no payment of it was paid here), for the page of
+    /// a paid code.
+    pub async fn paid_at(
+        &self,
+        code: &PaymentCode,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        self.receipts.paid_at(code).await
     }
 
     /// Checks a receipt by key id against the key ring (never by signing

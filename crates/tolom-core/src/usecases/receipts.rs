@@ -6,12 +6,14 @@ use std::sync::{Arc, RwLock};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::errors::QueryError;
+use crate::charge::ChargeStatus;
+use crate::code::PaymentCode;
+use crate::errors::{QueryError, ReceiptProofError};
 use crate::payment::RefundState;
 use crate::payment::{Payment, PaymentState};
 use crate::ports::{
-    decode_signature, sign_receipt, ChargeStore, KeyRing, KeyRingError, NotGenuine, PaymentStore,
-    ReceiptSigner, RingKey,
+    decode_signature, sign_receipt, ChargeStore, KeyRing, KeyRingError, NotGenuine, PaymentQuery,
+    PaymentStore, ReceiptSigner, RingKey, StoreError,
 };
 use crate::receipt::{Receipt, ReceiptContent};
 
@@ -40,6 +42,52 @@ pub enum ReceiptClaim {
         /// Signature (base64url).
         signature: String,
     },
+}
+
+/// What a payer gives to see the receipt of a paid code again, without
+/// the link they were given: something only the payer knows about the
+/// payment — the e-mail address they gave, or the last four digits of the
+/// card (both kept with the payment; the e-mail only until contact data is
+/// anonymised).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReceiptProof {
+    /// The e-mail address given when paying (compared without case).
+    Email(String),
+    /// The card's last four digits.
+    CardLast4(String),
+}
+
+impl ReceiptProof {
+    /// Reads what the payer typed: an e-mail address (it has an `@`) or
+    /// four digits (blanks allowed); `None` for anything else.
+    ///
+    /// ```
+    /// use tolom_core::usecases::ReceiptProof;
+    /// assert_eq!(ReceiptProof::parse(" 11 11 "), Some(ReceiptProof::CardLast4("1111".into())));
+    /// assert_eq!(ReceiptProof::parse("Aibek@Example.kg"), Some(ReceiptProof::Email("aibek@example.kg".into())));
+    /// assert_eq!(ReceiptProof::parse("111"), None);
+    /// ```
+    pub fn parse(input: &str) -> Option<ReceiptProof> {
+        let input = input.trim();
+        if input.contains('@') {
+            return Some(ReceiptProof::Email(input.to_lowercase()));
+        }
+        let digits: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+        (digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then_some(ReceiptProof::CardLast4(digits))
+    }
+
+    /// Whether this proof matches payment `p`.
+    fn matches(&self, p: &Payment) -> bool {
+        match self {
+            ReceiptProof::Email(email) => p
+                .contact()
+                .is_some_and(|c| c.email.as_str().trim().to_lowercase() == *email),
+            ReceiptProof::CardLast4(last4) => {
+                p.card().is_some_and(|c| c.masked_pan.last4() == last4)
+            }
+        }
+    }
 }
 
 /// A genuine receipt.
@@ -88,6 +136,69 @@ impl Receipts {
     /// A payment by id.
     pub(crate) async fn payment(&self, id: Uuid) -> Result<Payment, QueryError> {
         self.payments.payment(id).await?.ok_or(QueryError::NotFound)
+    }
+
+    /// The payment whose receipt the payer of a paid code asks to see
+    /// again, when `proof` matches it: the code's paid payment (or, after
+    /// a refund, the last one that was paid).
+    pub(crate) async fn receipt_for_code(
+        &self,
+        input: &str,
+        proof: &str,
+    ) -> Result<Uuid, ReceiptProofError> {
+        let code = self.ctx.config.code_format.parse(input)?;
+        let proof = ReceiptProof::parse(proof).ok_or(ReceiptProofError::ProofInvalid)?;
+        let charge = self
+            .charges
+            .charge_by_code(&code)
+            .await?
+            .ok_or(ReceiptProofError::NotFound)?;
+        let mut paid = self.paid_payments(charge.id).await?;
+        if paid.is_empty() {
+            return Err(if charge.status == ChargeStatus::Paid {
+                ReceiptProofError::PaidElsewhere
+            } else {
+                ReceiptProofError::NotPaid
+            });
+        }
+        paid.sort_by_key(|p| std::cmp::Reverse(p.succeeded_at()));
+        paid.iter()
+            .find(|p| proof.matches(p))
+            .map(Payment::id)
+            .ok_or(ReceiptProofError::Mismatch)
+    }
+
+    /// When the code's card payment through tolom was paid: the paid
+    /// payment's time (the last one after a refund), `None` when no
+    /// payment of it was paid here.
+    pub(crate) async fn paid_at(
+        &self,
+        code: &PaymentCode,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let Some(charge) = self.charges.charge_by_code(code).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .paid_payments(charge.id)
+            .await?
+            .iter()
+            .filter_map(Payment::succeeded_at)
+            .max())
+    }
+
+    /// The payments of a charge that were paid (since refunded or not).
+    async fn paid_payments(&self, charge_id: Uuid) -> Result<Vec<Payment>, StoreError> {
+        self.payments
+            .list_payments(&PaymentQuery {
+                charge_id: Some(charge_id),
+                states: vec![
+                    PaymentState::Succeeded,
+                    PaymentState::PartiallyRefunded,
+                    PaymentState::Refunded,
+                ],
+                ..PaymentQuery::default()
+            })
+            .await
     }
 
     /// The key ring receipts are checked against.

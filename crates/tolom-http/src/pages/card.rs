@@ -14,6 +14,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use chrono::{DateTime, Datelike, Utc};
 use tolom_core::card::{BrandTable, CardForm, Field as CardField, ValidationErrors, CVV_DIGITS};
+use tolom_core::charge::NotPayable;
 use tolom_core::errors::SubmitCardError;
 use tolom_core::i18n::{text, text_with, ErrorCode, FluentArgs, Language, Text};
 use tolom_core::payment::{Payment, PaymentState};
@@ -23,7 +24,7 @@ use zeroize::Zeroize;
 
 use crate::pages::error::failure_page;
 use crate::pages::extract::{CsrfForm, PaymentId};
-use crate::pages::flow::{continue_at, load};
+use crate::pages::flow::{code_paid, continue_at, load, to_code_page};
 use crate::pages::layout::{Field, Layout, Page, PaymentFacts, Problem};
 use crate::pages::status;
 use crate::security::{random_key, Ctx};
@@ -243,7 +244,7 @@ pub(crate) async fn card(
     if p.state().is_paid() {
         // The card form's address reached again after paying (Back, a
         // bookmark): "already paid", with the way to the receipt.
-        return status::page(&state, &ctx, &p, Some(Text::ChargeAlreadyPaid));
+        return status::page(&state, &ctx, &p, Some(Text::ChargeAlreadyPaid)).await;
     }
     if p.state() != PaymentState::Created {
         return continue_at(&p);
@@ -280,6 +281,19 @@ pub(crate) async fn submit(
             Ok(now) => continue_at(&now),
             Err(e) => failure_page(&state, &ctx, &e, &format!("/payments/{id}")),
         },
+        // The session ended, or the code was paid meanwhile — by another
+        // tab or another payment: when it is paid, "already paid" with the
+        // way to the receipt, not "start again".
+        Err(
+            e @ (SubmitCardError::Expired
+            | SubmitCardError::NotPayable(NotPayable::AlreadyPaid)),
+        ) => {
+            if code_paid(&state, p.code()).await {
+                to_code_page(p.code())
+            } else {
+                failure_page(&state, &ctx, &e, &format!("/payments/{id}/card"))
+            }
+        }
         Err(e) => failure_page(&state, &ctx, &e, &format!("/payments/{id}/card")),
     }
 }

@@ -8,14 +8,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use tolom_core::errors::ChallengeError;
 use tolom_core::i18n::{Language, Text};
 use tolom_core::payment::{Challenge, ChallengeResponse, Payment, PaymentState};
 use uuid::Uuid;
 
-use crate::pages::error::failure_page;
 use crate::pages::extract::{CsrfForm, PaymentId};
-use crate::pages::flow::{complete_challenge, continue_at, load};
+use crate::pages::flow::{challenge_failed, complete_challenge, continue_at, load};
 use crate::pages::layout::{Field, Layout, Page, PaymentFacts, Problem};
 use crate::pages::{redirect, status};
 use crate::security::Ctx;
@@ -98,7 +96,7 @@ pub(crate) async fn confirm(
         Err(page) => return page,
     };
     if p.state().is_paid() {
-        return status::page(&state, &ctx, &p, Some(Text::ChargeAlreadyPaid));
+        return status::page(&state, &ctx, &p, Some(Text::ChargeAlreadyPaid)).await;
     }
     if p.state() != PaymentState::ActionRequired {
         return continue_at(&p);
@@ -151,10 +149,6 @@ pub(crate) async fn submit(
             show(&state, &ctx, &after, Some(Text::PaymentOtpWrong))
         }
         Ok(after) => continue_at(&after),
-        Err(ChallengeError::NotAwaiting) => match state.tolom.payment(id).await {
-            Ok(now) => continue_at(&now),
-            Err(e) => failure_page(&state, &ctx, &e, &format!("/payments/{id}")),
-        },
-        Err(e) => failure_page(&state, &ctx, &e, &format!("/payments/{id}")),
+        Err(e) => challenge_failed(&state, &ctx, id, e).await,
     }
 }

@@ -42,6 +42,11 @@ fn form_page(path: &str) -> String {
         "/".to_string()
     } else if let Some(code) = path.strip_suffix("/start") {
         format!("{code}/terms")
+    } else if let Some(code) = path
+        .strip_suffix("/receipt")
+        .filter(|p| p.starts_with("/pay/"))
+    {
+        code.to_string()
     } else if let Some(payment) = path.strip_suffix("/hosted") {
         format!("{payment}/card")
     } else {
@@ -98,6 +103,7 @@ mod tests {
     #[test]
     fn a_refused_post_shows_its_form_page_again() {
         assert_eq!(form_page("/lookup"), "/");
+        assert_eq!(form_page("/pay/110000000010/receipt"), "/pay/110000000010");
         assert_eq!(
             form_page("/pay/110000000010/start"),
             "/pay/110000000010/terms"

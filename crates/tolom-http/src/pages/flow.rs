@@ -3,6 +3,8 @@
 //! form and the bank's page both end here).
 
 use axum::response::{IntoResponse, Redirect, Response};
+use tolom_core::charge::ChargeStatus;
+use tolom_core::code::PaymentCode;
 use tolom_core::errors::ChallengeError;
 use tolom_core::payment::{ChallengeResponse, Payment, PaymentState};
 use uuid::Uuid;
@@ -28,6 +30,23 @@ pub(crate) fn continue_at(p: &Payment) -> Response {
     Redirect::to(&next_url(p)).into_response()
 }
 
+/// Whether `code` is paid now. For a payment that could not go on (its
+/// session ended, its code was paid meanwhile): another tab or another
+/// payment of the same code paid it, and the payer is to be told "already
+/// paid", with the way to the receipt, not "start again".
+pub(crate) async fn code_paid(state: &AppState, code: &PaymentCode) -> bool {
+    matches!(
+        state.tolom.look_up(code.as_str()).await,
+        Ok(view) if view.status == ChargeStatus::Paid
+    )
+}
+
+/// `303 See Other` to the page of `code`: for a paid code, "already paid"
+/// and the way to its receipt.
+pub(crate) fn to_code_page(code: &PaymentCode) -> Response {
+    Redirect::to(&format!("/pay/{}", code.as_str())).into_response()
+}
+
 /// The payment `id`, or the error page (404 for an unknown one).
 pub(crate) async fn load(state: &AppState, ctx: &Ctx, id: Uuid) -> Result<Payment, Response> {
     state
@@ -46,13 +65,32 @@ pub(crate) async fn complete_challenge(
     id: Uuid,
     response: ChallengeResponse,
 ) -> Response {
-    let here = format!("/payments/{id}");
     match state.tolom.complete_challenge(id, &response).await {
         Ok(p) => continue_at(&p),
-        Err(ChallengeError::NotAwaiting) => match state.tolom.payment(id).await {
+        Err(e) => challenge_failed(state, ctx, id, e).await,
+    }
+}
+
+/// Where a payer goes when a challenge could not be completed: a payment
+/// no longer waiting for one is shown where it stands; one whose session
+/// is over, when its code was paid meanwhile (another tab), goes to the
+/// code's page ("already paid"); anything else is the error page.
+pub(crate) async fn challenge_failed(
+    state: &AppState,
+    ctx: &Ctx,
+    id: Uuid,
+    error: ChallengeError,
+) -> Response {
+    let here = format!("/payments/{id}");
+    match error {
+        ChallengeError::NotAwaiting => match state.tolom.payment(id).await {
             Ok(p) => continue_at(&p),
             Err(e) => failure_page(state, ctx, &e, &here),
         },
-        Err(e) => failure_page(state, ctx, &e, &here),
+        ChallengeError::Expired => match state.tolom.payment(id).await {
+            Ok(p) if code_paid(state, p.code()).await => to_code_page(p.code()),
+            _ => failure_page(state, ctx, &error, &here),
+        },
+        e => failure_page(state, ctx, &e, &here),
     }
 }

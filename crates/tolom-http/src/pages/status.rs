@@ -11,7 +11,7 @@ use tolom_core::payment::{Payment, PaymentState};
 
 use crate::errors::failure_text;
 use crate::pages::extract::PaymentId;
-use crate::pages::flow::{load, next_url};
+use crate::pages::flow::{code_paid, load, next_url};
 use crate::pages::layout::{Layout, Page, PaymentFacts};
 use crate::pages::receipt;
 use crate::security::Ctx;
@@ -53,15 +53,32 @@ pub(crate) async fn status(
     PaymentId(id): PaymentId,
 ) -> Response {
     match load(&state, &ctx, id).await {
-        Ok(p) => page(&state, &ctx, &p, None),
+        Ok(p) => page(&state, &ctx, &p, None).await,
         Err(page) => page,
     }
 }
 
-/// The status page of `p`, with a `notice` above it.
-pub(crate) fn page(state: &AppState, ctx: &Ctx, p: &Payment, notice: Option<Text>) -> Response {
+/// The status page of `p`, with a `notice` above it. A payment that did
+/// not go through (declined, failed, expired) whose code was paid
+/// meanwhile — by another tab or another payment — says "already paid"
+/// and leads to the code's page and its receipt, not to "try again".
+pub(crate) async fn page(
+    state: &AppState,
+    ctx: &Ctx,
+    p: &Payment,
+    notice: Option<Text>,
+) -> Response {
     let s = p.state();
     let in_flight = matches!(s, PaymentState::Authorizing | PaymentState::Unknown);
+    let paid_meanwhile = matches!(
+        s,
+        PaymentState::Declined | PaymentState::Failed | PaymentState::Expired
+    ) && code_paid(state, p.code()).await;
+    let notice = if paid_meanwhile {
+        Some(Text::ChargeAlreadyPaid)
+    } else {
+        notice
+    };
     // A decline's reason, else a failure's (the stored code as it is, with
     // its text, or the generic one for a code without a text).
     let reason = p
@@ -69,6 +86,10 @@ pub(crate) fn page(state: &AppState, ctx: &Ctx, p: &Payment, notice: Option<Text
         .map(|r| (r.code(), r.text()))
         .or_else(|| failure_text(p).map(|t| (p.failure().unwrap_or_default(), t)));
     let next = match s {
+        _ if paid_meanwhile => Some((
+            format!("/pay/{}", p.code().as_str()),
+            Text::ReceiptAgainSubmit,
+        )),
         s if s.is_paid() => Some((format!("/payments/{}/receipt", p.id()), Text::StatusReceipt)),
         PaymentState::Created | PaymentState::ActionRequired => {
             Some((next_url(p), Text::TermsContinue))

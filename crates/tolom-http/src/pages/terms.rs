@@ -10,6 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
+use tolom_core::charge::NotPayable;
 use tolom_core::code::PaymentCode;
 use tolom_core::errors::StartPaymentError;
 use tolom_core::i18n::{text_with, ErrorCode, FluentArgs, Text};
@@ -23,7 +24,7 @@ use crate::pages::error::{
     error_page, error_page_with, failure_page, not_found_page, rate_limited_page,
 };
 use crate::pages::extract::CsrfForm;
-use crate::pages::flow::continue_at;
+use crate::pages::flow::{continue_at, to_code_page};
 use crate::pages::layout::{Layout, Page, Problem};
 use crate::security::{random_key, started_here, started_proof, Ctx, STARTED_COOKIE};
 use crate::state::AppState;
@@ -160,6 +161,14 @@ pub(crate) async fn start(
         Err(
             e @ (StartPaymentError::TermsNotAccepted | StartPaymentError::TermsOutdated { .. }),
         ) => show(&state, &ctx, &code, Some(e.text())).await,
+        // Paid meanwhile (another tab, another payer): the code's page says
+        // so, and offers the receipt.
+        Err(StartPaymentError::NotPayable(NotPayable::AlreadyPaid)) => {
+            match state.tolom.config().code_format.parse(&code) {
+                Ok(c) => to_code_page(&c),
+                Err(_) => not_found_page(&state, &ctx),
+            }
+        }
         Err(StartPaymentError::InProgress {
             payment_id,
             retry_after,
