@@ -119,6 +119,7 @@ request-csrf = This page has expired. Reload it and try again.
 request-rate_limited = Too many attempts. Please try again in a minute.
 request-not_found = Not found.
 request-unsupported_media_type = The request body must be application/json.
+request-lang_unsupported = This language is not supported: use ky, ru or en.
 request-conflict = The payment changed while your request was being answered. Reload the page to see where it stands.
 
 ## Access

@@ -119,6 +119,7 @@ request-csrf = Барактын мөөнөтү бүттү. Баракты жаң
 request-rate_limited = Өтө көп аракет. Бир мүнөттөн кийин кайталаңыз.
 request-not_found = Табылган жок.
 request-unsupported_media_type = Суроонун денеси application/json болушу керек.
+request-lang_unsupported = Мындай тил колдоого алынбайт: ky, ru же en деп көрсөтүңүз.
 request-conflict = Сурамыңыз иштетилип жатканда төлөм өзгөрдү. Анын абалын көрүү үчүн баракты жаңыртыңыз.
 
 ## Access

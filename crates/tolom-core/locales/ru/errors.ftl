@@ -119,6 +119,7 @@ request-csrf = Срок действия страницы истёк. Обнов
 request-rate_limited = Слишком много попыток. Повторите через минуту.
 request-not_found = Не найдено.
 request-unsupported_media_type = Тело запроса должно быть application/json.
+request-lang_unsupported = Такой язык не поддерживается: укажите ky, ru или en.
 request-conflict = Платёж изменился, пока обрабатывался ваш запрос. Обновите страницу, чтобы увидеть его состояние.
 
 ## Access

@@ -7,6 +7,7 @@ use tolom_core::i18n::{text, Language, Text};
 use tolom_core::usecases::ChargeView;
 
 use crate::api::error::ApiError;
+use crate::api::formats;
 use crate::security::Ctx;
 use crate::state::AppState;
 
@@ -32,7 +33,8 @@ pub fn charge_json(view: &ChargeView, lang: Language) -> Value {
     })
 }
 
-/// `GET /charges/{code}`.
+/// `GET /charges/{code}`: the code in its documented form
+/// ([`formats::code`]), else `422 code.*`.
 pub(crate) async fn look_up(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -41,6 +43,8 @@ pub(crate) async fn look_up(
     if let Err(wait) = state.limiter.check(ctx.ip) {
         return Err(ApiError::new(Text::RequestRateLimited, ctx.lang).retry_after(wait));
     }
+    formats::check_code(&state.tolom.config().code_format, &code)
+        .map_err(|text| ApiError::new(text, ctx.lang))?;
     let view = state
         .tolom
         .look_up(&code)

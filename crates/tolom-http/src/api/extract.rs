@@ -16,6 +16,7 @@ use tolom_core::i18n::{Language, Text};
 use uuid::Uuid;
 
 use crate::api::error::ApiError;
+use crate::api::formats;
 use crate::security::{fingerprint, random_key, Begin, Ctx};
 use crate::state::AppState;
 
@@ -48,7 +49,8 @@ impl<S: Send + Sync> FromRequestParts<S> for PaymentId {
 
 /// A JSON `POST`: the body (`Content-Type: application/json`, else 415 —
 /// a cross-site form cannot send JSON) and its optional `Idempotency-Key`
-/// (1–128 characters, else 400).
+/// (1–128 of `A-Z a-z 0-9 . _ : -`, [`formats::idempotency_key`], else
+/// `400 idempotency.key_invalid`).
 pub struct JsonPost {
     lang: Language,
     scope: String,
@@ -75,7 +77,7 @@ impl FromRequest<AppState> for JsonPost {
         }
         let key = match parts.headers.get("idempotency-key").map(|v| v.to_str()) {
             None => None,
-            Some(Ok(k)) if !k.is_empty() && k.len() <= 128 => Some(k.to_string()),
+            Some(Ok(k)) if formats::idempotency_key().accepts(k) => Some(k.to_string()),
             Some(_) => return Err(ApiError::new(Text::IdempotencyKeyInvalid, lang)),
         };
         // The route and the key: one key may be used on several routes.

@@ -18,6 +18,7 @@ use tolom_core::usecases::StartPayment;
 
 use crate::api::error::ApiError;
 use crate::api::extract::{parse, JsonPost, PaymentId};
+use crate::api::formats;
 use crate::errors::failure_text;
 use crate::security::Ctx;
 use crate::state::AppState;
@@ -98,6 +99,8 @@ pub(crate) async fn start_payment(
             return Err(ApiError::new(Text::RequestRateLimited, lang).retry_after(wait));
         }
         let req: StartBody = parse(&body, lang)?;
+        formats::check_code(&st.tolom.config().code_format, &req.code)
+            .map_err(|text| ApiError::new(text, lang))?;
         let p = st
             .tolom
             .start_payment(StartPayment {
@@ -143,8 +146,9 @@ pub(crate) async fn payment(
     Ok(Json(payment_json(&p, ctx.lang)))
 }
 
-/// `POST /payments/{id}/card`: every field error at once; a decline is a
-/// 200 with the state `declined`.
+/// `POST /payments/{id}/card`: every field error at once (a field not in
+/// its documented form, [`formats::card_field`], or refused by the core);
+/// a decline is a 200 with the state `declined`.
 pub(crate) async fn submit_card(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -155,6 +159,16 @@ pub(crate) async fn submit_card(
     let st = state.clone();
     post.answer(&state, |body, key| async move {
         let form: CardForm = parse(&body, lang)?;
+        // Every field in its documented form first; the core's own errors
+        // of the other fields come with them, all at once.
+        let misformed = formats::card_errors(&form, || {
+            let tolom = &st.tolom;
+            form.validate(tolom.clock().now(), &tolom.config().brands)
+                .err()
+        });
+        if let Some(errors) = misformed {
+            return Err(ApiError::invalid_card(&errors, lang));
+        }
         match st.tolom.submit_card(id, &form, &key).await {
             Ok(p) => Ok((StatusCode::OK, payment_json(&p, lang))),
             Err(SubmitCardError::Invalid(errors)) => Err(ApiError::invalid_card(&errors, lang)),

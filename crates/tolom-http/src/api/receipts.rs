@@ -14,6 +14,7 @@ use tolom_core::usecases::{ReceiptCheck, ReceiptClaim};
 
 use crate::api::error::ApiError;
 use crate::api::extract::PaymentId;
+use crate::api::formats;
 use crate::facts::receipt_json;
 use crate::security::Ctx;
 use crate::state::AppState;
@@ -44,7 +45,9 @@ pub(crate) struct VerifyQuery {
 }
 
 /// `GET /receipts/verify?number=&key_id=&signature=` (`key_id` optional:
-/// without it every key of the ring is tried).
+/// without it every key of the ring is tried), each in its documented
+/// form ([`formats`]), else `400 request.invalid`. A well-formed reference
+/// that is not genuine is a `200` with `genuine: false` and the reason.
 pub(crate) async fn verify(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -53,7 +56,10 @@ pub(crate) async fn verify(
     let Ok(Query(q)) = query else {
         return Err(ApiError::new(Text::RequestInvalid, ctx.lang));
     };
-    if q.number.trim().is_empty() || q.signature.trim().is_empty() {
+    if !formats::receipt_number().accepts(&q.number)
+        || !formats::key_id().accepts(&q.key_id)
+        || !formats::signature().accepts(&q.signature)
+    {
         return Err(ApiError::new(Text::RequestInvalid, ctx.lang));
     }
     let claim = ReceiptClaim::Reference {
@@ -84,7 +90,8 @@ pub struct VerifyBody {
     pub signature: String,
 }
 
-/// `POST /receipts/verify` (`application/json`).
+/// `POST /receipts/verify` (`application/json`): every field given in
+/// its documented form ([`formats`]), else `400 request.invalid`.
 pub(crate) async fn verify_posted(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -100,7 +107,14 @@ pub(crate) async fn verify_posted(
         return Err(ApiError::new(Text::RequestUnsupportedMediaType, ctx.lang));
     }
     let b: VerifyBody = crate::api::extract::parse(&body, ctx.lang)?;
-    if b.signature.trim().is_empty() {
+    let has = |value: &Option<String>, format: formats::Format| {
+        value.as_deref().is_none_or(|v| format.accepts(v))
+    };
+    if !formats::signature().accepts(&b.signature)
+        || !has(&b.signed_content, formats::signed_content())
+        || !has(&b.number, formats::receipt_number())
+        || !has(&b.key_id, formats::key_id())
+    {
         return Err(ApiError::new(Text::RequestInvalid, ctx.lang));
     }
     let claim = match (b.signed_content, b.number) {
