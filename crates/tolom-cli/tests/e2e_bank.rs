@@ -183,7 +183,10 @@ impl World {
             "{lang}: paid"
         );
         let grouped = tolom_core::code::PaymentCode::from_trusted(code).grouped();
-        assert!(page.contains(&grouped), "{lang}: code on the receipt, grouped");
+        assert!(
+            page.contains(&grouped),
+            "{lang}: code on the receipt, grouped"
+        );
         if let Some(masked) = masked {
             assert!(page.contains(masked), "{lang}: masked card {masked}");
         }

@@ -144,7 +144,10 @@ async fn payment(base: &str, code: &str, terms: &str, pan: Option<&str>) -> Stri
         .json()
         .await
         .expect("json");
-    let id = p["id"].as_str().unwrap_or_else(|| panic!("{p}")).to_string();
+    let id = p["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{p}"))
+        .to_string();
     if let Some(pan) = pan {
         let r: Value = http
             .post(format!("{base}/api/v1/payments/{id}/card"))
@@ -228,7 +231,10 @@ async fn every_page_fits_a_phone_and_a_desktop_in_every_language() {
             ),
         ),
         ("status", Reach::Get(format!("/payments/{declined_id}"))),
-        ("receipt", Reach::Get(format!("/payments/{paid_id}/receipt"))),
+        (
+            "receipt",
+            Reach::Get(format!("/payments/{paid_id}/receipt")),
+        ),
         ("paid", Reach::Get(format!("/pay/{paid}"))),
         (
             "paid-proof-error",

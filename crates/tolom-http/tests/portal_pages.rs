@@ -24,7 +24,9 @@ async fn setup() -> (Client, Harness, String) {
 /// The text of the page's `<title>`.
 fn title(r: &Resp) -> String {
     let start = r.body.find("<title>").map_or(0, |i| i + "<title>".len());
-    let end = r.body[start..].find("</title>").map_or(start, |i| start + i);
+    let end = r.body[start..]
+        .find("</title>")
+        .map_or(start, |i| start + i);
     r.body[start..end].to_string()
 }
 
@@ -138,7 +140,9 @@ async fn titles_are_not_doubled_and_error_pages_say_error() {
                 text(Text::ErrorNotFound, lang).trim_end_matches('.')
             )
         );
-        let unknown = c.get(&format!("/pay/110000000000?lang={}", lang.tag())).await;
+        let unknown = c
+            .get(&format!("/pay/110000000000?lang={}", lang.tag()))
+            .await;
         assert!(unknown.status.is_client_error());
         assert!(
             title(&unknown).starts_with(&format!("{error}: ")),
@@ -174,7 +178,8 @@ async fn card_hints_come_from_the_rules_the_validator_applies() {
         )));
         // The expiry format in the hint is the one of the error message.
         let hint_start = page.body.find("id=\"expiry-hint\">").expect("hint") + 17;
-        let hint = &page.body[hint_start..hint_start + page.body[hint_start..].find('<').unwrap_or(0)];
+        let hint =
+            &page.body[hint_start..hint_start + page.body[hint_start..].find('<').unwrap_or(0)];
         let format = hint.split(',').next().unwrap_or("");
         assert!(
             text(Text::CardExpiryInvalid, lang).contains(format),
@@ -191,7 +196,8 @@ async fn card_hints_come_from_the_rules_the_validator_applies() {
             email: "a@example.kg".into(),
         };
         assert!(
-            form.validate(tolom_core::ports::Clock::now(h.clock.as_ref()), &brands).is_ok(),
+            form.validate(tolom_core::ports::Clock::now(h.clock.as_ref()), &brands)
+                .is_ok(),
             "{lang:?}: example {example:?} or the CVV length is refused"
         );
     }
@@ -221,7 +227,10 @@ async fn kyrgyz_uses_one_name_for_the_agreement_and_one_expiry_format() {
             }
             let lower = line.to_lowercase();
             let at = format!("{}:{}: {line}", path.display(), n + 1);
-            assert!(!lower.contains("келишим"), "another name for the agreement: {at}");
+            assert!(
+                !lower.contains("келишим"),
+                "another name for the agreement: {at}"
+            );
             for variant in ["мм/жж", "мм/гг", "mm/yy", "аа/жылжыл"] {
                 assert!(!lower.contains(variant), "another expiry format: {at}");
             }
@@ -244,7 +253,10 @@ async fn kyrgyz_uses_one_name_for_the_agreement_and_one_expiry_format() {
             }
         }
     }
-    assert!(agreement_mentions >= 5, "the agreement is named in the texts");
+    assert!(
+        agreement_mentions >= 5,
+        "the agreement is named in the texts"
+    );
     // What a Kyrgyz payer reads on the pages.
     let (mut c, _h, code) = setup().await;
     let terms = c.get(&format!("/pay/{code}/terms?lang=ky")).await;
@@ -288,7 +300,9 @@ async fn the_receipt_shows_agency_purpose_the_grouped_code_and_no_technical_deta
             .contains("<div class=\"ok\" role=\"status\" data-state=\"succeeded\">"));
         // No signature, signed content, JSON or acquirer for the payer.
         assert!(!page.body.contains(&*text(Text::ReceiptLabelAcquirer, lang)));
-        assert!(!page.body.contains(&*text(Text::ReceiptLabelSignature, lang)));
+        assert!(!page
+            .body
+            .contains(&*text(Text::ReceiptLabelSignature, lang)));
         assert!(!page.body.contains("receipt.json"));
         assert!(!page.body.contains("sandbox"));
         assert!(page.body.contains("id=\"verify-link\""));
@@ -336,7 +350,11 @@ async fn the_services_page_lists_fees_by_urgency_and_marks_unpublished_ones() {
             assert!(page.body.contains(&format!("<section id=\"{}\"", s.id)));
             assert!(page.body.contains(s.name.get(lang)), "{lang:?} {}", s.id);
             for t in catalogue.tariffs_of(&s.id) {
-                assert!(page.body.contains(t.name.get(lang)), "{lang:?} {}", t.urgency);
+                assert!(
+                    page.body.contains(t.name.get(lang)),
+                    "{lang:?} {}",
+                    t.urgency
+                );
                 let total = t.total().expect("total");
                 // A placeholder is not shown as a fee.
                 assert_eq!(
@@ -416,7 +434,11 @@ async fn a_wrong_one_time_code_is_typed_again_without_the_card() {
         .post_form(&confirm_path, &[("csrf", &csrf), ("otp", "123456")])
         .await;
     assert_eq!(right.status, 303);
-    assert!(right.location().ends_with("/receipt"), "{}", right.location());
+    assert!(
+        right.location().ends_with("/receipt"),
+        "{}",
+        right.location()
+    );
     let receipt = c.get(&right.location()).await;
     assert!(receipt.body.contains("data-state=\"succeeded\""));
 }
@@ -450,7 +472,9 @@ async fn a_paid_code_says_paid_and_when_and_opens_its_receipt_after_a_proof() {
         let page = c.get(&format!("/pay/{code}?lang={}", lang.tag())).await;
         assert_eq!(page.status, 200);
         assert!(title(&page).starts_with(&*text(Text::ChargePaidHeading, lang)));
-        assert!(page.body.contains("<div class=\"ok\" role=\"status\" data-status=\"paid\">"));
+        assert!(page
+            .body
+            .contains("<div class=\"ok\" role=\"status\" data-status=\"paid\">"));
         assert!(page.body.contains(&format!(
             "<span data-paid-at=\"true\">{}</span>",
             tolom_core::time::format_bishkek(paid_at)
@@ -464,7 +488,9 @@ async fn a_paid_code_says_paid_and_when_and_opens_its_receipt_after_a_proof() {
         }
         assert!(page.body.contains(&*text(Text::ChargeTotalPaid, lang)));
         assert!(!page.body.contains("class=\"bad\""));
-        assert!(page.body.contains(&format!("action=\"/pay/{code}/receipt\"")));
+        assert!(page
+            .body
+            .contains(&format!("action=\"/pay/{code}/receipt\"")));
         assert!(page.body.contains(&*text(Text::ReceiptAgainIntro, lang)));
     }
     c.accept_language = Some("en".into());
@@ -479,14 +505,22 @@ async fn a_paid_code_says_paid_and_when_and_opens_its_receipt_after_a_proof() {
         ("11", Text::ProofRequired),
         ("", Text::ProofRequired),
     ] {
-        let r = c.post_form(&path, &[("csrf", &csrf), ("proof", proof)]).await;
+        let r = c
+            .post_form(&path, &[("csrf", &csrf), ("proof", proof)])
+            .await;
         assert_eq!(r.status, 422, "{proof}: {} {}", r.status, r.body);
         assert!(r.location().is_empty());
-        assert!(r.body.contains(&escaped(&text(error, Language::En))), "{proof}");
+        assert!(
+            r.body.contains(&escaped(&text(error, Language::En))),
+            "{proof}"
+        );
         assert!(r.body.contains("id=\"proof-error\""));
         assert!(title(&r).starts_with(&*text(Text::ErrorHeading, Language::En)));
         if let Some(i) = r.body.find(&id) {
-            panic!("{proof}: the payment stays hidden: {}", &r.body[i.saturating_sub(300)..i + 40]);
+            panic!(
+                "{proof}: the payment stays hidden: {}",
+                &r.body[i.saturating_sub(300)..i + 40]
+            );
         }
     }
     // The e-mail given when paying (any case), or the card's last four.
@@ -495,14 +529,14 @@ async fn a_paid_code_says_paid_and_when_and_opens_its_receipt_after_a_proof() {
         " AIBEK@Example.KG ".to_string(),
         last4(VISA_APPROVE).to_string(),
     ] {
-        let r = c.post_form(&path, &[("csrf", &csrf), ("proof", &proof)]).await;
+        let r = c
+            .post_form(&path, &[("csrf", &csrf), ("proof", &proof)])
+            .await;
         assert_eq!(r.status, 303, "{proof}: {}", r.body);
         assert_eq!(r.location(), receipt);
     }
     // A form without its token is refused.
-    let r = c
-        .post_form(&path, &[("proof", "aibek@example.kg")])
-        .await;
+    let r = c.post_form(&path, &[("proof", "aibek@example.kg")]).await;
     assert_eq!(r.status, 403);
     // An unpaid code has no receipt to open: its page.
     let unpaid = h.charge("id-card-2017", "Асанов Айбек").await;
@@ -536,7 +570,9 @@ async fn receipt_proofs_take_from_the_look_up_limit() {
     let path = format!("/pay/{code}/receipt");
     // The payment's start took one token; two wrong guesses take the rest.
     for guess in ["2222", "3333"] {
-        let r = c.post_form(&path, &[("csrf", &csrf), ("proof", guess)]).await;
+        let r = c
+            .post_form(&path, &[("csrf", &csrf), ("proof", guess)])
+            .await;
         assert!(r.status == 422 || r.status == 429, "{}", r.status);
     }
     // Past the limit even the right proof is refused, with Retry-After.
@@ -592,7 +628,9 @@ async fn a_second_tab_that_submits_after_the_first_paid_is_told_already_paid() {
     let page = c.get(&late.location()).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("data-status=\"paid\""));
-    assert!(page.body.contains(&format!("action=\"/pay/{code}/receipt\"")));
+    assert!(page
+        .body
+        .contains(&format!("action=\"/pay/{code}/receipt\"")));
     assert!(!page
         .body
         .contains(&*text(Text::PaymentExpired, Language::En)));

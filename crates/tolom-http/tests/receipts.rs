@@ -158,16 +158,20 @@ async fn the_page_the_pdf_the_qr_link_and_the_json_carry_the_same_signed_content
     // content itself and the way to the JSON.
     let verify = c.get(&format!("{}&lang=en", path_of(&url))).await;
     assert_eq!(verify.status, 200);
-    assert!(verify.body.contains("data-genuine=\"true\""), "{}", verify.body);
+    assert!(
+        verify.body.contains("data-genuine=\"true\""),
+        "{}",
+        verify.body
+    );
     assert!(verify
         .body
         .contains(&format!("data-key=\"{key}\" id=\"key\">{key}</dd>")));
     assert!(verify
         .body
         .contains(&format!("<dd class=\"sig\" id=\"signature\">{sig}</dd>")));
-    assert!(verify
-        .body
-        .contains(&format!("href=\"/payments/{id}/receipt.json\" id=\"receipt-json\"")));
+    assert!(verify.body.contains(&format!(
+        "href=\"/payments/{id}/receipt.json\" id=\"receipt-json\""
+    )));
     let start = verify
         .body
         .find("<pre class=\"sig\" id=\"signed-content\">")

@@ -11,8 +11,8 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
 use chrono::{DateTime, Datelike, Utc};
+use serde::Deserialize;
 use tolom_core::card::{BrandTable, CardForm, Field as CardField, ValidationErrors, CVV_DIGITS};
 use tolom_core::charge::NotPayable;
 use tolom_core::errors::SubmitCardError;
@@ -285,8 +285,7 @@ pub(crate) async fn submit(
         // tab or another payment: when it is paid, "already paid" with the
         // way to the receipt, not "start again".
         Err(
-            e @ (SubmitCardError::Expired
-            | SubmitCardError::NotPayable(NotPayable::AlreadyPaid)),
+            e @ (SubmitCardError::Expired | SubmitCardError::NotPayable(NotPayable::AlreadyPaid)),
         ) => {
             if code_paid(&state, p.code()).await {
                 to_code_page(p.code())

@@ -25,9 +25,9 @@ use tolom_core::usecases::ChargeView;
 
 use crate::errors::{log_if_ours, status_of};
 use crate::facts::money;
+use crate::pages::error::not_found_page;
 use crate::pages::extract::CsrfForm;
 use crate::pages::home::HomePage;
-use crate::pages::error::not_found_page;
 use crate::pages::layout::{Field, Layout, Page, Problem};
 use crate::security::Ctx;
 use crate::state::AppState;
