@@ -16,6 +16,9 @@ pub enum Role {
     Operator,
     /// Reads only.
     Auditor,
+    /// A bank or payment channel (a bank's app, terminals, ELQR): records
+    /// the payments of codes made through it, and nothing else.
+    Bank,
 }
 
 impl Role {
@@ -25,6 +28,7 @@ impl Role {
             Role::Issuer => "issuer",
             Role::Operator => "operator",
             Role::Auditor => "auditor",
+            Role::Bank => "bank",
         }
     }
 
@@ -34,6 +38,7 @@ impl Role {
             "issuer" => Role::Issuer,
             "operator" => Role::Operator,
             "auditor" => Role::Auditor,
+            "bank" => Role::Bank,
             _ => return None,
         })
     }
@@ -96,11 +101,14 @@ pub enum Permission {
     /// Read the service's metrics (`/metrics`: counts and timings, no
     /// personal data).
     ReadMetrics,
+    /// Record a payment of a code made through another channel (a bank's
+    /// app, a terminal, ELQR): the charge becomes paid.
+    RecordExternalPayments,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 14] = [
         Permission::IssueCharges,
         Permission::CancelCharges,
         Permission::ReadCharges,
@@ -114,21 +122,23 @@ impl Permission {
         Permission::ManageTokens,
         Permission::ManagePersonalData,
         Permission::ReadMetrics,
+        Permission::RecordExternalPayments,
     ];
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 3] = [Role::Issuer, Role::Operator, Role::Auditor];
+    pub const ALL: [Role; 4] = [Role::Issuer, Role::Operator, Role::Auditor, Role::Bank];
 
     /// What a token of this role may do.
     ///
-    /// | permission | issuer | operator | auditor |
-    /// |---|:-:|:-:|:-:|
-    /// | issue, cancel charges | ✓ | | |
-    /// | read charges | ✓ | ✓ | ✓ |
-    /// | read payments, reports, the audit log, metrics | | ✓ | ✓ |
-    /// | refund, reconcile | | ✓ | |
+    /// | permission | issuer | operator | auditor | bank |
+    /// |---|:-:|:-:|:-:|:-:|
+    /// | issue, cancel charges | ✓ | | | |
+    /// | read charges | ✓ | ✓ | ✓ | |
+    /// | read payments, reports, the audit log, metrics | | ✓ | ✓ | |
+    /// | refund, reconcile | | ✓ | | |
+    /// | record payments made elsewhere | | ✓ | | ✓ |
     ///
     /// Outbox, agreement editions, tokens and personal data are for
     /// operators at the command line ([`Principal::Local`]).
@@ -145,11 +155,13 @@ impl Role {
                     | ReadReports
                     | ReadAudit
                     | ReadMetrics
+                    | RecordExternalPayments
             ),
             Role::Auditor => matches!(
                 permission,
                 ReadCharges | ReadPayments | ReadReports | ReadAudit | ReadMetrics
             ),
+            Role::Bank => matches!(permission, RecordExternalPayments),
         }
     }
 }
@@ -238,7 +250,16 @@ mod tests {
                         | Permission::ReadReports
                         | Permission::ReadAudit
                         | Permission::ReadMetrics
+                        | Permission::RecordExternalPayments
                 )));
+        assert!(Role::Bank.may(Permission::RecordExternalPayments));
+        assert!(Role::Operator.may(Permission::RecordExternalPayments));
+        assert!(Permission::ALL
+            .iter()
+            .filter(|p| **p != Permission::RecordExternalPayments)
+            .all(|p| !Role::Bank.may(*p)));
+        assert!(!Role::Issuer.may(Permission::RecordExternalPayments));
+        assert!(!Role::Auditor.may(Permission::RecordExternalPayments));
         assert!(Role::Operator.may(Permission::ReadMetrics));
         assert!(Role::Auditor.may(Permission::ReadMetrics));
         assert!(!Role::Issuer.may(Permission::ReadMetrics));

@@ -369,6 +369,78 @@ impl ErrorCode for IssueError {
     }
 }
 
+/// Why recording a payment made elsewhere
+/// ([`crate::usecases::Operator::record_external_payment`]) or resolving a
+/// flagged one was refused. (A code that is not valid or not known is a
+/// [`LookupError`].)
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExternalError {
+    /// Not a channel that reports payments (`card` is tolom's own).
+    #[error("unknown payment channel {0:?} (bank_app, terminal, elqr, bank_branch)")]
+    ChannelInvalid(String),
+    /// The reference is empty, too long or has control characters.
+    #[error("the reference is empty, longer than 100 characters or has control characters")]
+    ReferenceInvalid,
+    /// The amount paid is not the charge's amount.
+    #[error("{paid} was paid, the charge is {due}")]
+    AmountMismatch {
+        /// What the charge asks.
+        due: crate::money::Money,
+        /// What the channel reports.
+        paid: crate::money::Money,
+    },
+    /// The time of payment is in the future, or before the code was issued.
+    #[error("paid_at {0} is not possible (in the future, or before the code was issued)")]
+    PaidAtInvalid(chrono::DateTime<chrono::Utc>),
+    /// The channel reported this reference before, with another charge,
+    /// amount or time.
+    #[error("{channel} reference {reference:?} was recorded for code {code} with another {differs}")]
+    ReferenceConflict {
+        /// The channel.
+        channel: String,
+        /// The reference.
+        reference: String,
+        /// The code it was recorded for.
+        code: String,
+        /// What differs (`code`, `amount`, `paid_at`), comma-separated.
+        differs: String,
+    },
+    /// The charge cannot be paid: cancelled, or the payment was made after
+    /// its expiry.
+    #[error(transparent)]
+    NotPayable(#[from] NotPayable),
+    /// No payment made elsewhere has this id.
+    #[error("no payment made elsewhere has this id")]
+    NotFound,
+    /// Only a flagged duplicate can be resolved.
+    #[error("the payment is {0}, not a flagged duplicate")]
+    NotDuplicate(crate::external::ExternalState),
+    /// A flagged duplicate can pay the charge only once nothing else does.
+    #[error("the charge is still paid by another payment; refund it in full first")]
+    ChargeStillPaid,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ErrorCode for ExternalError {
+    fn text(&self) -> Text {
+        match self {
+            ExternalError::ChannelInvalid(_) => Text::ExternalChannelInvalid,
+            ExternalError::ReferenceInvalid => Text::ExternalReferenceInvalid,
+            ExternalError::AmountMismatch { .. } => Text::ExternalAmountMismatch,
+            ExternalError::PaidAtInvalid(_) => Text::ExternalPaidAtInvalid,
+            ExternalError::ReferenceConflict { .. } => Text::ExternalReferenceConflict,
+            ExternalError::NotPayable(e) => e.text(),
+            ExternalError::NotFound => Text::ExternalNotFound,
+            ExternalError::NotDuplicate(_) => Text::ExternalNotDuplicate,
+            ExternalError::ChargeStillPaid => Text::ExternalChargeStillPaid,
+            ExternalError::Store(e) => store_text(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,6 +492,25 @@ mod tests {
             }),
             Box::new(CodeError::Prefix),
             Box::new(CodeError::CheckDigit),
+            Box::new(ExternalError::ChannelInvalid("cash".into())),
+            Box::new(ExternalError::ReferenceInvalid),
+            Box::new(ExternalError::AmountMismatch {
+                due: crate::money::Money::som(885),
+                paid: crate::money::Money::som(800),
+            }),
+            Box::new(ExternalError::PaidAtInvalid(chrono::DateTime::UNIX_EPOCH)),
+            Box::new(ExternalError::ReferenceConflict {
+                channel: "elqr".into(),
+                reference: "R-1".into(),
+                code: "110000000017".into(),
+                differs: "amount".into(),
+            }),
+            Box::new(ExternalError::NotPayable(NotPayable::Cancelled)),
+            Box::new(ExternalError::NotFound),
+            Box::new(ExternalError::NotDuplicate(
+                crate::external::ExternalState::Accepted,
+            )),
+            Box::new(ExternalError::ChargeStillPaid),
         ];
         for e in errors {
             let t = e.text();
@@ -496,7 +587,8 @@ mod catalogue_coverage {
     /// operator output, and the BPC crates' `refund.do` is an endpoint.)
     #[test]
     fn every_code_literal_is_a_text() {
-        const FAMILIES: [&str; 14] = [
+        const FAMILIES: [&str; 15] = [
+            "external",
             "code",
             "charge",
             "terms",

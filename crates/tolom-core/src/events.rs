@@ -37,6 +37,16 @@ event_kinds! {
     ChargeCancelled => "charge.cancelled",
     /// A charge passed its expiry unpaid.
     ChargeExpired => "charge.expired",
+    /// A payment made elsewhere (a bank's app, a terminal, ELQR) was
+    /// recorded and pays the charge (or a flagged one was accepted by an
+    /// operator); the event's payment id is the external payment's.
+    ChargePaidExternally => "charge.paid_externally",
+    /// A payment made elsewhere was reported for a charge already paid: kept,
+    /// flagged for operators (`external_duplicate`).
+    ChargeExternalDuplicate => "charge.external_duplicate",
+    /// An operator recorded that the channel gave a flagged payment's money
+    /// back to the payer.
+    ChargeExternalReturned => "charge.external_returned",
     /// A payment was started (the payer accepted the agreement).
     PaymentCreated => "payment.created",
     /// The card (or a hosted-page request) went to the acquirer.

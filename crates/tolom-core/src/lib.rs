@@ -14,6 +14,8 @@
 //! - [`code`] and [`checkdigit`]: payment codes with pluggable check digits.
 //! - [`charge`], [`payment`]: what a code refers to, and the payment state
 //!   machine with its one transition table.
+//! - [`external`]: payments of a charge made elsewhere (a bank's app, a
+//!   terminal, ELQR) and reported to tolom.
 //! - [`card`]: card and contact validation; secrets that cannot leak.
 //! - [`receipt`], [`terms`], [`i18n`], [`time`]: what the payer reads.
 //! - [`events`], [`outbox`]: what is recorded and announced with each
@@ -38,6 +40,7 @@ pub mod checkdigit;
 pub mod code;
 pub mod errors;
 pub mod events;
+pub mod external;
 mod hex;
 pub mod i18n;
 pub mod money;

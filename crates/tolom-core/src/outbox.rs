@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::card::Email;
+use crate::external::PaymentChannel;
 use crate::i18n::Language;
 use crate::money::Money;
 
@@ -48,14 +49,23 @@ pub struct AgencyEvent {
     pub agency_ref: Option<String>,
     /// The service.
     pub service: String,
-    /// The payment.
+    /// The payment (a card payment's id, or the id tolom gave a payment
+    /// made elsewhere).
     pub payment_id: Uuid,
-    /// The receipt number.
+    /// The receipt number: tolom's receipt of a card payment, or the
+    /// channel's reference of a payment made elsewhere (its receipt is the
+    /// channel's).
     pub receipt_number: Option<String>,
     /// The amount paid for the charge.
     pub amount: Money,
     /// Refunded so far.
     pub refunded: Money,
+    /// How the fee was paid: `card` (through tolom), or the channel that
+    /// reported the payment (`bank_app`, `terminal`, `elqr`,
+    /// `bank_branch`). Notices written before channels existed read as
+    /// `card`.
+    #[serde(default)]
+    pub channel: PaymentChannel,
 }
 
 /// What an outbox message asks to be delivered.
@@ -212,13 +222,39 @@ mod tests {
             receipt_number: Some("20261125-0000000002".into()),
             amount: Money::som(885),
             refunded: Money::som(0),
+            channel: PaymentChannel::Card,
+        });
+        let external = OutboxPayload::AgencyNotice(AgencyEvent {
+            event_id: Uuid::from_u128(3),
+            kind: AgencyEventKind::PaymentSucceeded,
+            occurred_at: now,
+            code: "110000000017".into(),
+            agency_ref: Some("AG-1".into()),
+            service: "passport-2020".into(),
+            payment_id: Uuid::from_u128(4),
+            receipt_number: Some("ELQR-1".into()),
+            amount: Money::som(885),
+            refunded: Money::som(0),
+            channel: PaymentChannel::Elqr,
         });
         let mail = OutboxPayload::ReceiptEmail {
             payment_id: Uuid::from_u128(2),
             to: Email::from_stored("a@example.kg"),
             language: Language::Ru,
         };
-        for p in [notice, mail] {
+        // A notice stored before channels existed reads as a card payment.
+        let mut old = serde_json::to_value(&notice).unwrap_or_default();
+        if let Some(data) = old["data"].as_object_mut() {
+            data.remove("channel");
+        }
+        assert_eq!(
+            serde_json::from_value::<OutboxPayload>(old).ok(),
+            Some(notice.clone())
+        );
+        let json = serde_json::to_value(&external).unwrap_or_default();
+        assert_eq!(json["data"]["channel"], "elqr");
+        assert_eq!(json["data"]["receipt_number"], "ELQR-1");
+        for p in [notice, external, mail] {
             let json = serde_json::to_string(&p).unwrap();
             assert_eq!(
                 serde_json::from_str::<OutboxPayload>(&json).unwrap(),

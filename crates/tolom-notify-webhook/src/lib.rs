@@ -467,6 +467,7 @@ mod tests {
             receipt_number: Some("20261125-0000002748".into()),
             amount: Money::som(885),
             refunded: Money::som(0),
+            channel: tolom_core::external::PaymentChannel::Card,
         };
         let body = WebhookEvent::from(&event).to_body();
         assert_eq!(

@@ -60,6 +60,11 @@ pub(crate) mod constraint {
     pub const CHARGE_ALREADY_PAID: &str = "charges_already_paid";
     /// Raised by the payment update when `Reopen` finds the charge not paid.
     pub const CHARGE_REOPEN_NOT_PAID: &str = "charges_reopen_not_paid";
+    /// Payments made elsewhere: one per (channel, reference).
+    pub const EXTERNAL_REFERENCE: &str = "external_payments_reference";
+    /// Payments made elsewhere: at most one accepted per charge (partial
+    /// unique index).
+    pub const ONE_ACCEPTED: &str = "external_payments_one_accepted";
 }
 
 /// Every constraint name with a meaning beyond [`InvariantKind::Constraint`]
@@ -166,6 +171,39 @@ pub(crate) const NAMED: &[(&str, Named)] = &[
         "payments_card_is_masked",
         Named::Kind(InvariantKind::UnmaskedCard),
     ),
+    (constraint::EXTERNAL_REFERENCE, Named::Conflict),
+    (
+        constraint::ONE_ACCEPTED,
+        Named::Kind(InvariantKind::SecondPaidPayment),
+    ),
+    (
+        "external_payments_card_paid",
+        Named::Kind(InvariantKind::SecondPaidPayment),
+    ),
+    (
+        "payments_paid_elsewhere",
+        Named::Kind(InvariantKind::ChargeAlreadyPaid),
+    ),
+    (
+        "external_payments_paid_charge",
+        Named::Kind(InvariantKind::PaidWithoutPayment),
+    ),
+    (
+        "external_payments_stay_accepted",
+        Named::Kind(InvariantKind::PaidWithoutPayment),
+    ),
+    (
+        "external_payments_fixed_fields",
+        Named::Kind(InvariantKind::ImmutableField),
+    ),
+    (
+        "external_payments_no_delete",
+        Named::Kind(InvariantKind::AppendOnly),
+    ),
+    (
+        "external_payments_recorded_returned",
+        Named::Kind(InvariantKind::Constraint),
+    ),
 ];
 
 /// What a named constraint means.
@@ -173,7 +211,8 @@ pub(crate) const NAMED: &[(&str, Named)] = &[
 pub(crate) enum Named {
     /// [`StoreError::DuplicateCode`].
     DuplicateCode,
-    /// [`StoreError::Conflict`] (a second refund with the same key).
+    /// [`StoreError::Conflict`] (a second refund with the same key, a
+    /// channel's reference recorded meanwhile: read it again).
     Conflict,
     /// [`StoreError::Invariant`] of this kind.
     Kind(InvariantKind),
@@ -470,6 +509,18 @@ mod tests {
             ("23505", "terms_editions_pkey", DuplicateEdition),
             ("23505", "api_tokens_name_key", DuplicateToken),
             ("23514", "payments_card_is_masked", UnmaskedCard),
+            ("23505", "external_payments_one_accepted", SecondPaidPayment),
+            ("23514", "external_payments_card_paid", SecondPaidPayment),
+            ("23514", "payments_paid_elsewhere", ChargeAlreadyPaid),
+            ("23514", "external_payments_paid_charge", PaidWithoutPayment),
+            (
+                "23514",
+                "external_payments_stay_accepted",
+                PaidWithoutPayment,
+            ),
+            ("23514", "external_payments_fixed_fields", ImmutableField),
+            ("23514", "external_payments_no_delete", AppendOnly),
+            ("23514", "external_payments_recorded_returned", Constraint),
             ("23514", "payments_paid_has_approval", Constraint),
             ("23503", "payments_charge_id_fkey", Constraint),
             ("23502", "", Constraint),
@@ -492,6 +543,10 @@ mod tests {
             StoreError::DuplicateCode
         );
         assert_eq!(mapped("23505", Some("refunds_key")), StoreError::Conflict);
+        assert_eq!(
+            mapped("23505", Some("external_payments_reference")),
+            StoreError::Conflict
+        );
     }
 
     #[test]
@@ -521,6 +576,7 @@ mod tests {
             include_str!("../migrations/0006_audit_sealing.sql"),
             include_str!("../migrations/0007_agency_references.sql"),
             include_str!("../migrations/0008_duplicate_approvals.sql"),
+            include_str!("../migrations/0009_external_payments.sql"),
         ]
         .concat();
         // Names PostgreSQL derives (`<table>_pkey`, `<table>_<column>_check`)
@@ -557,6 +613,10 @@ mod tests {
             ("charges_no_delete", "CREATE TRIGGER charges_no_delete"),
             ("payments_no_delete", "CREATE TRIGGER payments_no_delete"),
             ("refunds_no_delete", "CREATE TRIGGER refunds_no_delete"),
+            (
+                "external_payments_no_delete",
+                "CREATE TRIGGER external_payments_no_delete",
+            ),
             (constraint::CHARGE_ALREADY_PAID, "tolom_refuse"),
             (constraint::CHARGE_REOPEN_NOT_PAID, "tolom_refuse"),
         ];

@@ -2,7 +2,7 @@
 //!
 //! Storage for **tolom** on PostgreSQL: one [`PostgresStore`] implements
 //! every storage port of the core ([`ChargeStore`], [`PaymentStore`],
-//! [`OutboxStore`], [`EventLog`], [`TermsStore`], hence
+//! [`OutboxStore`], [`EventLog`], [`TermsStore`], [`ExternalPaymentStore`], hence
 //! [`tolom_core::ports::Store`]) and the operations port ([`OpsStore`]), for
 //! any number of portal instances on one database.
 //!
@@ -11,6 +11,7 @@
 //! [`OutboxStore`]: tolom_core::ports::OutboxStore
 //! [`EventLog`]: tolom_core::ports::EventLog
 //! [`TermsStore`]: tolom_core::ports::TermsStore
+//! [`ExternalPaymentStore`]: tolom_core::ports::ExternalPaymentStore
 //! [`OpsStore`]: tolom_core::ports::OpsStore
 //!
 //! - **The database enforces the invariants itself** (see `migrations/`
@@ -56,7 +57,7 @@
 //! | `error.rs` | the error mapping, the retry loop, [`ConnectError`] |
 //! | `rows.rs` | columns, parameters, rows ↔ domain values |
 //! | `audit.rs` | audit notes appended inside the action's transaction |
-//! | `charges.rs`, `payments.rs`, `outbox.rs`, `events.rs`, `terms.rs`, `ops.rs`, `health.rs` | one port each (`health.rs`: `StoreHealth`, the schema for readiness probes) |
+//! | `charges.rs`, `payments.rs`, `external.rs`, `outbox.rs`, `events.rs`, `terms.rs`, `ops.rs`, `health.rs` | one port each (`external.rs`: payments made elsewhere; `health.rs`: `StoreHealth`, the schema for readiness probes) |
 //!
 //! The port files import `lib.rs` (the store), `error`, `rows` and `audit`;
 //! `audit` imports `error` and `rows`, which import nothing of the crate: no
@@ -86,6 +87,7 @@ mod audit;
 mod charges;
 mod error;
 mod events;
+mod external;
 mod health;
 mod ops;
 mod options;

@@ -18,6 +18,7 @@ use tolom_core::card::{CardSummary, Contact, Email};
 use tolom_core::charge::{Charge, ChargeStatus, Payer};
 use tolom_core::code::PaymentCode;
 use tolom_core::events::{Event, EventKind};
+use tolom_core::external::{ExternalPayment, ExternalState, PaymentChannel};
 use tolom_core::i18n::{ErrorCode, Language};
 use tolom_core::money::{Currency, Money};
 use tolom_core::outbox::{AgencyEvent, Channel, OutboxMessage, OutboxPayload, OutboxStatus};
@@ -327,6 +328,61 @@ pub(crate) fn charge(row: &PgRow) -> Result<Charge, StoreError> {
         status: charge_status(&status)?,
         agency_ref: get(row, "agency_ref")?,
     })
+}
+
+// ---------------------------------------------------------------------------
+// Payments made elsewhere
+// ---------------------------------------------------------------------------
+
+/// Columns of a payment made elsewhere, in parameter order (`$1..$14`).
+pub(crate) const EXTERNAL_COLUMNS: &str = "id, charge_id, code, service, channel, reference, \
+    currency, amount_minor, paid_at, recorded_at, recorded_by, state, resolved_at, resolution";
+
+/// A payment made elsewhere from a row selected with [`EXTERNAL_COLUMNS`].
+pub(crate) fn external(row: &PgRow) -> Result<ExternalPayment, StoreError> {
+    let cur = currency(row)?;
+    let code: String = get(row, "code")?;
+    let channel: String = get(row, "channel")?;
+    let state: String = get(row, "state")?;
+    Ok(ExternalPayment {
+        id: get(row, "id")?,
+        charge_id: get(row, "charge_id")?,
+        code: PaymentCode::from_trusted(code),
+        service: get(row, "service")?,
+        channel: PaymentChannel::parse(&channel)
+            .filter(PaymentChannel::is_external)
+            .ok_or_else(|| broken("channel", &channel))?,
+        reference: get(row, "reference")?,
+        amount: money(row, "amount_minor", cur)?,
+        paid_at: get(row, "paid_at")?,
+        recorded_at: get(row, "recorded_at")?,
+        recorded_by: get(row, "recorded_by")?,
+        state: ExternalState::parse(&state).ok_or_else(|| broken("external state", &state))?,
+        resolved_at: get(row, "resolved_at")?,
+        resolution: get(row, "resolution")?,
+    })
+}
+
+/// Binds a payment made elsewhere as fourteen parameters, in the order of
+/// [`EXTERNAL_COLUMNS`].
+pub(crate) fn bind_external<'q>(
+    q: Query<'q, Postgres, PgArguments>,
+    p: &'q ExternalPayment,
+) -> Result<Query<'q, Postgres, PgArguments>, StoreError> {
+    Ok(q.bind(p.id)
+        .bind(p.charge_id)
+        .bind(p.code.as_str())
+        .bind(&p.service)
+        .bind(p.channel.as_str())
+        .bind(&p.reference)
+        .bind(p.amount.currency().code())
+        .bind(minor(p.amount)?)
+        .bind(p.paid_at)
+        .bind(p.recorded_at)
+        .bind(&p.recorded_by)
+        .bind(p.state.as_str())
+        .bind(p.resolved_at)
+        .bind(&p.resolution))
 }
 
 /// A stored charge status.
@@ -737,6 +793,7 @@ mod tests {
             receipt_number: Some("20261125-0000000000".into()),
             amount: Money::som(885),
             refunded: Money::som(100),
+            channel: tolom_core::external::PaymentChannel::Card,
         });
         let text = serde_json::to_string(&StoredPayload::from(&payload)).unwrap_or_default();
         let back: StoredPayload = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));

@@ -239,6 +239,7 @@ fn success(p: &Payment) -> PaymentUpdate {
                 receipt_number: next.receipt_number().map(str::to_string),
                 amount: next.amount(),
                 refunded: next.refunded(),
+                channel: tolom_core::external::PaymentChannel::Card,
             }),
             t0(),
         )],

@@ -99,6 +99,10 @@ pub(crate) mod unique {
     pub const TOKEN_NAME: &str = "api_tokens.name";
     /// `charges_agency_key` (partial, on `service, agency_key`).
     pub const AGENCY_KEY: &str = "charges.service, charges.agency_key";
+    /// `external_payments_one_accepted` (partial, on `charge_id`).
+    pub const ONE_ACCEPTED: &str = "index 'external_payments_one_accepted'";
+    /// `external_payments (channel, reference)`.
+    pub const EXTERNAL_REFERENCE: &str = "external_payments.channel, external_payments.reference";
 }
 
 /// The named CHECK constraints (migration 3) that stand for an invariant
@@ -120,6 +124,14 @@ const TRIGGER_TOKENS: &[(&str, InvariantKind)] = &[
     (
         "tolom:paid_without_payment",
         InvariantKind::PaidWithoutPayment,
+    ),
+    (
+        "tolom:charge_already_paid",
+        InvariantKind::ChargeAlreadyPaid,
+    ),
+    (
+        "tolom:external_recorded_returned",
+        InvariantKind::Constraint,
     ),
 ];
 
@@ -220,6 +232,12 @@ pub(crate) fn map_violation(v: Violation) -> StoreError {
                 InvariantKind::DuplicateAgencyRef,
                 "another charge of the service holds this agency reference (charges_agency_key)",
             ),
+            unique::ONE_ACCEPTED => StoreError::invariant(
+                InvariantKind::SecondPaidPayment,
+                "the charge is already paid elsewhere (external_payments_one_accepted)",
+            ),
+            // The same channel and reference written meanwhile: read again.
+            unique::EXTERNAL_REFERENCE => StoreError::Conflict,
             _ => StoreError::invariant(InvariantKind::Constraint, format!("duplicate {name}")),
         },
         Violation::Check(name) => {
@@ -470,6 +488,33 @@ mod tests {
             )
         };
         ok(&store, &with_reference("c3", "code-3")).await;
+        // Payments made elsewhere: c5 paid elsewhere (e1), c6 with a card
+        // payment in flight and paid elsewhere (e3), c7 paid elsewhere and
+        // marked paid.
+        let external = |id: &str, charge: &str, state: &str, reference: &str| {
+            format!(
+                "INSERT INTO external_payments (id, charge_id, code, service, channel, \
+                 reference, currency, amount_minor, paid_at, recorded_at, recorded_by, state) \
+                 VALUES ('{id}', '{charge}', 'c', 's', 'elqr', '{reference}', 'KGS', 100, \
+                 '{T}', '{T}', 'cli:x', '{state}')"
+            )
+        };
+        for (c, code) in [("c5", "code-5"), ("c6", "code-6"), ("c7", "code-7")] {
+            ok(&store, &charge(c, code)).await;
+        }
+        ok(&store, &external("e1", "c5", "accepted", "R-1")).await;
+        ok(&store, &payment("p7", "c6", "authorizing", "k7")).await;
+        ok(&store, &external("e3", "c6", "accepted", "R-3")).await;
+        ok(&store, &external("e4", "c7", "accepted", "R-4")).await;
+        ok(&store, "UPDATE charges SET status = 'paid' WHERE id = 'c7'").await;
+        ok(
+            &store,
+            &format!(
+                "INSERT INTO api_tokens VALUES ('t3', 'bank-1', 'bank', '{}', '{T}', NULL)",
+                "c".repeat(64)
+            ),
+        )
+        .await;
 
         use InvariantKind as K;
         let cases: Vec<(String, Option<InvariantKind>, &str)> = vec![
@@ -567,6 +612,61 @@ mod tests {
                 Some(K::Constraint),
                 "a start key outside create_payment",
             ),
+            (
+                external("e5", "c5", "accepted", "R-5"),
+                Some(K::SecondPaidPayment),
+                "a second accepted payment made elsewhere",
+            ),
+            (
+                external("e6", "c2", "accepted", "R-6"),
+                Some(K::ChargeAlreadyPaid),
+                "an accepted payment made elsewhere of a charge paid by card",
+            ),
+            (
+                "UPDATE payments SET state = 'succeeded' WHERE id = 'p7'".into(),
+                Some(K::ChargeAlreadyPaid),
+                "a card success of a charge paid elsewhere",
+            ),
+            (
+                external("e7", "c1", "returned", "R-7"),
+                Some(K::Constraint),
+                "a payment made elsewhere recorded returned",
+            ),
+            (
+                "UPDATE external_payments SET amount_minor = 5 WHERE id = 'e1'".into(),
+                Some(K::ImmutableField),
+                "the amount of a payment made elsewhere",
+            ),
+            (
+                "UPDATE external_payments SET state = 'returned', resolved_at = 't', \
+                 resolution = 'n' WHERE id = 'e1'"
+                    .into(),
+                Some(K::PaidWithoutPayment),
+                "an accepted payment made elsewhere stays accepted",
+            ),
+            (
+                "UPDATE charges SET status = 'unpaid' WHERE id = 'c7'".into(),
+                Some(K::PaidWithoutPayment),
+                "a charge paid elsewhere stays paid",
+            ),
+            (
+                "DELETE FROM external_payments".into(),
+                Some(K::AppendOnly),
+                "payments made elsewhere",
+            ),
+            (
+                "UPDATE external_payments SET channel = 'cash' WHERE id = 'e3'".into(),
+                Some(K::ImmutableField),
+                "the channel of a payment made elsewhere",
+            ),
+            (
+                format!(
+                    "INSERT INTO api_tokens VALUES ('t4', 'x', 'root', '{}', '{T}', NULL)",
+                    "d".repeat(64)
+                ),
+                Some(K::Constraint),
+                "an unknown role",
+            ),
         ];
         for (sql, kind, what) in cases {
             let e = refused(&store, &sql).await;
@@ -594,6 +694,11 @@ mod tests {
             .await,
             StoreError::Conflict,
             "a refund's idempotency key"
+        );
+        assert_eq!(
+            refused(&store, &external("e8", "c1", "duplicate", "R-1")).await,
+            StoreError::Conflict,
+            "a channel's reference recorded meanwhile: read it again"
         );
         // A trigger this build does not know: a constraint, named by its text.
         ok(

@@ -5,7 +5,8 @@
 //! [`PaymentStore`](tolom_core::ports::PaymentStore),
 //! [`OutboxStore`](tolom_core::ports::OutboxStore),
 //! [`EventLog`](tolom_core::ports::EventLog),
-//! [`TermsStore`](tolom_core::ports::TermsStore)), so a [`SqliteStore`] is a
+//! [`TermsStore`](tolom_core::ports::TermsStore),
+//! [`ExternalPaymentStore`](tolom_core::ports::ExternalPaymentStore)), so a [`SqliteStore`] is a
 //! [`tolom_core::ports::Store`]; and the operations port
 //! [`OpsStore`](tolom_core::ports::OpsStore) (hash-chained audit log that
 //! every event and every operator's note also goes into, in the same
@@ -37,6 +38,7 @@
 //! | `audit.rs` | writes into the audit chain inside a transaction (events, notes), shared by the ports |
 //! | `charges.rs` | `ChargeStore` |
 //! | `payments.rs` | `PaymentStore` |
+//! | `external.rs` | `ExternalPaymentStore` (payments made elsewhere) |
 //! | `outbox.rs` | `OutboxStore` |
 //! | `events.rs` | `EventLog` |
 //! | `terms.rs` | `TermsStore` |
@@ -44,7 +46,7 @@
 //! | `health.rs` | `StoreHealth` (readiness: the file opened is still there, the schema) |
 //!
 //! Port modules import `lib.rs`, `rows`, `error` and `audit`, never each
-//! other (except `payments` using `outbox`'s insert), and `audit` imports
+//! other (except `payments` and `external` using `outbox`'s insert), and `audit` imports
 //! no port module: there is no module cycle.
 //!
 //! ## Errors
@@ -67,7 +69,8 @@
 //!   `RefundsExceedTotal`; `card_masked` → `UnmaskedCard`; any other →
 //!   `Constraint`);
 //! - a trigger (1811) by the exact token it raises (`tolom:immutable_field`,
-//!   `tolom:append_only`, `tolom:paid_without_payment`);
+//!   `tolom:append_only`, `tolom:paid_without_payment`,
+//!   `tolom:charge_already_paid`);
 //! - a FOREIGN KEY (787) → `ChargeNotFound` for a new payment, otherwise
 //!   `Constraint`; NOT NULL, STRICT types → `Constraint`;
 //! - `BUSY`/`LOCKED` after the busy timeout, a pool timeout, a closed
@@ -95,6 +98,7 @@ mod audit;
 mod charges;
 mod error;
 mod events;
+mod external;
 mod health;
 mod ops;
 mod options;

@@ -20,6 +20,7 @@ use tolom_core::card::{CardSummary, MaskedPan};
 use tolom_core::charge::{Charge, ChargeStatus, Payer};
 use tolom_core::code::PaymentCode;
 use tolom_core::events::{Event, EventKind};
+use tolom_core::external::{ExternalPayment, ExternalState, PaymentChannel};
 use tolom_core::i18n::{ErrorCode, Language};
 use tolom_core::money::{Currency, Money};
 use tolom_core::outbox::{OutboxMessage, OutboxPayload, OutboxStatus};
@@ -174,6 +175,59 @@ pub(crate) fn charge_from(row: &SqliteRow) -> Result<Charge, StoreError> {
         status: ChargeStatus::parse(&status).ok_or_else(|| corrupt("charge status", status))?,
         agency_ref: row.opt_text("agency_ref")?,
     })
+}
+
+// ---------------------------------------------------------------------------
+// Payments made elsewhere
+// ---------------------------------------------------------------------------
+
+/// Columns of a payment made elsewhere, in binding order (`?1` … `?14`).
+pub(crate) const EXTERNAL_COLUMNS: &str = "id, charge_id, code, service, channel, reference, \
+     currency, amount_minor, paid_at, recorded_at, recorded_by, state, resolved_at, resolution";
+
+/// A payment made elsewhere from a row selected with [`EXTERNAL_COLUMNS`].
+pub(crate) fn external_from(row: &SqliteRow) -> Result<ExternalPayment, StoreError> {
+    let channel = row.text("channel")?;
+    let state = row.text("state")?;
+    Ok(ExternalPayment {
+        id: parse_id(&row.text("id")?)?,
+        charge_id: parse_id(&row.text("charge_id")?)?,
+        code: PaymentCode::from_trusted(row.text("code")?),
+        service: row.text("service")?,
+        channel: PaymentChannel::parse(&channel)
+            .filter(PaymentChannel::is_external)
+            .ok_or_else(|| corrupt("channel", channel))?,
+        reference: row.text("reference")?,
+        amount: money(row.int("amount_minor")?, currency(&row.text("currency")?)?)?,
+        paid_at: parse_ts(&row.text("paid_at")?)?,
+        recorded_at: parse_ts(&row.text("recorded_at")?)?,
+        recorded_by: row.text("recorded_by")?,
+        state: ExternalState::parse(&state).ok_or_else(|| corrupt("external state", state))?,
+        resolved_at: opt_ts(row.opt_text("resolved_at")?)?,
+        resolution: row.opt_text("resolution")?,
+    })
+}
+
+/// Binds a payment made elsewhere as `?1` … `?14`, in the order of
+/// [`EXTERNAL_COLUMNS`].
+pub(crate) fn bind_external<'q>(
+    q: SqliteQuery<'q>,
+    p: &ExternalPayment,
+) -> Result<SqliteQuery<'q>, StoreError> {
+    Ok(q.bind(id(p.id))
+        .bind(id(p.charge_id))
+        .bind(p.code.as_str().to_string())
+        .bind(p.service.clone())
+        .bind(p.channel.as_str())
+        .bind(p.reference.clone())
+        .bind(p.amount.currency().code())
+        .bind(minor(p.amount)?)
+        .bind(ts(p.paid_at))
+        .bind(ts(p.recorded_at))
+        .bind(p.recorded_by.clone())
+        .bind(p.state.as_str())
+        .bind(p.resolved_at.map(ts))
+        .bind(p.resolution.clone()))
 }
 
 // ---------------------------------------------------------------------------

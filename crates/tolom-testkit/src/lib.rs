@@ -10,6 +10,8 @@
 //!   the test's control.
 //! - [`fake::FakeAcquirer`]: a scriptable acquirer for rule tests.
 //! - [`fixtures`]: a ready [`tolom_core::Tolom`] and demo data.
+//! - [`external_payments`]: the flows of payments made elsewhere (a bank's
+//!   app, a terminal, ELQR) that every storage adapter runs.
 //! - [`conformance`]: the suites any adapter runs to prove it keeps the
 //!   contracts of its port (`storage`, `ops`, `acquirer`, `notifier`), with
 //!   macros that make one named test per case.
@@ -23,6 +25,7 @@
 pub mod clock;
 pub mod conformance;
 pub mod external;
+pub mod external_payments;
 pub mod fake;
 pub mod fixtures;
 pub mod ids;
@@ -33,7 +36,8 @@ pub mod notifier;
 #[cfg(feature = "mock")]
 pub mod mocks {
     pub use tolom_core::ports::{
-        MockAcquirer, MockChargeStore, MockClock, MockEventLog, MockIdGenerator, MockNotifier,
-        MockOpsStore, MockOutboxStore, MockPaymentStore, MockReceiptSigner, MockTermsStore,
+        MockAcquirer, MockChargeStore, MockClock, MockEventLog, MockExternalPaymentStore,
+        MockIdGenerator, MockNotifier, MockOpsStore, MockOutboxStore, MockPaymentStore,
+        MockReceiptSigner, MockTermsStore,
     };
 }

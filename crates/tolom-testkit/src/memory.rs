@@ -15,6 +15,7 @@ use tolom_core::card::{Email, Phone};
 use tolom_core::charge::{Charge, ChargeStatus};
 use tolom_core::code::PaymentCode;
 use tolom_core::events::Event;
+use tolom_core::external::{ExternalPayment, ExternalState, PaymentChannel};
 use tolom_core::outbox::OutboxPayload;
 use tolom_core::outbox::{OutboxMessage, OutboxStatus};
 use tolom_core::payment::{Payment, Refund, RefundState};
@@ -74,6 +75,52 @@ struct State {
     audit: Vec<AuditEntry>,
     checkpoints: Vec<StoredCheckpoint>,
     tokens: Vec<ApiToken>,
+    external: HashMap<Uuid, ExternalPayment>,
+    external_order: Vec<Uuid>,
+    external_by_ref: HashMap<(PaymentChannel, String), Uuid>,
+    /// charge id → the accepted payment made elsewhere that pays it.
+    external_paid: HashMap<Uuid, Uuid>,
+}
+
+impl State {
+    /// Whether something pays the charge: a paid card payment or an
+    /// accepted payment made elsewhere.
+    fn is_paid(&self, charge_id: &Uuid) -> bool {
+        self.paid.contains_key(charge_id) || self.external_paid.contains_key(charge_id)
+    }
+
+    /// Appends what goes with a write of a payment made elsewhere.
+    fn write_external(&mut self, w: &ExternalWrite) {
+        record(self, &w.events);
+        for n in &w.notes {
+            note(self, n);
+        }
+        for m in &w.outbox {
+            let i = self.outbox.len();
+            self.outbox_index.insert(m.id, i);
+            self.outbox.push(m.clone());
+        }
+    }
+
+    /// An accepted payment pays its charge: the charge becomes `Paid`,
+    /// refused (`Conflict`) unless it is `Unpaid` or `Expired`; a second
+    /// thing paying it is refused as an invariant.
+    fn pay_externally(&mut self, p: &ExternalPayment) -> Result<(), StoreError> {
+        let charge = self
+            .charges
+            .get(&p.charge_id)
+            .ok_or(StoreError::ChargeNotFound)?;
+        if !matches!(charge.status, ChargeStatus::Unpaid | ChargeStatus::Expired) {
+            return Err(StoreError::Conflict);
+        }
+        if self.is_paid(&p.charge_id) {
+            return Err(StoreError::invariant(
+                InvariantKind::SecondPaidPayment,
+                "the charge is already paid",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Storage in memory. Cheap to create; one per test.
@@ -188,7 +235,7 @@ impl ChargeStore for InMemoryStore {
         notes: &[AuditNote],
     ) -> Result<(), StoreError> {
         let mut s = self.lock()?;
-        let paid = s.paid.contains_key(&id);
+        let paid = s.is_paid(&id);
         let charge = s.charges.get_mut(&id).ok_or(StoreError::ChargeNotFound)?;
         if charge.status != from {
             return Err(StoreError::Conflict);
@@ -384,7 +431,10 @@ impl PaymentStore for InMemoryStore {
                 ChargeStatus::Paid
             }
             Some(ChargeChange::Reopen) => {
-                if charge.status != ChargeStatus::Paid || new.state().is_paid() {
+                if charge.status != ChargeStatus::Paid
+                    || new.state().is_paid()
+                    || s.external_paid.contains_key(&new.charge_id())
+                {
                     return Err(StoreError::invariant(
                         InvariantKind::PaidWithoutPayment,
                         "only a fully refunded payment reopens its charge",
@@ -490,6 +540,145 @@ impl PaymentStore for InMemoryStore {
         } else {
             it.collect()
         })
+    }
+}
+
+#[async_trait]
+impl ExternalPaymentStore for InMemoryStore {
+    async fn record_external_payment(
+        &self,
+        w: &ExternalWrite,
+    ) -> Result<RecordOutcome, StoreError> {
+        let mut s = self.lock()?;
+        let p = &w.payment;
+        let key = (p.channel, p.reference.clone());
+        if let Some(existing) = s
+            .external_by_ref
+            .get(&key)
+            .and_then(|id| s.external.get(id))
+        {
+            return Ok(RecordOutcome::Existing(Box::new(existing.clone())));
+        }
+        let charge = s
+            .charges
+            .get(&p.charge_id)
+            .ok_or(StoreError::ChargeNotFound)?;
+        if s.external.contains_key(&p.id) {
+            return Err(StoreError::invariant(
+                InvariantKind::Constraint,
+                "duplicate external payment id",
+            ));
+        }
+        match p.state {
+            ExternalState::Accepted => s.pay_externally(p)?,
+            ExternalState::Duplicate if charge.status != ChargeStatus::Paid => {
+                return Err(StoreError::Conflict)
+            }
+            ExternalState::Duplicate => {}
+            ExternalState::Returned => {
+                return Err(StoreError::invariant(
+                    InvariantKind::Constraint,
+                    "a payment made elsewhere is never recorded as returned",
+                ))
+            }
+        }
+        if p.state == ExternalState::Accepted {
+            s.external_paid.insert(p.charge_id, p.id);
+            if let Some(c) = s.charges.get_mut(&p.charge_id) {
+                c.status = ChargeStatus::Paid;
+            }
+        }
+        s.external_by_ref.insert(key, p.id);
+        s.external_order.push(p.id);
+        s.external.insert(p.id, p.clone());
+        s.write_external(w);
+        Ok(RecordOutcome::Recorded)
+    }
+
+    async fn update_external_payment(
+        &self,
+        from: ExternalState,
+        w: &ExternalWrite,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        let new = &w.payment;
+        let old = s.external.get(&new.id).ok_or(StoreError::NotFound)?;
+        let fixed = |p: &ExternalPayment| {
+            (
+                p.charge_id,
+                p.code.clone(),
+                p.service.clone(),
+                p.channel,
+                p.reference.clone(),
+                p.amount,
+                p.paid_at,
+                p.recorded_at,
+                p.recorded_by.clone(),
+            )
+        };
+        if fixed(old) != fixed(new) {
+            return Err(StoreError::invariant(
+                InvariantKind::ImmutableField,
+                "only the state and the resolution of a payment made elsewhere change",
+            ));
+        }
+        if old.state != from {
+            return Err(StoreError::Conflict);
+        }
+        if new.state == ExternalState::Accepted && old.state != ExternalState::Accepted {
+            s.pay_externally(new)?;
+            s.external_paid.insert(new.charge_id, new.id);
+            if let Some(c) = s.charges.get_mut(&new.charge_id) {
+                c.status = ChargeStatus::Paid;
+            }
+        } else if old.state == ExternalState::Accepted && new.state != ExternalState::Accepted {
+            return Err(StoreError::invariant(
+                InvariantKind::PaidWithoutPayment,
+                "an accepted payment made elsewhere stays accepted",
+            ));
+        }
+        s.external.insert(new.id, new.clone());
+        s.write_external(w);
+        Ok(())
+    }
+
+    async fn external_payment(&self, id: Uuid) -> Result<Option<ExternalPayment>, StoreError> {
+        Ok(self.lock()?.external.get(&id).cloned())
+    }
+
+    async fn external_payment_by_reference(
+        &self,
+        channel: PaymentChannel,
+        reference: &str,
+    ) -> Result<Option<ExternalPayment>, StoreError> {
+        let s = self.lock()?;
+        Ok(s.external_by_ref
+            .get(&(channel, reference.to_string()))
+            .and_then(|id| s.external.get(id))
+            .cloned())
+    }
+
+    async fn list_external_payments(
+        &self,
+        q: &ExternalQuery,
+    ) -> Result<Vec<ExternalPayment>, StoreError> {
+        let s = self.lock()?;
+        let mut out: Vec<ExternalPayment> = s
+            .external_order
+            .iter()
+            .filter_map(|id| s.external.get(id))
+            .filter(|p| q.states.is_empty() || q.states.contains(&p.state))
+            .filter(|p| q.charge_id.is_none_or(|c| p.charge_id == c))
+            .filter(|p| q.service.as_ref().is_none_or(|sv| &p.service == sv))
+            .filter(|p| q.paid_from.is_none_or(|t| p.paid_at >= t))
+            .filter(|p| q.paid_to.is_none_or(|t| p.paid_at < t))
+            .cloned()
+            .collect();
+        out.sort_by_key(|p| (p.recorded_at, p.id));
+        if q.limit > 0 {
+            out.truncate(q.limit);
+        }
+        Ok(out)
     }
 }
 

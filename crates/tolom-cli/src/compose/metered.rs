@@ -8,8 +8,11 @@
 //!   `rejected`).
 //! - [`MeteredStore`]: payments by outcome, counted when the transition is
 //!   committed (`tolom_payments_total{outcome}`), payments started
-//!   (`tolom_payments_started_total`) and refunds by outcome
-//!   (`tolom_refunds_total{outcome}`). Counting at the commit counts every
+//!   (`tolom_payments_started_total`), refunds by outcome
+//!   (`tolom_refunds_total{outcome}`) and payments made elsewhere by
+//!   channel and state (`tolom_external_payments_total{channel, state}`:
+//!   `accepted` pays its charge, `duplicate` is flagged for operators).
+//!   Counting at the commit counts every
 //!   path once — the portal, the API, reconciliation, expiry, late
 //!   approvals — and never a replayed answer or a write that lost a race.
 //!
@@ -26,13 +29,15 @@ use tolom_core::audit::AuditNote;
 use tolom_core::charge::{Charge, ChargeStatus};
 use tolom_core::code::PaymentCode;
 use tolom_core::events::{Event, EventKind};
+use tolom_core::external::{ExternalPayment, ExternalState, PaymentChannel};
 use tolom_core::money::Money;
 use tolom_core::outbox::{OutboxMessage, OutboxStatus};
 use tolom_core::payment::{ChallengeResponse, Payment, PaymentState, Refund, RefundState};
 use tolom_core::ports::{
     Acquirer, AcquirerError, AcquirerErrorKind, AcquirerOutcome, ChargeQuery, ChargeStore,
-    CreateOutcome, EventLog, OrderStatus, OutboxStore, PaymentQuery, PaymentStore, PaymentUpdate,
-    PurchaseRequest, RefundOutcome, Store, StoreError, TermsStore,
+    CreateOutcome, EventLog, ExternalPaymentStore, ExternalQuery, ExternalWrite, OrderStatus,
+    OutboxStore, PaymentQuery, PaymentStore, PaymentUpdate, PurchaseRequest, RecordOutcome,
+    RefundOutcome, Store, StoreError, TermsStore,
 };
 use tolom_core::terms::TermsEdition;
 use uuid::Uuid;
@@ -304,6 +309,50 @@ impl OutboxStore for MeteredStore {
         note: &AuditNote,
     ) -> Result<(), StoreError> {
         self.inner.outbox_retry(id, now, note).await
+    }
+}
+
+#[async_trait]
+impl ExternalPaymentStore for MeteredStore {
+    async fn record_external_payment(
+        &self,
+        write: &ExternalWrite,
+    ) -> Result<RecordOutcome, StoreError> {
+        let outcome = self.inner.record_external_payment(write).await?;
+        if outcome == RecordOutcome::Recorded {
+            metrics::counter!(
+                "tolom_external_payments_total",
+                "channel" => write.payment.channel.as_str(),
+                "state" => write.payment.state.as_str()
+            )
+            .increment(1);
+        }
+        Ok(outcome)
+    }
+    async fn update_external_payment(
+        &self,
+        from: ExternalState,
+        write: &ExternalWrite,
+    ) -> Result<(), StoreError> {
+        self.inner.update_external_payment(from, write).await
+    }
+    async fn external_payment(&self, id: Uuid) -> Result<Option<ExternalPayment>, StoreError> {
+        self.inner.external_payment(id).await
+    }
+    async fn external_payment_by_reference(
+        &self,
+        channel: PaymentChannel,
+        reference: &str,
+    ) -> Result<Option<ExternalPayment>, StoreError> {
+        self.inner
+            .external_payment_by_reference(channel, reference)
+            .await
+    }
+    async fn list_external_payments(
+        &self,
+        query: &ExternalQuery,
+    ) -> Result<Vec<ExternalPayment>, StoreError> {
+        self.inner.list_external_payments(query).await
     }
 }
 

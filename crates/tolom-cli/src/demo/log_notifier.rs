@@ -106,6 +106,7 @@ mod tests {
             receipt_number: Some("20261202-00AA".into()),
             amount: Money::som(885),
             refunded: Money::som(0),
+            channel: tolom_core::external::PaymentChannel::Card,
         };
         for _ in 0..2 {
             n.deliver(Uuid::from_u128(3), &Notification::Agency(event.clone()))

@@ -138,3 +138,14 @@ token-exists = A token with this name already exists.
 token-not_found = There is no active token with this name.
 terms-exists = This edition of the agreement has already been published.
 outbox-not_dead = There is no undelivered message with this id.
+
+## Payments made elsewhere
+
+external-channel_invalid = The payment channel is not known. Channels: bank_app, terminal, elqr, bank_branch.
+external-reference_invalid = The payment's reference is missing, longer than 100 characters or has control characters.
+external-amount_mismatch = The amount paid differs from the amount of the charge.
+external-paid_at_invalid = The time of payment is not possible: it is in the future or before the code was issued.
+external-reference_conflict = A payment with this channel and reference was already recorded with other data.
+external-not_found = There is no payment made elsewhere with this id.
+external-not_duplicate = This payment is not a flagged duplicate awaiting an operator.
+external-charge_still_paid = The charge is still paid by another payment: refund that payment in full first.

@@ -176,3 +176,12 @@ services-unpublished = Not published yet: the amount is a placeholder.
 error-heading = Error
 error-not_found = Page not found.
 error-back = Back to the home page
+
+## Payments made elsewhere
+
+charge-paid_via = Paid on { $date } via { $channel }.
+channel-card = bank card
+channel-bank_app = bank app
+channel-terminal = payment terminal
+channel-elqr = ELQR (QR code)
+channel-bank_branch = bank cash desk

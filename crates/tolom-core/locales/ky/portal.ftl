@@ -176,3 +176,12 @@ services-unpublished = Азырынча жарыяланган эмес: сум�
 error-heading = Ката
 error-not_found = Барак табылган жок.
 error-back = Башкы бетке кайтуу
+
+## Башка жерде жасалган төлөмдөр
+
+charge-paid_via = { $date } төлөнгөн, төлөм каналы: { $channel }.
+channel-card = банк картасы
+channel-bank_app = банктын тиркемеси
+channel-terminal = төлөм терминалы
+channel-elqr = ELQR (QR-код)
+channel-bank_branch = банктын кассасы

@@ -176,3 +176,12 @@ services-unpublished = Ещё не опубликована: сумма усло
 error-heading = Ошибка
 error-not_found = Страница не найдена.
 error-back = Вернуться на главную
+
+## Платежи через другие каналы
+
+charge-paid_via = Оплачено { $date }, канал оплаты: { $channel }.
+channel-card = банковская карта
+channel-bank_app = приложение банка
+channel-terminal = платёжный терминал
+channel-elqr = ELQR (QR-код)
+channel-bank_branch = касса банка

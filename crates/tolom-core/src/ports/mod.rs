@@ -3,7 +3,8 @@
 //!
 //! | port | file | implemented by |
 //! |---|---|---|
-//! | storage: [`ChargeStore`], [`PaymentStore`], [`OutboxStore`], [`EventLog`], [`TermsStore`] (together [`Store`]) | `storage.rs` | SQLite, PostgreSQL, the testkit's in-memory store |
+//! | storage: [`ChargeStore`], [`PaymentStore`], [`OutboxStore`], [`EventLog`], [`TermsStore`] (together with the next, [`Store`]) | `storage.rs` | SQLite, PostgreSQL, the testkit's in-memory store |
+//! | payments made elsewhere: [`ExternalPaymentStore`] | `external.rs` | the same stores |
 //! | operations: [`OpsStore`] (audit log, tokens, retention) | `ops.rs` | the same stores |
 //! | [`Acquirer`] | `acquirer.rs` | sandbox, BPC gateway |
 //! | [`Notifier`] | `notifier.rs` | SMTP, webhooks, the demo's log |
@@ -21,6 +22,7 @@
 mod acquirer;
 mod clock;
 mod errors;
+mod external;
 mod health;
 mod ids;
 mod notifier;
@@ -31,6 +33,7 @@ mod storage;
 pub use acquirer::*;
 pub use clock::*;
 pub use errors::*;
+pub use external::*;
 pub use health::*;
 pub use ids::*;
 pub use notifier::*;

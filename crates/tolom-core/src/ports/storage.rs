@@ -1,6 +1,7 @@
 //! The storage ports: charges, payments and refunds, the transactional
 //! outbox, the event log and the agreement editions. [`Store`] is all of
-//! them as one object.
+//! them, and the payments made elsewhere
+//! ([`super::ExternalPaymentStore`]), as one object.
 //!
 //! Contracts are written as MUST rules; the testkit's conformance suite
 //! (`tolom_testkit::conformance::storage`) checks them for any adapter.
@@ -135,9 +136,10 @@ pub trait ChargeStore: Send + Sync {
     /// MUST fail with [`StoreError::Conflict`] (writing nothing) when the
     /// current status is not `from`, and with [`StoreError::ChargeNotFound`]
     /// when there is no such charge. MUST refuse to leave `Paid` while a
-    /// paid payment of the charge exists, and to set `Paid` at all (only a
-    /// payment update with [`ChargeChange::MarkPaid`] does that), with
-    /// [`StoreError::Invariant`].
+    /// paid payment of the charge exists (or an accepted payment made
+    /// elsewhere, [`super::ExternalPaymentStore`]), and to set `Paid` at all
+    /// (only a payment update with [`ChargeChange::MarkPaid`] or an accepted
+    /// payment made elsewhere does that), with [`StoreError::Invariant`].
     async fn set_charge_status(
         &self,
         id: Uuid,
@@ -299,6 +301,18 @@ pub trait TermsStore: Send + Sync {
 }
 
 /// Everything tolom stores, as one object.
-pub trait Store: ChargeStore + PaymentStore + OutboxStore + EventLog + TermsStore {}
+pub trait Store:
+    ChargeStore + PaymentStore + OutboxStore + EventLog + TermsStore + super::ExternalPaymentStore
+{
+}
 
-impl<T: ChargeStore + PaymentStore + OutboxStore + EventLog + TermsStore> Store for T {}
+impl<
+        T: ChargeStore
+            + PaymentStore
+            + OutboxStore
+            + EventLog
+            + TermsStore
+            + super::ExternalPaymentStore,
+    > Store for T
+{
+}

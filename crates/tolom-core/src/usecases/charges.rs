@@ -11,9 +11,14 @@ use crate::charge::{Charge, ChargeStatus, NotPayable, Payer};
 use crate::code::{CodeError, PaymentCode};
 use crate::errors::{IssueError, LookupError};
 use crate::events::EventKind;
+use crate::external::{ExternalState, PaymentChannel};
 use crate::i18n::{LocalizedText, Text};
 use crate::money::Money;
-use crate::ports::{ChargeStore, InvariantKind, StoreError};
+use crate::payment::PaymentState;
+use crate::ports::{
+    ChargeStore, ExternalPaymentStore, ExternalQuery, InvariantKind, PaymentQuery, PaymentStore,
+    StoreError,
+};
 
 use super::ctx::{Ctx, Notes};
 
@@ -40,6 +45,18 @@ pub struct ChargeView {
     pub not_payable: Option<Text>,
     /// When it stops being payable.
     pub expires_at: DateTime<Utc>,
+    /// How and when a paid charge was paid ("paid on <date> via
+    /// <channel>"); `None` unless it is paid.
+    pub paid_via: Option<PaidVia>,
+}
+
+/// How and when a charge was paid, as a look-up shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PaidVia {
+    /// By card through tolom, or the channel that reported the payment.
+    pub channel: PaymentChannel,
+    /// When the payer paid.
+    pub paid_at: DateTime<Utc>,
 }
 
 /// A request to issue a charge.
@@ -132,9 +149,13 @@ fn differences(
     differs
 }
 
-/// Issues, cancels and looks up charges. Needs only the charge store.
+/// Issues, cancels and looks up charges. Needs the charge store, and for
+/// the look-up of a paid charge what paid it (the payment store and the
+/// payments made elsewhere).
 pub(crate) struct Charges {
     pub(crate) charges: Arc<dyn ChargeStore>,
+    pub(crate) payments: Arc<dyn PaymentStore>,
+    pub(crate) external: Arc<dyn ExternalPaymentStore>,
     pub(crate) ctx: Ctx,
 }
 
@@ -392,7 +413,47 @@ impl Charges {
             .charge_by_code(&code)
             .await?
             .ok_or(LookupError::NotFound)?;
-        Ok(self.view(&charge, self.ctx.now()))
+        let mut view = self.view(&charge, self.ctx.now());
+        if view.status == ChargeStatus::Paid {
+            view.paid_via = self.paid_via(&charge).await?;
+        }
+        Ok(view)
+    }
+
+    /// What pays a paid charge: an accepted payment made elsewhere, else
+    /// its succeeded, unrefunded card payment (two reads at most, only for
+    /// a paid charge).
+    async fn paid_via(&self, charge: &Charge) -> Result<Option<PaidVia>, StoreError> {
+        let external = self
+            .external
+            .list_external_payments(&ExternalQuery {
+                states: vec![ExternalState::Accepted],
+                charge_id: Some(charge.id),
+                limit: 1,
+                ..ExternalQuery::default()
+            })
+            .await?;
+        if let Some(p) = external.first() {
+            return Ok(Some(PaidVia {
+                channel: p.channel,
+                paid_at: p.paid_at,
+            }));
+        }
+        let card = self
+            .payments
+            .list_payments(&PaymentQuery {
+                states: vec![PaymentState::Succeeded, PaymentState::PartiallyRefunded],
+                charge_id: Some(charge.id),
+                limit: 1,
+                ..PaymentQuery::default()
+            })
+            .await?;
+        Ok(card.first().and_then(|p| {
+            p.succeeded_at().map(|at| PaidVia {
+                channel: PaymentChannel::Card,
+                paid_at: at,
+            })
+        }))
     }
 
     /// Whether `charge` can be paid at `now`: its status, and a fee the
@@ -437,6 +498,7 @@ impl Charges {
                 .err()
                 .map(|e| crate::i18n::ErrorCode::text(&e)),
             expires_at: charge.expires_at,
+            paid_via: None,
         }
     }
 }

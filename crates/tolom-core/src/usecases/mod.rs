@@ -3,16 +3,16 @@
 //!
 //! | module | does | ports |
 //! |---|---|---|
-//! | `charges` | issue, cancel, look up codes | charges |
+//! | `charges` | issue, cancel, look up codes (and what paid a paid one) | charges, payments, payments made elsewhere |
 //! | `terms` | agreement editions in force, publishing | terms |
 //! | `paying` | start a payment, send the card or the payer to a hosted page | charges, payments, acquirer |
 //! | `challenge` | 3-D Secure / one-time code answers, returns from hosted pages | charges, payments, acquirer |
-//! | `settle` | apply the acquirer's word, late approvals, duplicates (shared) | charges, payments, events, acquirer |
+//! | `settle` | apply the acquirer's word, late approvals, duplicates (shared) | charges, payments, payments made elsewhere, acquirer |
 //! | `refunds` | reserve, send, settle refunds | charges, payments, acquirer |
 //! | `reconcile` | reconciliation and expiry rounds | charges, payments, acquirer |
 //! | `receipts` | signed receipts, receipt checks | charges, payments, signer |
 //! | `outbox` | deliver receipt e-mails and agency notices | outbox, notifiers |
-//! | [`operator`] | the operator's actions, with the acting principal | all storage, operations |
+//! | [`operator`] | the operator's actions, with the acting principal (payments made elsewhere among them) | all storage, operations |
 //! | `health` | readiness: the database answers, the schema is current | payments, store health |
 //!
 //! [`Tolom`] composes them over `Arc<dyn Port>`s (see
@@ -57,7 +57,8 @@ mod settle;
 mod terms;
 
 pub use charges::{
-    ChargeView, IssueCharge, Issued, MAX_AGENCY_REF_CHARS, MAX_PAYER_CHARS, MAX_VALID_DAYS,
+    ChargeView, IssueCharge, Issued, PaidVia, MAX_AGENCY_REF_CHARS, MAX_PAYER_CHARS,
+    MAX_VALID_DAYS,
 };
 pub use config::{Config, FeePolicy};
 pub use duplicates::{return_backoff, ReturnOutcome};
@@ -174,6 +175,8 @@ impl TolomBuilder {
         };
         let charges = Arc::new(Charges {
             charges: store.clone(),
+            payments: store.clone(),
+            external: store.clone(),
             ctx: ctx.clone(),
         });
         let terms = Arc::new(Terms::new(store.clone(), ctx.clone()));
@@ -192,6 +195,7 @@ impl TolomBuilder {
         let settler = Arc::new(Settler {
             payments: store.clone(),
             charges: store.clone(),
+            external: store.clone(),
             acquirer: acquirer.clone(),
             duplicates: duplicates.clone(),
             ctx: ctx.clone(),
@@ -220,6 +224,7 @@ impl TolomBuilder {
             terms: terms.clone(),
             charge_store: store.clone(),
             payments: store.clone(),
+            external: store.clone(),
             events: store.clone(),
             outbox: store.clone(),
             ops,

@@ -1,9 +1,12 @@
 //! The outbox messages a success or a refund announces: the receipt e-mail
-//! and the agency notice.
+//! and the agency notice; and the agency notice of a payment made
+//! elsewhere.
 
 use chrono::{DateTime, Utc};
 
 use crate::charge::Charge;
+use crate::external::{ExternalPayment, PaymentChannel};
+use crate::money::Money;
 use crate::outbox::{AgencyEvent, AgencyEventKind, OutboxMessage, OutboxPayload};
 use crate::payment::Payment;
 
@@ -64,7 +67,39 @@ pub(crate) fn agency_notice(
             receipt_number: payment.receipt_number().map(str::to_string),
             amount: payment.amount(),
             refunded: payment.refunded(),
+            channel: PaymentChannel::Card,
         }),
         now,
     )
+}
+
+/// The notice to the agency that a payment made elsewhere paid its charge
+/// (`payment.succeeded` with the channel; the receipt is the channel's, so
+/// its number is the channel's reference). `None` when agency notices are
+/// off.
+pub(crate) fn external_notice(
+    ctx: &Ctx,
+    payment: &ExternalPayment,
+    charge: &Charge,
+    now: DateTime<Utc>,
+) -> Option<OutboxMessage> {
+    ctx.config.agency_notices.then(|| {
+        OutboxMessage::new(
+            ctx.new_id(),
+            OutboxPayload::AgencyNotice(AgencyEvent {
+                event_id: ctx.new_id(),
+                kind: AgencyEventKind::PaymentSucceeded,
+                occurred_at: now,
+                code: payment.code.to_string(),
+                agency_ref: charge.agency_ref.clone(),
+                service: payment.service.clone(),
+                payment_id: payment.id,
+                receipt_number: Some(payment.reference.clone()),
+                amount: payment.amount,
+                refunded: Money::zero(payment.amount.currency()),
+                channel: payment.channel,
+            }),
+            now,
+        )
+    })
 }

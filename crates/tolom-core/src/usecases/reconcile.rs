@@ -196,6 +196,16 @@ impl Reconciler {
                 PaymentState::Declined => report.declined += 1,
                 PaymentState::Failed => report.failed += 1,
                 PaymentState::Expired => report.expired += 1,
+                // Approved, but the charge was paid meanwhile (by another
+                // card payment, or one made elsewhere): a duplicate.
+                PaymentState::Returned => {
+                    report.duplicates += 1;
+                    report.duplicates_returned += 1;
+                }
+                PaymentState::Duplicate => {
+                    report.duplicates += 1;
+                    report.duplicates_open += 1;
+                }
                 _ => report.unsettled += 1,
             }
         }

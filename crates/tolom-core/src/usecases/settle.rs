@@ -10,11 +10,13 @@ use uuid::Uuid;
 
 use crate::charge::Charge;
 use crate::events::EventKind;
+use crate::external::ExternalState;
 use crate::i18n::Text;
 use crate::payment::{Approval, Payment, PaymentState};
 use crate::ports::{
     Acquirer, AcquirerError, AcquirerErrorKind, AcquirerOutcome, ChargeChange, ChargeStore,
-    OrderStatus, PaymentQuery, PaymentStore, PaymentUpdate, StoreError,
+    ExternalPaymentStore, ExternalQuery, OrderStatus, PaymentQuery, PaymentStore, PaymentUpdate,
+    StoreError,
 };
 
 use super::ctx::{Ctx, Notes};
@@ -41,11 +43,13 @@ fn closed(payment: &Payment) -> Settlement {
     }
 }
 
-/// Settles payments. Needs the payment and charge stores, the acquirer and
-/// the duplicates use case.
+/// Settles payments. Needs the payment and charge stores, the payments made
+/// elsewhere (what else may have paid a charge), the acquirer and the
+/// duplicates use case.
 pub(crate) struct Settler {
     pub(crate) payments: Arc<dyn PaymentStore>,
     pub(crate) charges: Arc<dyn ChargeStore>,
+    pub(crate) external: Arc<dyn ExternalPaymentStore>,
     pub(crate) acquirer: Arc<dyn Acquirer>,
     pub(crate) duplicates: Arc<Duplicates>,
     pub(crate) ctx: Ctx,
@@ -251,10 +255,13 @@ impl Settler {
 
     /// The acquirer approved a payment whose charge another payment has
     /// already paid (the store refused a second paid payment): charged
-    /// twice. The payment becomes `Duplicate` (with the approval, event
-    /// `payment.duplicate`), and the money is given back at once — reversed,
-    /// else refunded; when neither works the next attempt is scheduled with
-    /// back-off ([`super::duplicates`]).
+    /// twice. The other payment is a card payment, or one made elsewhere
+    /// (a bank's app, a terminal, ELQR) and recorded while this one was in
+    /// flight. The payment becomes `Duplicate` (with the approval, event
+    /// `payment.duplicate` naming what paid the charge and its channel),
+    /// and the money is given back at once — reversed, else refunded; when
+    /// neither works the next attempt is scheduled with back-off
+    /// ([`super::duplicates`]).
     async fn duplicate_approval(
         &self,
         payment_id: Uuid,
@@ -278,8 +285,23 @@ impl Settler {
             })
             .await?
             .into_iter()
-            .find(|p| p.id() != payment_id);
-        let Some(paid_by) = paid_by else {
+            .find(|p| p.id() != payment_id)
+            .map(|p| (p.id(), crate::external::PaymentChannel::Card));
+        let paid_by = match paid_by {
+            Some(p) => Some(p),
+            None => self
+                .external
+                .list_external_payments(&ExternalQuery {
+                    states: vec![ExternalState::Accepted],
+                    charge_id: Some(current.charge_id()),
+                    limit: 1,
+                    ..ExternalQuery::default()
+                })
+                .await?
+                .first()
+                .map(|e| (e.id, e.channel)),
+        };
+        let Some((paid_by, paid_via)) = paid_by else {
             return Err(refused);
         };
         let mut recorded = None;
@@ -296,7 +318,8 @@ impl Settler {
                 EventKind::PaymentDuplicate,
                 json!({
                     "from": current.state().as_str(),
-                    "paid_by": paid_by.id(),
+                    "paid_by": paid_by,
+                    "paid_via": paid_via,
                     "total": next.total(),
                 }),
                 now,

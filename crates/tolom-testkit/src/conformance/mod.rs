@@ -53,6 +53,8 @@ macro_rules! storage_conformance {
             $crate::__conformance_case!(storage, $make, outbox_failures);
             $crate::__conformance_case!(storage, $make, events_and_terms);
             $crate::__conformance_case!(storage, $make, round_trip);
+            $crate::__conformance_case!(storage, $make, external_payments);
+            $crate::__conformance_case!(storage, $make, external_payment_races);
         }
     };
 }

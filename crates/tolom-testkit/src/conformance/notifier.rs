@@ -102,6 +102,7 @@ pub fn sample(channel: Channel) -> Notification {
             receipt_number: p.receipt_number().map(str::to_string),
             amount: p.amount(),
             refunded: p.refunded(),
+            channel: tolom_core::external::PaymentChannel::Card,
         }),
     }
 }

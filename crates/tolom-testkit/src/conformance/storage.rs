@@ -10,6 +10,7 @@ use tolom_core::card::{CardBrand, CardSummary, Contact, Email, MaskedPan, Phone}
 use tolom_core::charge::{Charge, ChargeStatus, Payer};
 use tolom_core::code::{CodeFormat, ServiceFamily};
 use tolom_core::events::{Event, EventKind};
+use tolom_core::external::{ExternalPayment, ExternalState, PaymentChannel};
 use tolom_core::i18n::Language;
 use tolom_core::money::Money;
 use tolom_core::outbox::{
@@ -154,6 +155,7 @@ fn notice(p: &Payment, at: DateTime<Utc>) -> OutboxMessage {
             receipt_number: p.receipt_number().map(str::to_string),
             amount: p.amount(),
             refunded: p.refunded(),
+            channel: tolom_core::external::PaymentChannel::Card,
         }),
         at,
     )
@@ -237,7 +239,7 @@ async fn succeeded(store: &dyn Store, serial: u64) -> (Charge, Payment) {
 }
 
 /// The cases, by name, in the order [`run`] runs them.
-pub const CASES: [&str; 13] = [
+pub const CASES: [&str; 15] = [
     "charges",
     "charge_status",
     "create_payment_rules",
@@ -251,6 +253,8 @@ pub const CASES: [&str; 13] = [
     "outbox_failures",
     "events_and_terms",
     "round_trip",
+    "external_payments",
+    "external_payment_races",
 ];
 
 /// Runs every storage case, each on a fresh store from `make`. Prefer
@@ -273,6 +277,8 @@ where
     outbox_failures(make().await.as_ref()).await;
     events_and_terms(make().await.as_ref()).await;
     round_trip(make().await.as_ref()).await;
+    external_payments(make().await.as_ref()).await;
+    external_payment_races(make().await.as_ref()).await;
 }
 
 /// Charges: insert, look up, duplicates.
@@ -1385,4 +1391,588 @@ pub async fn round_trip(store: &dyn Store) {
         Ok(Some(p)),
         "decline reason round-trips"
     );
+}
+
+/// A payment of `charge` made elsewhere, in `state`, reported with
+/// `reference` through ELQR.
+fn external_payment(charge: &Charge, reference: &str, state: ExternalState) -> ExternalPayment {
+    ExternalPayment {
+        id: Uuid::new_v4(),
+        charge_id: charge.id,
+        code: charge.code.clone(),
+        service: charge.service.clone(),
+        channel: PaymentChannel::Elqr,
+        reference: reference.into(),
+        amount: charge.amount,
+        paid_at: t0() + Duration::hours(1),
+        recorded_at: t0() + Duration::hours(2),
+        recorded_by: "token:bank-1".into(),
+        state,
+        resolved_at: None,
+        resolution: None,
+    }
+}
+
+/// The write of `p` with its event and one outbox message.
+fn external_write(p: &ExternalPayment) -> ExternalWrite {
+    let kind = match p.state {
+        ExternalState::Accepted => EventKind::ChargePaidExternally,
+        ExternalState::Duplicate => EventKind::ChargeExternalDuplicate,
+        ExternalState::Returned => EventKind::ChargeExternalReturned,
+    };
+    ExternalWrite {
+        payment: p.clone(),
+        events: vec![event(p.charge_id, Some(p.id), kind, t0())],
+        outbox: vec![OutboxMessage::new(
+            Uuid::new_v4(),
+            OutboxPayload::AgencyNotice(AgencyEvent {
+                event_id: Uuid::new_v4(),
+                kind: AgencyEventKind::PaymentSucceeded,
+                occurred_at: t0(),
+                code: p.code.to_string(),
+                agency_ref: None,
+                service: p.service.clone(),
+                payment_id: p.id,
+                receipt_number: Some(p.reference.clone()),
+                amount: p.amount,
+                refunded: Money::som(0),
+                channel: p.channel,
+            }),
+            t0(),
+        )],
+        notes: Vec::new(),
+    }
+}
+
+async fn issued(store: &dyn Store, serial: u64) -> Charge {
+    let charge = new_charge(serial);
+    store
+        .insert_charge(
+            &charge,
+            &event(charge.id, None, EventKind::ChargeIssued, t0()),
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("insert_charge: {e}"));
+    charge
+}
+
+async fn status_of(store: &dyn Store, charge: &Charge) -> Option<ChargeStatus> {
+    store
+        .charge(charge.id)
+        .await
+        .ok()
+        .flatten()
+        .map(|c| c.status)
+}
+
+async fn written(store: &dyn Store, id: Uuid) -> (usize, usize) {
+    (
+        store.events_of(id).await.map(|e| e.len()).unwrap_or(0),
+        store
+            .outbox_list(None, 0)
+            .await
+            .map(|o| o.len())
+            .unwrap_or(0),
+    )
+}
+
+/// Payments made elsewhere: recording pays an unpaid (or expired) charge
+/// atomically, idempotently by channel and reference; a duplicate is kept
+/// for a paid charge only; the rules about the charge's status; the
+/// resolution of a flagged one; queries.
+pub async fn external_payments(store: &dyn Store) {
+    // Recorded, accepted: the charge is paid, with the event and the notice.
+    let charge = issued(store, 900).await;
+    let accepted = external_payment(&charge, "ELQR-900", ExternalState::Accepted);
+    assert_eq!(
+        store
+            .record_external_payment(&external_write(&accepted))
+            .await,
+        Ok(RecordOutcome::Recorded),
+        "record_external_payment of an unpaid charge"
+    );
+    assert_eq!(status_of(store, &charge).await, Some(ChargeStatus::Paid));
+    assert_eq!(
+        store.external_payment(accepted.id).await,
+        Ok(Some(accepted.clone())),
+        "a payment made elsewhere MUST read back as written"
+    );
+    assert_eq!(
+        store
+            .external_payment_by_reference(PaymentChannel::Elqr, "ELQR-900")
+            .await,
+        Ok(Some(accepted.clone()))
+    );
+    assert_eq!(
+        store
+            .external_payment_by_reference(PaymentChannel::Terminal, "ELQR-900")
+            .await,
+        Ok(None),
+        "a reference is the channel's"
+    );
+    assert_eq!(store.external_payment(Uuid::new_v4()).await, Ok(None));
+    let before = written(store, accepted.id).await;
+    assert_eq!(before.0, 1, "the payment's event");
+    // The same channel and reference again: the stored one, nothing written.
+    let again = ExternalPayment {
+        id: Uuid::new_v4(),
+        ..accepted.clone()
+    };
+    assert_eq!(
+        store.record_external_payment(&external_write(&again)).await,
+        Ok(RecordOutcome::Existing(Box::new(accepted.clone()))),
+        "the same (channel, reference) MUST return the stored payment"
+    );
+    assert_eq!(written(store, accepted.id).await, before, "nothing written");
+    assert_eq!(store.external_payment(again.id).await, Ok(None));
+    // A charge is paid once: a card payment cannot start, nor can a second
+    // accepted payment be recorded.
+    let card = new_payment(&charge, "start-after-external", t0());
+    assert_eq!(
+        store.create_payment(&card, &[]).await,
+        Err(StoreError::ChargeNotPayable(ChargeStatus::Paid)),
+        "create_payment of a charge paid elsewhere"
+    );
+    let second = external_payment(&charge, "ELQR-900-b", ExternalState::Accepted);
+    assert_eq!(
+        store
+            .record_external_payment(&external_write(&second))
+            .await,
+        Err(StoreError::Conflict),
+        "an accepted payment of a paid charge MUST fail with Conflict"
+    );
+    assert_eq!(store.external_payment(second.id).await, Ok(None));
+    for to in [ChargeStatus::Unpaid, ChargeStatus::Cancelled] {
+        let r = store
+            .set_charge_status(
+                charge.id,
+                ChargeStatus::Paid,
+                to,
+                &event(charge.id, None, EventKind::ChargeCancelled, t0()),
+                &[],
+            )
+            .await;
+        assert_invariant(
+            &r,
+            &[InvariantKind::PaidWithoutPayment],
+            "a charge paid elsewhere MUST stay Paid",
+        );
+    }
+    // The same report for the paid charge, flagged.
+    let flagged = external_payment(&charge, "ELQR-900-b", ExternalState::Duplicate);
+    assert_eq!(
+        store
+            .record_external_payment(&external_write(&flagged))
+            .await,
+        Ok(RecordOutcome::Recorded),
+        "a duplicate of a paid charge is recorded"
+    );
+    assert_eq!(status_of(store, &charge).await, Some(ChargeStatus::Paid));
+
+    // A duplicate needs a paid charge; nothing is ever recorded returned.
+    let unpaid = issued(store, 901).await;
+    let r = store
+        .record_external_payment(&external_write(&external_payment(
+            &unpaid,
+            "ELQR-901",
+            ExternalState::Duplicate,
+        )))
+        .await;
+    assert_eq!(
+        r,
+        Err(StoreError::Conflict),
+        "a duplicate of an unpaid charge MUST fail with Conflict"
+    );
+    let r = store
+        .record_external_payment(&external_write(&external_payment(
+            &unpaid,
+            "ELQR-901",
+            ExternalState::Returned,
+        )))
+        .await;
+    assert!(
+        matches!(r, Err(StoreError::Invariant { .. })),
+        "a payment MUST NOT be recorded returned: {r:?}"
+    );
+    assert_eq!(status_of(store, &unpaid).await, Some(ChargeStatus::Unpaid));
+    let mut ghost = external_payment(&unpaid, "ELQR-ghost", ExternalState::Accepted);
+    ghost.charge_id = Uuid::new_v4();
+    assert_eq!(
+        store.record_external_payment(&external_write(&ghost)).await,
+        Err(StoreError::ChargeNotFound),
+        "a payment of no charge"
+    );
+
+    // An expired charge is paid (paid in time, reported late); a cancelled
+    // one is not.
+    let expired = issued(store, 902).await;
+    store
+        .set_charge_status(
+            expired.id,
+            ChargeStatus::Unpaid,
+            ChargeStatus::Expired,
+            &event(expired.id, None, EventKind::ChargeExpired, t0()),
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        store
+            .record_external_payment(&external_write(&external_payment(
+                &expired,
+                "ELQR-902",
+                ExternalState::Accepted,
+            )))
+            .await,
+        Ok(RecordOutcome::Recorded),
+        "an accepted payment of an expired charge"
+    );
+    assert_eq!(status_of(store, &expired).await, Some(ChargeStatus::Paid));
+    let cancelled = issued(store, 903).await;
+    store
+        .set_charge_status(
+            cancelled.id,
+            ChargeStatus::Unpaid,
+            ChargeStatus::Cancelled,
+            &event(cancelled.id, None, EventKind::ChargeCancelled, t0()),
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        store
+            .record_external_payment(&external_write(&external_payment(
+                &cancelled,
+                "ELQR-903",
+                ExternalState::Accepted,
+            )))
+            .await,
+        Err(StoreError::Conflict),
+        "an accepted payment of a cancelled charge MUST fail with Conflict"
+    );
+
+    // Resolutions: only the state and the resolution change.
+    let resolved = ExternalPayment {
+        state: ExternalState::Returned,
+        resolved_at: Some(t0() + Duration::days(1)),
+        resolution: Some("the bank returned it".into()),
+        ..flagged.clone()
+    };
+    let mut tampered = resolved.clone();
+    tampered.amount = Money::som(1);
+    assert_invariant(
+        &store
+            .update_external_payment(ExternalState::Duplicate, &external_write(&tampered))
+            .await,
+        &[InvariantKind::ImmutableField],
+        "the amount of a payment made elsewhere is fixed",
+    );
+    assert_eq!(
+        store
+            .update_external_payment(ExternalState::Accepted, &external_write(&resolved))
+            .await,
+        Err(StoreError::Conflict),
+        "update_external_payment MUST fail with Conflict when the state is not `from`"
+    );
+    let missing = ExternalPayment {
+        id: Uuid::new_v4(),
+        ..resolved.clone()
+    };
+    assert_eq!(
+        store
+            .update_external_payment(ExternalState::Duplicate, &external_write(&missing))
+            .await,
+        Err(StoreError::NotFound)
+    );
+    let accept = ExternalPayment {
+        state: ExternalState::Accepted,
+        ..resolved.clone()
+    };
+    assert_eq!(
+        store
+            .update_external_payment(ExternalState::Duplicate, &external_write(&accept))
+            .await,
+        Err(StoreError::Conflict),
+        "accepting a duplicate of a charge that is still paid MUST fail with Conflict"
+    );
+    let before = written(store, flagged.id).await;
+    store
+        .update_external_payment(ExternalState::Duplicate, &external_write(&resolved))
+        .await
+        .unwrap_or_else(|e| panic!("resolve: {e}"));
+    assert_eq!(
+        store.external_payment(flagged.id).await,
+        Ok(Some(resolved.clone()))
+    );
+    assert_eq!(
+        written(store, flagged.id).await,
+        (before.0 + 1, before.1 + 1),
+        "the resolution's event and message"
+    );
+    let undo = ExternalPayment {
+        state: ExternalState::Returned,
+        ..accepted.clone()
+    };
+    assert!(
+        store
+            .update_external_payment(ExternalState::Accepted, &external_write(&undo))
+            .await
+            .is_err(),
+        "an accepted payment made elsewhere MUST stay accepted"
+    );
+    assert_eq!(status_of(store, &charge).await, Some(ChargeStatus::Paid));
+
+    // Queries.
+    let all = store
+        .list_external_payments(&ExternalQuery::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(all.len(), 3, "every payment made elsewhere: {all:?}");
+    let of_charge = store
+        .list_external_payments(&ExternalQuery {
+            charge_id: Some(charge.id),
+            states: vec![ExternalState::Accepted],
+            ..ExternalQuery::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(of_charge, vec![accepted.clone()], "by charge and state");
+    let returned = store
+        .list_external_payments(&ExternalQuery {
+            states: vec![ExternalState::Returned, ExternalState::Duplicate],
+            ..ExternalQuery::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(returned, vec![resolved], "by states");
+    let window = |from: i64, to: i64, limit: usize| ExternalQuery {
+        paid_from: Some(t0() + Duration::minutes(from)),
+        paid_to: Some(t0() + Duration::minutes(to)),
+        service: Some("passport-2020".into()),
+        limit,
+        ..ExternalQuery::default()
+    };
+    let listed = |q: ExternalQuery| async move {
+        store
+            .list_external_payments(&q)
+            .await
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX)
+    };
+    assert_eq!(listed(window(60, 61, 0)).await, 3, "paid in the window");
+    assert_eq!(
+        listed(window(61, 120, 0)).await,
+        0,
+        "paid_from is inclusive"
+    );
+    assert_eq!(listed(window(0, 60, 0)).await, 0, "paid_to is exclusive");
+    assert_eq!(listed(window(60, 61, 2)).await, 2, "limit");
+    assert_eq!(
+        listed(ExternalQuery {
+            service: Some("id-card-2017".into()),
+            ..ExternalQuery::default()
+        })
+        .await,
+        0,
+        "by service"
+    );
+}
+
+/// A card payment and a payment made elsewhere race for one charge:
+/// whichever commits first pays it, the other is refused, under any
+/// concurrency; and a charge reopened by a full card refund can be paid by
+/// a flagged payment made elsewhere.
+pub async fn external_payment_races(store: &dyn Store) {
+    // Card in flight, then the payment made elsewhere: the card's approval
+    // can no longer mark the charge paid.
+    let (charge, mut p) = created(store, 910).await;
+    p.authorize(
+        "submit-1".into(),
+        Some(card()),
+        Some(contact()),
+        "fake",
+        t0(),
+        t0(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .update_payment(&upd(&p))
+        .await
+        .unwrap_or_else(|e| panic!("authorize: {e}"));
+    let ext = external_payment(&charge, "ELQR-910", ExternalState::Accepted);
+    assert_eq!(
+        store.record_external_payment(&external_write(&ext)).await,
+        Ok(RecordOutcome::Recorded),
+        "a payment made elsewhere while a card payment is in flight"
+    );
+    let mut approved = p.clone();
+    approved
+        .succeed(
+            Approval {
+                auth_code: "123456".into(),
+                rrn: "000000000910".into(),
+            },
+            t0(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut u = upd(&approved);
+    u.charge = Some(ChargeChange::MarkPaid);
+    assert_invariant(
+        &store.update_payment(&u).await,
+        &[
+            InvariantKind::ChargeAlreadyPaid,
+            InvariantKind::SecondPaidPayment,
+        ],
+        "MarkPaid of a charge paid elsewhere",
+    );
+    assert_eq!(
+        store
+            .payment(p.id())
+            .await
+            .ok()
+            .flatten()
+            .map(|p| p.state()),
+        Some(PaymentState::Authorizing),
+        "the refused success wrote nothing"
+    );
+
+    // Card paid first: the payment made elsewhere is refused as accepted,
+    // recorded as a duplicate.
+    let (paid, card_payment) = succeeded(store, 911).await;
+    let late = external_payment(&paid, "ELQR-911", ExternalState::Accepted);
+    assert_eq!(
+        store.record_external_payment(&external_write(&late)).await,
+        Err(StoreError::Conflict)
+    );
+    let flagged = ExternalPayment {
+        state: ExternalState::Duplicate,
+        ..late.clone()
+    };
+    assert_eq!(
+        store
+            .record_external_payment(&external_write(&flagged))
+            .await,
+        Ok(RecordOutcome::Recorded)
+    );
+    // The card payment refunded in full reopens the charge; the flagged
+    // payment then pays it.
+    let mut refunded = card_payment.clone();
+    refunded
+        .reserve_refund(card_payment.total(), t0())
+        .unwrap_or_else(|e| panic!("{e}"));
+    refunded
+        .complete_refund(card_payment.total(), t0())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let refunded = forge(&refunded, |r| r.version -= 1); // one stored step
+    let mut u = upd(&refunded);
+    u.refund = Some(Refund {
+        id: Uuid::new_v4(),
+        payment_id: refunded.id(),
+        amount: card_payment.total(),
+        reason: "paid elsewhere".into(),
+        state: RefundState::Succeeded,
+        idempotency_key: "refund-911".into(),
+        created_at: t0(),
+        updated_at: t0(),
+        failure: None,
+    });
+    u.charge = Some(ChargeChange::Reopen);
+    store
+        .update_payment(&u)
+        .await
+        .unwrap_or_else(|e| panic!("refund: {e}"));
+    assert_eq!(status_of(store, &paid).await, Some(ChargeStatus::Unpaid));
+    let accept = ExternalPayment {
+        state: ExternalState::Accepted,
+        resolved_at: Some(t0() + Duration::days(1)),
+        resolution: Some("the card payment was refunded".into()),
+        ..flagged.clone()
+    };
+    store
+        .update_external_payment(ExternalState::Duplicate, &external_write(&accept))
+        .await
+        .unwrap_or_else(|e| panic!("accept: {e}"));
+    assert_eq!(status_of(store, &paid).await, Some(ChargeStatus::Paid));
+
+    // Concurrently: a card success and eight reports of eight references
+    // for one charge; exactly one pays it.
+    let charge = issued(store, 912).await;
+    let mut card = new_payment(&charge, "race-card", t0());
+    store
+        .create_payment(&card, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    card.authorize(
+        "submit-1".into(),
+        Some(self::card()),
+        Some(contact()),
+        "fake",
+        t0(),
+        t0(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .update_payment(&upd(&card))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    card.succeed(
+        Approval {
+            auth_code: "123456".into(),
+            rrn: "000000000912".into(),
+        },
+        t0(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut success = upd(&card);
+    success.charge = Some(ChargeChange::MarkPaid);
+    let reports: Vec<ExternalWrite> = (0..8)
+        .map(|i| {
+            external_write(&external_payment(
+                &charge,
+                &format!("ELQR-912-{i}"),
+                ExternalState::Accepted,
+            ))
+        })
+        .collect();
+    let card_race = store.update_payment(&success);
+    let ext_race = join_all(reports.iter().map(|w| store.record_external_payment(w)));
+    let (card_result, ext_results) = futures::join!(card_race, ext_race);
+    let card_wins = usize::from(card_result.is_ok());
+    let ext_wins = ext_results
+        .iter()
+        .filter(|r| matches!(r, Ok(RecordOutcome::Recorded)))
+        .count();
+    assert_eq!(
+        card_wins + ext_wins,
+        1,
+        "exactly one thing MUST pay the charge: card {card_result:?}, elsewhere {ext_results:?}"
+    );
+    if card_wins == 0 {
+        assert_invariant(
+            &card_result,
+            &[
+                InvariantKind::ChargeAlreadyPaid,
+                InvariantKind::SecondPaidPayment,
+            ],
+            "a card success after a payment made elsewhere",
+        );
+    }
+    assert!(
+        ext_results.iter().all(|r| matches!(
+            r,
+            Ok(RecordOutcome::Recorded) | Err(StoreError::Conflict | StoreError::Invariant { .. })
+        )),
+        "the losers MUST fail with Conflict or Invariant: {ext_results:?}"
+    );
+    assert_eq!(status_of(store, &charge).await, Some(ChargeStatus::Paid));
+    let accepted = store
+        .list_external_payments(&ExternalQuery {
+            charge_id: Some(charge.id),
+            ..ExternalQuery::default()
+        })
+        .await
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    assert_eq!(accepted, ext_wins, "only the winner is stored");
 }

@@ -22,15 +22,15 @@ use crate::access::{hash_token, Permission, Principal};
 use crate::audit::{AuditEntry, AuditNote};
 use crate::charge::Charge;
 use crate::code::PaymentCode;
-use crate::errors::{IssueError, LookupError, QueryError, RefundError};
+use crate::errors::{ExternalError, IssueError, LookupError, QueryError, RefundError};
 use crate::events::Event;
 use crate::i18n::{ErrorCode, Text};
 use crate::money::Money;
 use crate::outbox::{OutboxMessage, OutboxStatus};
 use crate::payment::{Payment, PaymentState, Refund};
 use crate::ports::{
-    ChargeStore, EventLog, InvariantKind, OpsStore, OutboxStore, PaymentQuery, PaymentStore,
-    StoreError,
+    ChargeStore, EventLog, ExternalPaymentStore, InvariantKind, OpsStore, OutboxStore,
+    PaymentQuery, PaymentStore, StoreError,
 };
 use crate::terms::TermsEdition;
 
@@ -43,6 +43,7 @@ use super::terms::Terms;
 
 mod audit;
 mod duplicates;
+mod external;
 mod personal_data;
 mod reports;
 mod requests;
@@ -50,6 +51,7 @@ mod tokens;
 
 pub use audit::{AuditReport, CheckpointCheck, Checkpointing, SEAL_BATCH};
 pub use duplicates::{DuplicateReturn, OpenDuplicate};
+pub use external::{ExternalRecorded, ExternalReport, PAID_AT_SKEW};
 pub use personal_data::{SubjectExport, SubjectPayment};
 pub use reports::{report_csv, ReportRow, PAID_STATES};
 pub use requests::{Recorded, RequestRecord};
@@ -82,6 +84,9 @@ pub enum OperatorError {
     /// The refund was refused or failed.
     #[error(transparent)]
     Refund(#[from] RefundError),
+    /// Recording or resolving a payment made elsewhere was refused.
+    #[error(transparent)]
+    External(#[from] ExternalError),
     /// No such payment.
     #[error(transparent)]
     Query(#[from] QueryError),
@@ -111,6 +116,7 @@ impl ErrorCode for OperatorError {
             OperatorError::Issue(e) => e.text(),
             OperatorError::Lookup(e) => e.text(),
             OperatorError::Refund(e) => e.text(),
+            OperatorError::External(e) => e.text(),
             OperatorError::Query(e) => e.text(),
             OperatorError::TokenExists(_) => Text::TokenExists,
             OperatorError::TokenNotFound(_) => Text::TokenNotFound,
@@ -182,6 +188,7 @@ pub struct Operator {
     pub(crate) terms: Arc<Terms>,
     pub(crate) charge_store: Arc<dyn ChargeStore>,
     pub(crate) payments: Arc<dyn PaymentStore>,
+    pub(crate) external: Arc<dyn ExternalPaymentStore>,
     pub(crate) events: Arc<dyn EventLog>,
     pub(crate) outbox: Arc<dyn OutboxStore>,
     pub(crate) ops: Arc<dyn OpsStore>,

@@ -22,6 +22,8 @@ use crate::usecases::ctx::Notes;
 use crate::usecases::reconcile::ReconcileReport;
 
 use super::duplicates::DuplicateReturn;
+use super::external::{ExternalRecorded, ExternalReport};
+use crate::external::{ExternalPayment, ExternalState};
 use super::{Operator, OperatorError};
 
 /// An operator's request as the audit log records it: `action` (e.g.
@@ -121,6 +123,28 @@ impl Recorded<'_> {
     ) -> Result<DuplicateReturn, OperatorError> {
         self.operator
             .return_duplicate_noted(self.who, payment_id, &self.notes)
+            .await
+    }
+
+    /// [`Operator::record_external_payment`], recorded with the payment.
+    pub async fn record_external_payment(
+        &self,
+        report: ExternalReport,
+    ) -> Result<ExternalRecorded, OperatorError> {
+        self.operator
+            .record_external_noted(self.who, report, &self.notes)
+            .await
+    }
+
+    /// [`Operator::resolve_external`], recorded with the resolution.
+    pub async fn resolve_external(
+        &self,
+        id: Uuid,
+        to: ExternalState,
+        note: &str,
+    ) -> Result<ExternalPayment, OperatorError> {
+        self.operator
+            .resolve_external_noted(self.who, id, to, note, &self.notes)
             .await
     }
 
