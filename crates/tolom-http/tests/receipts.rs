@@ -151,7 +151,13 @@ async fn the_page_the_pdf_the_qr_link_and_the_json_carry_the_same_signed_content
         "{}",
         page.body
     );
-    assert!(!page.body.contains(sig), "no signature on the payer's page");
+    // The signature is in the link (and its QR code), not shown as text.
+    assert_eq!(
+        unescaped.matches(sig).count(),
+        1,
+        "no signature on the payer's page but in the link"
+    );
+    assert!(!page.body.contains("id=\"signature\""));
     assert!(!page.body.contains("signed-content"));
     assert!(!page.body.contains("receipt.json"));
     // The verification page of that link: key, signature, the signed
