@@ -3,7 +3,8 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use serde_json::{json, Value};
-use tolom_core::i18n::{text, Language, Text};
+use tolom_core::i18n::{text, text_with, FluentArgs, Language, Text};
+use tolom_core::time::format_bishkek;
 use tolom_core::usecases::ChargeView;
 
 use crate::api::error::ApiError;
@@ -11,7 +12,9 @@ use crate::api::formats;
 use crate::security::Ctx;
 use crate::state::AppState;
 
-/// A look-up as JSON: the masked payer, the amount, the status.
+/// A look-up as JSON: the masked payer, the amount, the status, and how a
+/// paid charge was paid (`paid_via`: `card`, or the channel that reported
+/// a payment made elsewhere, with the time and the sentence to show).
 pub fn charge_json(view: &ChargeView, lang: Language) -> Value {
     let total = view.amount.checked_add(view.fee).unwrap_or(view.amount);
     json!({
@@ -30,6 +33,17 @@ pub fn charge_json(view: &ChargeView, lang: Language) -> Value {
         "payable": view.not_payable.is_none(),
         "not_payable": view.not_payable.map(|t| json!({"code": t.code(), "message": text(t, lang)})),
         "expires_at": view.expires_at,
+        "paid_via": view.paid_via.map(|v| {
+            let mut args = FluentArgs::new();
+            args.set("channel", text(v.channel.text(), lang));
+            args.set("date", format_bishkek(v.paid_at));
+            json!({
+                "channel": v.channel.as_str(),
+                "channel_name": text(v.channel.text(), lang),
+                "paid_at": v.paid_at,
+                "text": text_with(Text::ChargePaidVia, lang, &args),
+            })
+        }),
     })
 }
 

@@ -10,7 +10,9 @@
 //! A **paid** code's page says so, and when (the paid payment's time, in
 //! Bishkek time), and offers its receipt again after a light proof
 //! (`POST /pay/{code}/receipt`: the e-mail address given when paying, or
-//! the card's last four digits; limited with the look-ups).
+//! the card's last four digits; limited with the look-ups). A code paid
+//! elsewhere (a bank's app, a terminal, ELQR) says "paid on <date> via
+//! <channel>" instead; its receipt is the channel's.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -19,7 +21,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tolom_core::charge::ChargeStatus;
 use tolom_core::errors::ReceiptProofError;
-use tolom_core::i18n::{text, ErrorCode, Text};
+use tolom_core::i18n::{text, text_with, ErrorCode, FluentArgs, Text};
 use tolom_core::time::format_bishkek;
 use tolom_core::usecases::ChargeView;
 
@@ -52,6 +54,10 @@ struct ChargePage<'a> {
 struct Paid<'a> {
     /// When it was paid (Bishkek time), when paid by card here.
     at: Option<String>,
+    /// "Paid on <date> via <channel>", when a payment made elsewhere (a
+    /// bank's app, a terminal, ELQR) pays it, and the channel's id. Its
+    /// receipt is the channel's: no receipt form then.
+    via: Option<(String, &'static str)>,
     csrf: &'a str,
     /// The e-mail address or the card's last four digits.
     proof: Field<'a>,
@@ -140,8 +146,18 @@ async fn show(
             .hint(Some(text(Text::ReceiptAgainHint, ctx.lang)))
             .value(proof)
             .error(proof_error.map(|e| text(e, ctx.lang)));
+        let via = view.paid_via.filter(|v| v.channel.is_external()).map(|v| {
+            let mut args = FluentArgs::new();
+            args.set("channel", text(v.channel.text(), ctx.lang));
+            args.set("date", format_bishkek(v.paid_at));
+            (
+                text_with(Text::ChargePaidVia, ctx.lang, &args).into_owned(),
+                v.channel.as_str(),
+            )
+        });
         Some(Paid {
             at,
+            via,
             csrf: &ctx.csrf,
             proof: field,
         })
