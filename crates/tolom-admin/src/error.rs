@@ -5,7 +5,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
-use tolom_core::errors::{IssueError, LookupError, QueryError, RefundError};
+use tolom_core::errors::{ExternalError, IssueError, LookupError, QueryError, RefundError};
 use tolom_core::i18n::{text, ErrorCode, Language, Text};
 use tolom_core::ports::StoreError;
 use tolom_core::usecases::OperatorError;
@@ -58,7 +58,18 @@ impl ApiError {
             ))
             | OperatorError::Query(QueryError::Store(s))
             | OperatorError::Refund(RefundError::Store(s))
+            | OperatorError::External(ExternalError::Store(s))
             | OperatorError::Store(s) => store_status(s),
+            // The charge or the payment is not in a state that allows it:
+            // paid, cancelled, expired; a reference reported with other
+            // data; a resolution of what is not flagged.
+            OperatorError::External(
+                ExternalError::ReferenceConflict { .. }
+                | ExternalError::NotPayable(_)
+                | ExternalError::NotDuplicate(_)
+                | ExternalError::ChargeStillPaid,
+            ) => StatusCode::CONFLICT,
+            OperatorError::External(ExternalError::NotFound) => StatusCode::NOT_FOUND,
             OperatorError::Lookup(LookupError::Store(_)) => {
                 return ApiError::new(StatusCode::CONFLICT, Text::RequestInvalid, lang)
                     .detail("the charge is not in a state that allows this")
@@ -201,6 +212,41 @@ mod tests {
                 OperatorError::TokenExists("ops-1".into()),
                 StatusCode::CONFLICT,
                 Text::TokenExists,
+            ),
+            (
+                OperatorError::External(ExternalError::AmountMismatch {
+                    due: tolom_core::money::Money::som(885),
+                    paid: tolom_core::money::Money::som(1),
+                }),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Text::ExternalAmountMismatch,
+            ),
+            (
+                OperatorError::External(ExternalError::ReferenceConflict {
+                    channel: "elqr".into(),
+                    reference: "R".into(),
+                    code: "c".into(),
+                    differs: "amount".into(),
+                }),
+                StatusCode::CONFLICT,
+                Text::ExternalReferenceConflict,
+            ),
+            (
+                OperatorError::External(ExternalError::NotPayable(
+                    tolom_core::charge::NotPayable::Cancelled,
+                )),
+                StatusCode::CONFLICT,
+                Text::ChargeCancelled,
+            ),
+            (
+                OperatorError::External(ExternalError::NotFound),
+                StatusCode::NOT_FOUND,
+                Text::ExternalNotFound,
+            ),
+            (
+                OperatorError::External(ExternalError::ChargeStillPaid),
+                StatusCode::CONFLICT,
+                Text::ExternalChargeStillPaid,
             ),
         ];
         for (e, status, text) in cases {

@@ -17,18 +17,21 @@
 //! this → `403 auth.forbidden`. Messages follow `Accept-Language` (ky, ru,
 //! en).
 //!
-//! | route                                      | issuer | operator | auditor |
-//! |--------------------------------------------|:------:|:--------:|:-------:|
-//! | `POST   /charges`                          |   ✓    |          |         |
-//! | `DELETE /charges/{code}`                   |   ✓    |          |         |
-//! | `GET    /charges/{code}`                   |   ✓    |    ✓     |    ✓    |
-//! | `GET    /payments`, `/payments/{id}`       |        |    ✓     |    ✓    |
-//! | `POST   /payments/{id}/refunds`            |        |    ✓     |         |
-//! | `GET    /duplicates`                       |        |    ✓     |    ✓    |
-//! | `POST   /payments/{id}/return-duplicate`   |        |    ✓     |         |
-//! | `POST   /reconcile`                        |        |    ✓     |         |
-//! | `GET    /reports`                          |        |    ✓     |    ✓    |
-//! | `GET    /audit/verify`                     |        |    ✓     |    ✓    |
+//! | route                                        | issuer | operator | auditor | bank |
+//! |----------------------------------------------|:------:|:--------:|:-------:|:----:|
+//! | `POST   /charges`                            |   ✓    |          |         |      |
+//! | `DELETE /charges/{code}`                     |   ✓    |          |         |      |
+//! | `GET    /charges/{code}`                     |   ✓    |    ✓     |    ✓    |      |
+//! | `POST   /charges/{code}/external-payments`   |        |    ✓     |         |  ✓   |
+//! | `GET    /payments`, `/payments/{id}`         |        |    ✓     |    ✓    |      |
+//! | `POST   /payments/{id}/refunds`              |        |    ✓     |         |      |
+//! | `GET    /duplicates`                         |        |    ✓     |    ✓    |      |
+//! | `POST   /payments/{id}/return-duplicate`     |        |    ✓     |         |      |
+//! | `GET    /external-payments`                  |        |    ✓     |    ✓    |      |
+//! | `POST   /external-payments/{id}/resolve`     |        |    ✓     |         |      |
+//! | `POST   /reconcile`                          |        |    ✓     |         |      |
+//! | `GET    /reports`                            |        |    ✓     |    ✓    |      |
+//! | `GET    /audit/verify`                       |        |    ✓     |    ✓    |      |
 //!
 //! (The table is [`tolom_core::access::Role::may`].) Operator and auditor
 //! tokens may also read the service's metrics ([`metrics_router`]: `GET
@@ -36,7 +39,7 @@
 //! its own). Every authenticated request — allowed or refused — is
 //! recorded as `admin.<action>` with its method, path and role. A request
 //! that changes something (issue, cancel, refund, return a duplicate,
-//! reconcile) is recorded **in the transaction of its first change**
+//! record or resolve a payment made elsewhere, reconcile) is recorded **in the transaction of its first change**
 //! ([`tolom_core::usecases::Operator::recording`]; `with_change: true` in
 //! the entry's data): a committed change always has its entry, even when
 //! the client goes away before the answer. What changes nothing (a
@@ -60,6 +63,7 @@ mod auth;
 mod charges;
 mod duplicates;
 mod error;
+mod external;
 mod extract;
 pub mod failures;
 mod metrics;
@@ -129,6 +133,9 @@ pub fn admin_router(state: AdminState) -> Router {
             post(duplicates::return_duplicate),
         )
         .route("/duplicates", get(duplicates::list))
+        .route("/charges/{code}/external-payments", post(external::record))
+        .route("/external-payments", get(external::list))
+        .route("/external-payments/{id}/resolve", post(external::resolve))
         .route("/reconcile", post(payments::reconcile))
         .route("/reports", get(reports::report))
         .route("/audit/verify", get(reports::audit_verify))
