@@ -5,12 +5,19 @@
 //! exceed `innerWidth` (no sideways scrolling), and a screenshot of each
 //! whole page is saved as `target/e2e/pages/<page>-<lang>-<width>.png`.
 //!
+//! The one-time-code page comes from `tolom demo` (its sandbox asks for the
+//! code on the portal's page; with the BPC gateway the bank's own 3-D Secure
+//! page does). The page that hands the payer to the bank submits itself at
+//! once and is not measured.
+//!
 //! Skips unless Chromium and chromedriver are on `PATH` (and fails then in
 //! CI).
 
 mod support;
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -97,13 +104,83 @@ async fn wait_new_page(wd: &Driver) {
     }
 }
 
-/// How a page is reached.
+/// How a page is reached (addresses under the served portal).
 enum Reach {
     /// Its address.
     Get(String),
     /// Its address, then this form posted (the answer is the page): the
     /// script fills the form in and submits it.
     Post(String, &'static str),
+    /// An address of the demo (the one-time-code page, which the BPC
+    /// gateway's own 3-D Secure page replaces).
+    Demo(String),
+}
+
+/// `tolom demo` (the sandbox acquirer, whose 3-D Secure asks for the
+/// one-time code on the portal's own page), killed when dropped.
+struct Demo {
+    child: Child,
+    base: String,
+    /// The first demo code it printed.
+    code: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Demo {
+    fn start() -> Demo {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("tolom"))
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TOLOM_LOG", "warn")
+            .args(["demo", "--addr", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn tolom demo");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut code = String::new();
+        let mut in_codes = false;
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("tolom demo stopped before listening")
+                .expect("read stdout");
+            if line.starts_with("Demo payment codes:") {
+                in_codes = true;
+                continue;
+            }
+            if in_codes && code.is_empty() {
+                code = line
+                    .chars()
+                    .take(18)
+                    .filter(|c| c.is_ascii_digit())
+                    .collect();
+            }
+            if let Some(url) = line
+                .strip_prefix("tolom listening on ")
+                .and_then(|rest| rest.split_whitespace().next())
+            {
+                break url.to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Demo {
+            child,
+            base,
+            code,
+            _dir: dir,
+        }
+    }
 }
 
 /// Issues a code of `service` at `urgency` with `tolom codes issue`.
@@ -205,6 +282,18 @@ async fn every_page_fits_a_phone_and_a_desktop_in_every_language() {
         .trim_start_matches(&base)
         .to_string();
 
+    // The one-time-code page, from the demo's sandbox: a card that asks for
+    // the code.
+    let demo = Demo::start();
+    let demo_terms = terms_id(&http(), &demo.base).await;
+    let otp_id = payment(
+        &demo.base,
+        &demo.code,
+        &demo_terms,
+        Some(tolom_acquirer_sandbox::THREE_DS_OTP),
+    )
+    .await;
+
     let pages: Vec<(&str, Reach)> = vec![
         ("home", Reach::Get("/".into())),
         (
@@ -245,6 +334,10 @@ async fn every_page_fits_a_phone_and_a_desktop_in_every_language() {
             ),
         ),
         ("not-found", Reach::Get("/no/such/page".into())),
+        (
+            "confirm",
+            Reach::Demo(format!("/payments/{otp_id}/confirm")),
+        ),
     ];
 
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e/pages");
@@ -255,11 +348,12 @@ async fn every_page_fits_a_phone_and_a_desktop_in_every_language() {
         screen(&wd, width).await;
         for lang in Language::ALL {
             for (name, reach) in &pages {
-                let path = match reach {
-                    Reach::Get(p) | Reach::Post(p, _) => p,
+                let (at_base, path) = match reach {
+                    Reach::Get(p) | Reach::Post(p, _) => (&base, p),
+                    Reach::Demo(p) => (&demo.base, p),
                 };
                 let sep = if path.contains('?') { '&' } else { '?' };
-                wd.go(&format!("{base}{path}{sep}lang={}", lang.tag()))
+                wd.go(&format!("{at_base}{path}{sep}lang={}", lang.tag()))
                     .await;
                 if let Reach::Post(_, script) = reach {
                     js(&wd, "window.__tolomOld = 1;").await;
