@@ -93,7 +93,10 @@ fn imported_codes_are_random_not_derived_from_the_reference() {
         .windows(2)
         .filter(|w| w[0].abs_diff(w[1]) < 1_000)
         .count();
-    assert!(close <= 1, "consecutive serials close together: {serials:?}");
+    assert!(
+        close <= 1,
+        "consecutive serials close together: {serials:?}"
+    );
     let spread = serials.iter().max().unwrap_or(&0) - serials.iter().min().unwrap_or(&0);
     assert!(spread > 500_000_000, "serials clustered: {serials:?}");
     for (r, c) in &a {
@@ -106,13 +109,7 @@ fn imported_codes_are_random_not_derived_from_the_reference() {
     // Printed for the agency, and written with --codes-out.
     let out = first
         .tolom()
-        .args([
-            "codes",
-            "import",
-            "codes.csv",
-            "--codes-out",
-            "issued.csv",
-        ])
+        .args(["codes", "import", "codes.csv", "--codes-out", "issued.csv"])
         .output()
         .expect("run");
     assert!(out.status.success(), "{}", stderr(&out));
@@ -158,7 +155,8 @@ fn references_that_collided_are_both_issued() {
     assert_eq!(report["already_issued"], 0, "{report}");
     let got = codes(&report);
     assert_ne!(got[0].1, got[1].1, "two payers, two codes");
-    for (payer, (_, code)) in ["Асанов Айбек", "Сыдыкова Айгүл"].iter().zip(&got) {
+    for (payer, (_, code)) in ["Асанов Айбек", "Сыдыкова Айгүл"].iter().zip(&got)
+    {
         let shown = site
             .tolom()
             .args(["codes", "show", code])
@@ -197,7 +195,10 @@ fn a_reference_reused_with_other_data_is_a_row_error_never_a_silent_skip() {
     let got = codes(&again);
     assert_eq!(got[0], ("REQ-1".to_string(), code.clone()), "the same code");
     let bad = again["bad"].as_array().expect("bad");
-    let lines: Vec<u64> = bad.iter().map(|b| b["line"].as_u64().unwrap_or(0)).collect();
+    let lines: Vec<u64> = bad
+        .iter()
+        .map(|b| b["line"].as_u64().unwrap_or(0))
+        .collect();
     assert_eq!(lines, vec![3, 4, 6], "{again}");
     for (b, what) in bad.iter().zip(["payer", "amount", "payer"]) {
         let reason = b["reason"].as_str().unwrap_or_default();
@@ -206,7 +207,10 @@ fn a_reference_reused_with_other_data_is_a_row_error_never_a_silent_skip() {
             "{reason}"
         );
     }
-    assert!(bad[0]["reason"].as_str().unwrap_or_default().contains(&code));
+    assert!(bad[0]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .contains(&code));
     // In text mode, the bad row is named by file and line.
     let out = site
         .tolom()
@@ -269,7 +273,10 @@ fn an_amount_that_does_not_fit_is_refused_at_issue_and_import() {
          passport-2020,Асанов Айбек,REQ-2,92233720368547758.07\n",
     );
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(report["issued"], 1, "the largest amount that fits: {report}");
+    assert_eq!(
+        report["issued"], 1,
+        "the largest amount that fits: {report}"
+    );
     assert_eq!(report["bad"][0]["line"], 2);
     assert!(report["bad"][0]["reason"]
         .as_str()

@@ -395,7 +395,9 @@ pub enum ExternalError {
     PaidAtInvalid(chrono::DateTime<chrono::Utc>),
     /// The channel reported this reference before, with another charge,
     /// amount or time.
-    #[error("{channel} reference {reference:?} was recorded for code {code} with another {differs}")]
+    #[error(
+        "{channel} reference {reference:?} was recorded for code {code} with another {differs}"
+    )]
     ReferenceConflict {
         /// The channel.
         channel: String,

@@ -343,14 +343,11 @@ async fn a_database_of_the_previous_schema_migrates_with_its_data() {
     );
     // The first of the charges with one agency reference holds it; the
     // other is kept as it was.
-    let holder = tolom_core::ports::ChargeStore::charge_by_agency_ref(
-        &store,
-        "passport-2020",
-        "REQ-1",
-    )
-    .await
-    .expect("read")
-    .expect("held");
+    let holder =
+        tolom_core::ports::ChargeStore::charge_by_agency_ref(&store, "passport-2020", "REQ-1")
+            .await
+            .expect("read")
+            .expect("held");
     assert_eq!(holder.payer.full_name, "C", "the first issued holds it");
     let other = tolom_core::ports::ChargeStore::charge_by_code(
         &store,

@@ -57,8 +57,7 @@ mod settle;
 mod terms;
 
 pub use charges::{
-    ChargeView, IssueCharge, Issued, PaidVia, MAX_AGENCY_REF_CHARS, MAX_PAYER_CHARS,
-    MAX_VALID_DAYS,
+    ChargeView, IssueCharge, Issued, PaidVia, MAX_AGENCY_REF_CHARS, MAX_PAYER_CHARS, MAX_VALID_DAYS,
 };
 pub use config::{Config, FeePolicy};
 pub use duplicates::{return_backoff, ReturnOutcome};

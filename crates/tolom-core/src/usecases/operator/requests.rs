@@ -23,8 +23,8 @@ use crate::usecases::reconcile::ReconcileReport;
 
 use super::duplicates::DuplicateReturn;
 use super::external::{ExternalRecorded, ExternalReport};
-use crate::external::{ExternalPayment, ExternalState};
 use super::{Operator, OperatorError};
+use crate::external::{ExternalPayment, ExternalState};
 
 /// An operator's request as the audit log records it: `action` (e.g.
 /// `admin.refund`) on `subject`, with details (method, path, role; never a
