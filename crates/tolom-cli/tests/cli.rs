@@ -247,7 +247,7 @@ async fn payments_report_receipts_refund() {
         .assert()
         .success()
         .stdout(predicate::str::contains(format!(
-            "{today},passport-2020,1,885.00,"
+            "{today},passport-2020,card,1,885.00,"
         )));
     // Receipts: genuine, and a forged signature.
     let signer = tolom_testkit::fixtures::test_signer();

@@ -1,9 +1,13 @@
-//! `tolom payments list|show|duplicates|return-duplicate`.
+//! `tolom payments list|show|duplicates|return-duplicate|import-external|
+//! external|resolve-external`.
+
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use serde_json::json;
+use tolom_core::external::ExternalState;
 use tolom_core::payment::PaymentState;
-use tolom_core::ports::PaymentQuery;
+use tolom_core::ports::{ExternalQuery, PaymentQuery};
 use tolom_core::time::{format_bishkek, parse_when};
 use tolom_core::usecases::operator::RequestRecord;
 use tolom_core::usecases::ReturnOutcome;
@@ -13,6 +17,8 @@ use crate::compose::{KeyPolicy, Needs};
 use crate::config::Settings;
 use crate::output::{print_json, table};
 use crate::CliError;
+
+pub mod import_external;
 
 /// `payments`.
 #[derive(Debug, Subcommand)]
@@ -48,6 +54,78 @@ Example:\n  tolom payments return-duplicate 6f1c2a4e-..."
         /// Payment id (of the duplicate).
         id: String,
     },
+    /// Record payments of codes made elsewhere (a bank's app, a terminal,
+    /// ELQR, a bank's cash desk) from a bank statement as CSV (re-running
+    /// the same file records nothing new).
+    #[command(
+        after_help = "The CSV has a header line with these columns (order free):\n  \
+code,channel,reference,amount,paid_at\n\
+channel is bank_app, terminal, elqr or bank_branch; reference is the channel's\n\
+own id of the payment (with the channel, what makes a row idempotent); amount\n\
+in som is the code's amount; paid_at is an RFC 3339 instant or\n\
+YYYY-MM-DD HH:MM[:SS] in Asia/Bishkek time.\n\
+A row pays its code (recorded), or, when the code was already paid (by card\n\
+or by another channel), is recorded flagged (external_duplicate: resolve it\n\
+with the channel, see tolom payments external --state duplicate). A row\n\
+recorded by an earlier run is 'already recorded'. Bad rows are reported as\n\
+FILE:LINE: reason; valid rows are recorded; the exit status is 1 when any\n\
+row was bad.\n\n\
+Example:\n  tolom payments import-external kicb-2026-11-25.csv"
+    )]
+    ImportExternal(ImportExternalArgs),
+    /// List payments made elsewhere, in the order recorded.
+    #[command(
+        after_help = "Examples:\n  tolom payments external --state duplicate\n  \
+tolom payments external --code 110000000017 --json"
+    )]
+    External(ExternalArgs),
+    /// Resolve a flagged payment made elsewhere (external_duplicate): the
+    /// channel gave the money back (--returned), or it pays the code after
+    /// all (--accepted, once the card payment that paid the code was
+    /// refunded in full).
+    #[command(
+        after_help = "Example:\n  tolom payments resolve-external 6f1c2a4e-... --returned \\\n    \
+--note 'KICB returned 885.00 to the payer, their ref R-77'"
+    )]
+    ResolveExternal(ResolveArgs),
+}
+
+/// `payments import-external`.
+#[derive(Debug, Args)]
+pub struct ImportExternalArgs {
+    /// The CSV file (a bank statement).
+    pub file: PathBuf,
+}
+
+/// `payments external`.
+#[derive(Debug, Args)]
+pub struct ExternalArgs {
+    /// States, comma-separated: accepted, duplicate (flagged), returned.
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Only the payments of this code.
+    #[arg(long)]
+    pub code: Option<String>,
+    /// At most this many (0 = all).
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+}
+
+/// `payments resolve-external`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("resolution").required(true).args(["returned", "accepted"])))]
+pub struct ResolveArgs {
+    /// The payment made elsewhere (its id, from `tolom payments external`).
+    pub id: String,
+    /// The channel gave the money back to the payer.
+    #[arg(long)]
+    pub returned: bool,
+    /// It pays the code (the card payment was refunded in full).
+    #[arg(long)]
+    pub accepted: bool,
+    /// What was done (kept with the payment and in the audit log).
+    #[arg(long)]
+    pub note: String,
 }
 
 /// `payments list`.
@@ -143,6 +221,7 @@ pub async fn run(
             if json {
                 return print_json(&open);
             }
+            let flagged = operator.external_duplicates(&me()).await?;
             let rows: Vec<Vec<String>> = open
                 .iter()
                 .map(|d| {
@@ -175,7 +254,141 @@ pub async fn run(
                 ],
                 &rows,
             );
+            println!(
+                "\nPayments made elsewhere for codes already paid (external_duplicate: the money \
+                 is at the channel; resolve with tolom payments resolve-external):"
+            );
+            external_table(&flagged);
             Ok(())
+        }
+        PaymentsCommand::ImportExternal(a) => {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} rows {elapsed_precise}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let progress = |done: u64, total: u64| {
+                bar.set_length(total);
+                bar.set_position(done);
+            };
+            let report = import_external::import(operator, &me(), &a.file, &progress).await?;
+            bar.finish_and_clear();
+            if json {
+                print_json(&report)?;
+            } else {
+                for p in &report.payments {
+                    println!(
+                        "line {:<6} {}  {:<11} {:<24} {}  {}",
+                        p.line,
+                        p.code,
+                        p.channel.as_str(),
+                        p.reference,
+                        p.id,
+                        p.status.replace('_', " ")
+                    );
+                }
+                for b in &report.bad {
+                    eprintln!("{}:{}: {}", a.file.display(), b.line, b.reason);
+                }
+                if report.flagged > 0 {
+                    eprintln!(
+                        "{} rows paid codes that were already paid: recorded flagged \
+                         (external_duplicate); the money is at the channel — see tolom payments \
+                         external --state duplicate",
+                        report.flagged
+                    );
+                }
+                println!(
+                    "{} rows: {} recorded, {} flagged, {} already recorded, {} refused",
+                    report.rows,
+                    report.recorded,
+                    report.flagged,
+                    report.already_recorded,
+                    report.bad.len()
+                );
+            }
+            if report.bad.is_empty() {
+                Ok(())
+            } else {
+                Err(CliError::CheckFailed(format!(
+                    "{} rows refused (valid rows were recorded)",
+                    report.bad.len()
+                )))
+            }
+        }
+        PaymentsCommand::External(a) => {
+            let states = a
+                .state
+                .as_deref()
+                .map(|list| {
+                    list.split(',')
+                        .map(|s| {
+                            ExternalState::parse(s.trim()).ok_or_else(|| {
+                                CliError::Usage(format!(
+                                    "unknown state {s:?} (accepted, duplicate, returned)"
+                                ))
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()?
+                .unwrap_or_default();
+            let charge_id = match &a.code {
+                Some(code) => Some(operator.charge(&me(), code).await?.charge.id),
+                None => None,
+            };
+            let found = operator
+                .external_payments(
+                    &me(),
+                    &ExternalQuery {
+                        states,
+                        charge_id,
+                        limit: a.limit,
+                        ..ExternalQuery::default()
+                    },
+                )
+                .await?;
+            if json {
+                return print_json(&found);
+            }
+            external_table(&found);
+            Ok(())
+        }
+        PaymentsCommand::ResolveExternal(a) => {
+            let id = uuid::Uuid::parse_str(a.id.trim()).map_err(|_| CliError::Refused {
+                code: "external.not_found".into(),
+                message: format!("{:?} is not a payment id", a.id),
+            })?;
+            let to = if a.accepted {
+                ExternalState::Accepted
+            } else {
+                ExternalState::Returned
+            };
+            let who = me();
+            // Recorded in the audit log with the resolution.
+            let recorded = operator.recording(
+                &who,
+                RequestRecord {
+                    action: "cli.resolve_external".into(),
+                    subject: id.to_string(),
+                    data: json!({"command": "payments resolve-external", "to": to.as_str()}),
+                },
+            );
+            let done = recorded.resolve_external(id, to, &a.note).await?;
+            if json {
+                print_json(&done)
+            } else {
+                println!(
+                    "payment made elsewhere {} ({} {}): now {}",
+                    done.id,
+                    done.channel.as_str(),
+                    done.reference,
+                    done.state.as_str()
+                );
+                Ok(())
+            }
         }
         PaymentsCommand::ReturnDuplicate { id } => {
             let id = payment_id(&id)?;
@@ -254,4 +467,42 @@ pub async fn run(
             Ok(())
         }
     }
+}
+
+/// Payments made elsewhere as a table (`none` when there is none).
+fn external_table(payments: &[tolom_core::external::ExternalPayment]) {
+    if payments.is_empty() {
+        println!("none");
+        return;
+    }
+    let rows: Vec<Vec<String>> = payments
+        .iter()
+        .map(|p| {
+            vec![
+                p.id.to_string(),
+                format_bishkek(p.paid_at),
+                p.code.as_str().to_string(),
+                p.service.clone(),
+                p.channel.as_str().to_string(),
+                p.reference.clone(),
+                p.amount.to_string(),
+                p.state.as_str().to_string(),
+                p.recorded_by.clone(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "ID",
+            "PAID",
+            "CODE",
+            "SERVICE",
+            "CHANNEL",
+            "REFERENCE",
+            "AMOUNT",
+            "STATE",
+            "BY",
+        ],
+        &rows,
+    );
 }

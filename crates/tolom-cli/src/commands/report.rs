@@ -61,14 +61,23 @@ pub async fn run(settings: &Settings, a: ReportArgs, json: bool) -> Result<(), C
         }
         Format::Table => {
             let mut s = format!(
-                "{:<10}  {:<24}  {:>8}  {:>12}  {:>10}  {:>12}  {:>12}  {:>12}\n",
-                "DAY", "SERVICE", "PAYMENTS", "AMOUNT", "FEE", "TOTAL", "REFUNDED", "NET"
+                "{:<10}  {:<24}  {:<11}  {:>8}  {:>12}  {:>10}  {:>12}  {:>12}  {:>12}\n",
+                "DAY",
+                "SERVICE",
+                "CHANNEL",
+                "PAYMENTS",
+                "AMOUNT",
+                "FEE",
+                "TOTAL",
+                "REFUNDED",
+                "NET"
             );
             for r in &rows {
                 s.push_str(&format!(
-                    "{:<10}  {:<24}  {:>8}  {:>12}  {:>10}  {:>12}  {:>12}  {:>12}\n",
+                    "{:<10}  {:<24}  {:<11}  {:>8}  {:>12}  {:>10}  {:>12}  {:>12}  {:>12}\n",
                     r.day.to_string(),
                     r.service,
+                    r.channel.as_str(),
                     r.payments,
                     r.amount.amount().to_string(),
                     r.fee.amount().to_string(),
@@ -78,6 +87,7 @@ pub async fn run(settings: &Settings, a: ReportArgs, json: bool) -> Result<(), C
                 ));
             }
             s.push_str(&duplicates_section(operator).await);
+            s.push_str(&external_duplicates_section(operator).await);
             s.push_str(&audit_section(settings, operator).await);
             s
         }
@@ -112,6 +122,37 @@ async fn duplicates_section(operator: &tolom_core::usecases::Operator) -> String
         s.push_str(&format!(
             "oldest    {}  payment {id}\n",
             tolom_core::time::format_bishkek(at)
+        ));
+    }
+    s
+}
+
+/// The payments made elsewhere for codes that were already paid
+/// (`external_duplicate`): the payer paid twice and the money is at the
+/// other channel, which tolom cannot give back. Not in the rows (they pay
+/// nothing); listed until an operator resolves them with the channel.
+async fn external_duplicates_section(operator: &tolom_core::usecases::Operator) -> String {
+    let heading = "\nPayments made elsewhere for codes already paid, to resolve with the channel \
+                   (tolom payments external --state duplicate):\n";
+    let flagged = match operator.external_duplicates(&me()).await {
+        Ok(f) => f,
+        Err(e) => return format!("{heading}(unavailable: {e})\n"),
+    };
+    let Some(first) = flagged.first() else {
+        return format!("{heading}none\n");
+    };
+    let mut total = tolom_core::money::Money::zero(first.amount.currency());
+    for p in &flagged {
+        total = total.checked_add(p.amount).unwrap_or(total);
+    }
+    let mut s = format!("{heading}flagged   {}\ntotal     {total}\n", flagged.len());
+    if let Some(oldest) = flagged.iter().min_by_key(|p| (p.recorded_at, p.id)) {
+        s.push_str(&format!(
+            "oldest    {}  {} {}  payment {}\n",
+            tolom_core::time::format_bishkek(oldest.recorded_at),
+            oldest.channel.as_str(),
+            oldest.reference,
+            oldest.id
         ));
     }
     s

@@ -16,12 +16,15 @@ pub enum TokensCommand {
     /// Create a token; its secret is printed once and never stored.
     #[command(
         after_help = "Roles: issuer (create/cancel charges), operator (refunds, reconciliation,\n\
-reports, reads), auditor (reads only).\n\nExample:\n  tolom tokens create agency-passport --role issuer"
+reports, reads, payments made elsewhere), auditor (reads only), bank (records\n\
+the payments of codes made through its channel, nothing else).\n\n\
+Examples:\n  tolom tokens create agency-passport --role issuer\n  \
+tolom tokens create bank-kicb --role bank"
     )]
     Create {
         /// Name (letters, digits, - _ .).
         name: String,
-        /// issuer, operator or auditor.
+        /// issuer, operator, auditor or bank.
         #[arg(long)]
         role: String,
     },
@@ -44,7 +47,7 @@ pub async fn run(settings: &Settings, command: TokensCommand, json: bool) -> Res
         TokensCommand::Create { name, role } => {
             let role = Role::parse(&role).ok_or_else(|| {
                 CliError::Usage(format!(
-                    "unknown role {role:?} (issuer, operator or auditor)"
+                    "unknown role {role:?} (issuer, operator, auditor or bank)"
                 ))
             })?;
             let t = operator.create_token(&who, &name, role).await?;
