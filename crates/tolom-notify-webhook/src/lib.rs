@@ -82,6 +82,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use tolom_core::external::PaymentChannel;
 use tolom_core::money::Money;
 use tolom_core::outbox::{AgencyEvent, AgencyEventKind, Channel};
 use tolom_core::ports::{Clock, SystemClock};
@@ -116,6 +117,10 @@ pub const MESSAGE_ID_HEADER: &str = "Tolom-Message-Id";
 ///   }
 /// }
 /// ```
+///
+/// A payment made elsewhere (a bank's app, a terminal, ELQR) has
+/// `"channel": "elqr"` (…) in `data`, and its `receipt_number` is the
+/// channel's reference.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookEvent {
     /// The event id: the same on every redelivery of this event.
@@ -141,12 +146,23 @@ pub struct EventData {
     pub service: String,
     /// The payment.
     pub payment_id: Uuid,
-    /// The receipt number.
+    /// The receipt number: tolom's receipt of a card payment, or the
+    /// channel's reference of a payment made elsewhere.
     pub receipt_number: Option<String>,
     /// The amount of the charge that was paid (decimal string + currency).
     pub amount: Money,
     /// Refunded so far (for `payment.refunded`: the running total).
     pub refunded: Money,
+    /// How the fee was paid when it was not by card through tolom: the
+    /// channel that reported the payment (`bank_app`, `terminal`, `elqr`,
+    /// `bank_branch`). Absent for a card payment, so that the body of a
+    /// card payment's event is what it always was.
+    #[serde(default, skip_serializing_if = "is_card")]
+    pub channel: PaymentChannel,
+}
+
+fn is_card(channel: &PaymentChannel) -> bool {
+    *channel == PaymentChannel::Card
 }
 
 impl From<&AgencyEvent> for WebhookEvent {
@@ -163,6 +179,7 @@ impl From<&AgencyEvent> for WebhookEvent {
                 receipt_number: e.receipt_number.clone(),
                 amount: e.amount,
                 refunded: e.refunded,
+                channel: e.channel,
             },
         }
     }
@@ -467,7 +484,7 @@ mod tests {
             receipt_number: Some("20261125-0000002748".into()),
             amount: Money::som(885),
             refunded: Money::som(0),
-            channel: tolom_core::external::PaymentChannel::Card,
+            channel: PaymentChannel::Card,
         };
         let body = WebhookEvent::from(&event).to_body();
         assert_eq!(
@@ -478,6 +495,41 @@ mod tests {
             sign(b"whsec_example", 1_764_072_005, &body),
             "t=1764072005,v1=7299367906ee9797e083fcf85302780ff2dc77dc10f7d4e83ce85a475c076eec"
         );
+    }
+
+    /// A payment made elsewhere says its channel, and its receipt number is
+    /// the channel's reference; a card payment's body has no `channel`.
+    #[test]
+    fn a_payment_made_elsewhere_names_its_channel() {
+        use chrono::TimeZone;
+        let event = AgencyEvent {
+            event_id: Uuid::from_u128(1),
+            kind: AgencyEventKind::PaymentSucceeded,
+            occurred_at: Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap(),
+            code: "110000012349".into(),
+            agency_ref: None,
+            service: "passport-2020".into(),
+            payment_id: Uuid::from_u128(2),
+            receipt_number: Some("ELQR-20261125-000123".into()),
+            amount: Money::som(885),
+            refunded: Money::som(0),
+            channel: PaymentChannel::Elqr,
+        };
+        let body = WebhookEvent::from(&event).to_body();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["data"]["channel"], "elqr");
+        assert_eq!(json["data"]["receipt_number"], "ELQR-20261125-000123");
+        let back: WebhookEvent = serde_json::from_slice(&body).unwrap();
+        assert_eq!(back.data.channel, PaymentChannel::Elqr);
+        let card = AgencyEvent {
+            channel: PaymentChannel::Card,
+            ..event
+        };
+        let body = WebhookEvent::from(&card).to_body();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(json["data"].get("channel").is_none(), "{json}");
+        let back: WebhookEvent = serde_json::from_slice(&body).unwrap();
+        assert_eq!(back.data.channel, PaymentChannel::Card);
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //!   payment was refunded in full and the flagged payment pays the charge
 //!   after all ([`ExternalState::Accepted`]).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -143,8 +143,11 @@ impl Operator {
         }
         let reference =
             external::reference(&report.reference).ok_or(ExternalError::ReferenceInvalid)?;
+        // Kept to the microsecond (what every store keeps), so that a
+        // report sent again with nanoseconds is the same report.
         let report = ExternalReport {
             reference,
+            paid_at: report.paid_at.trunc_subsecs(6),
             ..report
         };
         let code = self.parse_code(&report.code)?;
@@ -198,7 +201,7 @@ impl Operator {
                 reference: report.reference.clone(),
                 amount: report.amount,
                 paid_at: report.paid_at,
-                recorded_at: now,
+                recorded_at: now.trunc_subsecs(6),
                 recorded_by: who.actor(),
                 state,
                 resolved_at: None,
@@ -387,7 +390,7 @@ impl Operator {
             let from = stored.state;
             let payment = ExternalPayment {
                 state: to,
-                resolved_at: Some(now),
+                resolved_at: Some(now.trunc_subsecs(6)),
                 resolution: Some(note.to_string()),
                 ..stored
             };
