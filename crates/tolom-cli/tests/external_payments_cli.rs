@@ -126,6 +126,26 @@ async fn a_statement_pays_its_codes_once_flags_paid_ones_and_names_bad_rows() {
             .expect("run");
         assert_eq!(json_of(&out)["charge"]["status"], status, "{code}");
     }
+    let out = site
+        .tolom()
+        .args(["--json", "codes", "show", &elqr])
+        .output()
+        .expect("run");
+    let details = json_of(&out);
+    assert_eq!(details["external"][0]["reference"], "ELQR-1", "{details}");
+    assert_eq!(details["external"][0]["state"], "accepted");
+    let out = site
+        .tolom()
+        .args(["codes", "show", &app])
+        .output()
+        .expect("run");
+    assert!(
+        stdout(&out)
+            .lines()
+            .any(|l| l.starts_with("elsewhere") && l.contains("bank_app APP-1")),
+        "{}",
+        stdout(&out)
+    );
 
     // The flagged one, for operators.
     let out = site

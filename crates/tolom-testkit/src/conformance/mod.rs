@@ -76,6 +76,7 @@ macro_rules! ops_conformance {
             $crate::__conformance_case!(ops_arc, $make, tokens);
             $crate::__conformance_case!(ops_arc, $make, retention);
             $crate::__conformance_case!(ops_arc, $make, retention_scrubs_outbox_errors);
+            $crate::__conformance_case!(ops_arc, $make, external_payments_audited);
         }
     };
 }

@@ -22,13 +22,14 @@ fn note(at: DateTime<Utc>, action: &str, subject: &str) -> AuditNote {
 }
 
 /// The cases, by name.
-pub const CASES: [&str; 6] = [
+pub const CASES: [&str; 7] = [
     "audit_chain",
     "audit_sealing",
     "audit_checkpoints",
     "tokens",
     "retention",
     "retention_scrubs_outbox_errors",
+    "external_payments_audited",
 ];
 
 /// Seals everything that waits, then reads the whole sealed log.
@@ -58,6 +59,7 @@ where
     audit_checkpoints(make().await).await;
     tokens(make().await).await;
     retention(make().await).await;
+    external_payments_audited(make().await).await;
     retention_scrubs_outbox_errors(make().await).await;
 }
 
@@ -716,4 +718,125 @@ pub async fn retention_scrubs_outbox_errors<S: Store + OpsStore + 'static>(store
         Ok(0)
     );
     assert_eq!(errors(old.id()).await, after);
+}
+
+/// A payment made elsewhere is in the audit log with the request that
+/// recorded it (its note and its event, one transaction); a report that
+/// writes nothing (the same again, or refused) leaves no note; a
+/// resolution likewise.
+pub async fn external_payments_audited<S: Store + OpsStore + 'static>(store: Arc<S>) {
+    use tolom_core::external::{ExternalState, PaymentChannel};
+    use tolom_core::money::Money;
+    use tolom_core::usecases::operator::{ExternalReport, RequestRecord};
+    let (h, _acquirer) = crate::external_payments::harness(store.clone());
+    let (op, cli) = h.operator();
+    let request = |action: &str| RequestRecord {
+        action: action.into(),
+        subject: "conformance".into(),
+        data: serde_json::json!({}),
+    };
+    let actions = || async {
+        sealed_entries(store.as_ref())
+            .await
+            .into_iter()
+            .map(|e| (e.action, e.actor, e.subject))
+            .collect::<Vec<_>>()
+    };
+    let charge = h.charge("passport-2020", "Асанов Айбек").await;
+    h.clock.advance(Duration::hours(1));
+    let report = ExternalReport {
+        code: charge.code.to_string(),
+        channel: PaymentChannel::Elqr,
+        reference: format!("ELQR-{}", Uuid::new_v4().simple()),
+        amount: charge.amount,
+        paid_at: h.clock.now() - Duration::minutes(5),
+    };
+    let recorded = op.recording(&cli, request("test.record"));
+    let paid = recorded
+        .record_external_payment(report.clone())
+        .await
+        .unwrap_or_else(|e| panic!("record: {e}"));
+    assert!(
+        recorded.written(),
+        "the request's note went with the payment"
+    );
+    let entries = actions().await;
+    let id = paid.payment().id.to_string();
+    assert!(
+        entries
+            .iter()
+            .any(|(a, actor, _)| a == "test.record" && actor == "cli:test"),
+        "the note MUST be in the audit log: {entries:?}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|(a, actor, s)| a == "charge.paid_externally" && actor == "cli:test" && *s == id),
+        "the event MUST be in the audit log with its actor: {entries:?}"
+    );
+    for (action, again) in [
+        ("test.again", report.clone()),
+        (
+            "test.refused",
+            ExternalReport {
+                amount: Money::som(1),
+                reference: "ELQR-refused".into(),
+                ..report.clone()
+            },
+        ),
+    ] {
+        let recorded = op.recording(&cli, request(action));
+        let _ = recorded.record_external_payment(again).await;
+        assert!(!recorded.written(), "{action}: nothing was written");
+        assert!(
+            !actions().await.iter().any(|(a, _, _)| a == action),
+            "{action}: a report that writes nothing leaves no note"
+        );
+    }
+    // Resolved with its note and event.
+    let other = h.charge("passport-2020", "Асанов Айбек").await;
+    let card = h
+        .pay(
+            &other.code,
+            "4111111111111111",
+            &format!("k-{}", Uuid::new_v4()),
+        )
+        .await;
+    assert!(card.state().is_paid());
+    h.clock.advance(Duration::hours(1));
+    let flagged = op
+        .record_external_payment(
+            &cli,
+            ExternalReport {
+                code: other.code.to_string(),
+                reference: format!("ELQR-{}", Uuid::new_v4().simple()),
+                paid_at: h.clock.now() - Duration::minutes(5),
+                ..report.clone()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(flagged.payment().state, ExternalState::Duplicate);
+    let recorded = op.recording(&cli, request("test.resolve"));
+    recorded
+        .resolve_external(flagged.payment().id, ExternalState::Returned, "returned")
+        .await
+        .unwrap_or_else(|e| panic!("resolve: {e}"));
+    assert!(recorded.written());
+    let entries = actions().await;
+    assert!(
+        entries.iter().any(|(a, _, _)| a == "test.resolve"),
+        "{entries:?}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|(a, _, s)| a == "charge.external_returned"
+                && *s == flagged.payment().id.to_string()),
+        "{entries:?}"
+    );
+    assert!(
+        verify_chain(&sealed_entries(store.as_ref()).await).is_ok(),
+        "the chain holds"
+    );
 }

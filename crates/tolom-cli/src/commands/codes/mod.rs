@@ -229,6 +229,17 @@ pub async fn run(settings: &Settings, command: CodesCommand, json: bool) -> Resu
                     p.total()
                 );
             }
+            for p in &details.external {
+                println!(
+                    "elsewhere   {}  {}  {} {}  {}  paid {}",
+                    p.id,
+                    p.state.as_str(),
+                    p.channel.as_str(),
+                    p.reference,
+                    p.amount,
+                    format_bishkek(p.paid_at)
+                );
+            }
             Ok(())
         }
         CodesCommand::Cancel { code } => {

@@ -137,6 +137,9 @@ pub struct ChargeDetails {
     pub charge: Charge,
     /// Its payments, oldest first.
     pub payments: Vec<Payment>,
+    /// Its payments made elsewhere (a bank's app, a terminal, ELQR), in
+    /// the order recorded.
+    pub external: Vec<crate::external::ExternalPayment>,
 }
 
 /// A payment with its refunds and events, as an operator sees it.
@@ -355,7 +358,7 @@ impl Operator {
         Ok(self.charges.cancel(&code, &who.actor(), notes).await?)
     }
 
-    /// A charge by code, with its payments.
+    /// A charge by code, with its payments (and those made elsewhere).
     pub async fn charge(
         &self,
         who: &Principal,
@@ -375,7 +378,18 @@ impl Operator {
                 ..PaymentQuery::default()
             })
             .await?;
-        Ok(ChargeDetails { charge, payments })
+        let external = self
+            .external
+            .list_external_payments(&crate::ports::ExternalQuery {
+                charge_id: Some(charge.id),
+                ..crate::ports::ExternalQuery::default()
+            })
+            .await?;
+        Ok(ChargeDetails {
+            charge,
+            payments,
+            external,
+        })
     }
 
     // -- payments -----------------------------------------------------------
