@@ -1,15 +1,19 @@
 //! Property test: arbitrary sequences of payer, operator and background
-//! commands never break the invariants.
+//! commands — payments made elsewhere (a bank's app, ELQR) among them —
+//! never break the invariants.
 
 use chrono::Duration;
 use futures::executor::block_on;
 use proptest::prelude::*;
 use tolom_core::charge::{Charge, ChargeStatus};
+use tolom_core::external::{ExternalState, PaymentChannel};
 use tolom_core::i18n::Language;
 use tolom_core::money::Money;
 use tolom_core::payment::{ChallengeResponse, DeclineReason, PaymentState, RefundState};
 use tolom_core::ports::ChargeStore;
 use tolom_core::ports::PaymentStore;
+use tolom_core::ports::{Clock, ExternalPaymentStore, ExternalQuery};
+use tolom_core::usecases::operator::ExternalReport;
 use tolom_core::usecases::StartPayment;
 use tolom_testkit::fake::Script;
 use tolom_testkit::fixtures::{card_form, Harness};
@@ -17,12 +21,36 @@ use uuid::Uuid;
 
 #[derive(Debug, Clone)]
 enum Cmd {
-    Start { charge: usize, key: u8 },
-    Submit { slot: usize, script: u8, key: u8 },
-    Challenge { slot: usize, right: bool },
-    Refund { slot: usize, som: u64, key: u8 },
-    Cancel { charge: usize },
-    Advance { minutes: i64 },
+    Start {
+        charge: usize,
+        key: u8,
+    },
+    Submit {
+        slot: usize,
+        script: u8,
+        key: u8,
+    },
+    Challenge {
+        slot: usize,
+        right: bool,
+    },
+    Refund {
+        slot: usize,
+        som: u64,
+        key: u8,
+    },
+    Cancel {
+        charge: usize,
+    },
+    /// A payment of the charge made elsewhere is reported (`reference`
+    /// picks one of a few, so that some reports are sent again).
+    External {
+        charge: usize,
+        reference: u8,
+    },
+    Advance {
+        minutes: i64,
+    },
     Reconcile,
     Expire,
     Dispatch,
@@ -35,6 +63,7 @@ fn cmd() -> impl Strategy<Value = Cmd> {
         2 => (0..8usize, any::<bool>()).prop_map(|(slot, right)| Cmd::Challenge { slot, right }),
         2 => (0..8usize, 1..1000u64, 0..3u8).prop_map(|(slot, som, key)| Cmd::Refund { slot, som, key }),
         1 => (0..3usize).prop_map(|charge| Cmd::Cancel { charge }),
+        2 => (0..3usize, 0..3u8).prop_map(|(charge, reference)| Cmd::External { charge, reference }),
         1 => (1..90i64).prop_map(|minutes| Cmd::Advance { minutes }),
         1 => Just(Cmd::Reconcile),
         1 => Just(Cmd::Expire),
@@ -57,12 +86,31 @@ async fn check(h: &Harness, charges: &[Charge], charged: u32, settled: bool) {
             in_flight <= 1,
             "two payments in flight for one charge: {mine:?}"
         );
+        let elsewhere = h
+            .store
+            .list_external_payments(&ExternalQuery {
+                charge_id: Some(c.id),
+                ..ExternalQuery::default()
+            })
+            .await
+            .unwrap();
+        let accepted = elsewhere
+            .iter()
+            .filter(|p| p.state == ExternalState::Accepted)
+            .count();
+        assert!(
+            paid + accepted <= 1,
+            "a charge paid by two things: {mine:?} {elsewhere:?}"
+        );
         let stored = h.store.charge(c.id).await.unwrap().unwrap();
         assert_eq!(
             stored.status == ChargeStatus::Paid,
-            paid == 1,
-            "charge Paid ⇔ a paid payment: {stored:?} {mine:?}"
+            paid + accepted == 1,
+            "charge Paid ⇔ a paid payment or one made elsewhere: {stored:?} {mine:?} {elsewhere:?}"
         );
+        for p in &elsewhere {
+            assert_eq!(p.amount, c.amount, "paid elsewhere: the charge's amount");
+        }
         for p in &mine {
             assert_eq!(p.amount(), c.amount, "amount fixed after creation");
             assert_eq!(p.total(), p.amount().checked_add(p.fee()).unwrap());
@@ -93,6 +141,11 @@ async fn check(h: &Harness, charges: &[Charge], charged: u32, settled: bool) {
             if matches!(p.state(), PaymentState::Unknown | PaymentState::Authorizing) {
                 unsure += 1;
             }
+            assert_ne!(
+                p.state(),
+                PaymentState::Duplicate,
+                "a duplicate is given back at once (the fake acquirer reverses): {p:?}"
+            );
         }
     }
     assert!(
@@ -158,6 +211,17 @@ proptest! {
                         let _ = h.tolom.refund(id, Some(Money::som(som)), "test", &format!("refund-{key}")).await;
                     }
                     Cmd::Cancel { charge } => { let _ = h.tolom.cancel_charge(&charges[charge].code).await; }
+                    Cmd::External { charge, reference } => {
+                        let (op, cli) = h.operator();
+                        let c = &charges[charge];
+                        let _ = op.record_external_payment(&cli, ExternalReport {
+                            code: c.code.to_string(),
+                            channel: PaymentChannel::Elqr,
+                            reference: format!("ELQR-{charge}-{reference}"),
+                            amount: c.amount,
+                            paid_at: h.clock.now(),
+                        }).await;
+                    }
                     Cmd::Advance { minutes } => h.clock.advance(Duration::minutes(minutes)),
                     Cmd::Reconcile => { let _ = h.tolom.reconcile().await; }
                     Cmd::Expire => { let _ = h.tolom.expire_stale().await; }
