@@ -399,7 +399,18 @@ fn schemas(code: &Format) -> Value {
             "amount": money, "fee": money, "total": money, "currency": {"type": "string"},
             "status": {"type": "string", "enum": ["unpaid", "paid", "expired", "cancelled"]},
             "status_text": {"type": "string"}, "payable": {"type": "boolean"}, "not_payable": msg,
-            "expires_at": {"type": "string", "format": "date-time"}
+            "expires_at": {"type": "string", "format": "date-time"},
+            "paid_via": {
+                "type": ["object", "null"],
+                "description": "How a paid code was paid: by card here, or reported by another channel (a bank's app, a terminal, ELQR, a bank's cash desk).",
+                "properties": {
+                    "channel": {"type": "string", "enum": ["card", "bank_app", "terminal", "elqr", "bank_branch"]},
+                    "channel_name": {"type": "string"},
+                    "paid_at": {"type": "string", "format": "date-time"},
+                    "text": {"type": "string", "description": "'Paid on <date> via <channel>' in the request's language."}
+                },
+                "required": ["channel", "paid_at"]
+            }
         }), &["code", "payer", "amount", "status", "payable"]),
         "StartPayment": {
             "type": "object",
@@ -427,7 +438,7 @@ fn schemas(code: &Format) -> Value {
         },
         "Payment": s(json!({
             "id": {"type": "string", "format": "uuid"},
-            "state": {"type": "string", "enum": ["created", "authorizing", "action_required", "unknown", "succeeded", "declined", "failed", "expired", "partially_refunded", "refunded"]},
+            "state": {"type": "string", "enum": ["created", "authorizing", "action_required", "unknown", "succeeded", "declined", "failed", "expired", "partially_refunded", "refunded", "duplicate", "returned"], "description": "`duplicate`: approved for a code another payment had paid (the card was charged twice): the money is being given back; `returned`: it was given back."},
             "state_text": {"type": "string"}, "code": {"type": "string"}, "service": {"type": "string"},
             "amount": money, "fee": money, "total": money, "currency": {"type": "string"},
             "created_at": {"type": "string", "format": "date-time"}, "expires_at": {"type": "string", "format": "date-time"},
