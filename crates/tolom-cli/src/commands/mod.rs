@@ -17,6 +17,7 @@ use crate::CliError;
 pub mod audit;
 pub mod codes;
 pub mod config_cmd;
+mod csv_file;
 pub mod expire;
 pub mod keys;
 pub mod migrate;

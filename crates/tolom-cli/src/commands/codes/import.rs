@@ -19,6 +19,7 @@ use tolom_core::time::parse_when;
 use tolom_core::usecases::{IssueCharge, Issued, Operator, OperatorError};
 use tolom_core::Tolom;
 
+use crate::commands::csv_file::{col, CsvFile};
 use crate::CliError;
 
 /// One refused row.
@@ -82,15 +83,6 @@ impl ImportReport {
     }
 }
 
-fn col<'a>(headers: &csv::StringRecord, rec: &'a csv::StringRecord, name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .position(|h| h.trim().eq_ignore_ascii_case(name))
-        .and_then(|i| rec.get(i))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
-
 /// Imports `path`; `progress` is told after each row.
 pub async fn import(
     tolom: &Tolom,
@@ -99,47 +91,27 @@ pub async fn import(
     valid_days: u32,
     progress: &dyn Fn(u64, u64),
 ) -> Result<ImportReport, CliError> {
-    let text = std::fs::read(path)
-        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
-    let total = text
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        .saturating_sub(1) as u64;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_slice());
-    let headers = reader
-        .headers()
-        .map_err(|e| CliError::Usage(format!("{}: no header line: {e}", path.display())))?
-        .clone();
-    for required in ["service", "payer"] {
-        if !headers.iter().any(|h| h.eq_ignore_ascii_case(required)) {
-            return Err(CliError::Usage(format!(
-                "{}: the header has no {required} column",
-                path.display()
-            )));
-        }
-    }
+    let mut file = CsvFile::open(
+        path,
+        &["service", "payer"],
+        "service,urgency,amount,payer,code,agency_ref,expires_at",
+    )?;
+    let total = file.total();
+    let headers = file.headers().clone();
     let operator: &Operator = crate::commands::operator(tolom)?;
     let now = tolom.clock().now();
     let default_expiry = super::expiry_after(now, valid_days)?;
     let mut report = ImportReport::default();
-    for rec in reader.records() {
+    for (line, rec) in file.rows() {
         report.rows += 1;
         let rec = match rec {
             Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(report.rows + 1);
-                report.bad.push(BadRow {
-                    line,
-                    reason: format!("unreadable row: {e}"),
-                });
+            Err(reason) => {
+                report.bad.push(BadRow { line, reason });
+                progress(report.rows, total.max(report.rows));
                 continue;
             }
         };
-        let line = rec.position().map(|p| p.line()).unwrap_or(report.rows + 1);
         match import_row(operator, who, &headers, &rec, default_expiry).await {
             Ok(issued) => {
                 let status = match &issued {

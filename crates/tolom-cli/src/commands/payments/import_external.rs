@@ -22,6 +22,7 @@ use tolom_core::usecases::operator::{ExternalRecorded, ExternalReport};
 use tolom_core::usecases::{Operator, OperatorError};
 use uuid::Uuid;
 
+use crate::commands::csv_file::{col, CsvFile};
 use crate::CliError;
 
 /// The columns of the statement (order free, names case-insensitive).
@@ -74,15 +75,6 @@ pub struct ImportReport {
     pub payments: Vec<ImportedPayment>,
 }
 
-fn col<'a>(headers: &csv::StringRecord, rec: &'a csv::StringRecord, name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .position(|h| h.trim().eq_ignore_ascii_case(name))
-        .and_then(|i| rec.get(i))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
-
 /// A time of payment as statements write it: an RFC 3339 instant, or
 /// `YYYY-MM-DD HH:MM[:SS]` (or with a `T`) in Asia/Bishkek time. A day
 /// alone is refused: whether it was paid before the code expired depends
@@ -111,49 +103,20 @@ pub async fn import(
     path: &Path,
     progress: &dyn Fn(u64, u64),
 ) -> Result<ImportReport, CliError> {
-    let text = std::fs::read(path)
-        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
-    let total = text
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        .saturating_sub(1) as u64;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_slice());
-    let headers = reader
-        .headers()
-        .map_err(|e| CliError::Usage(format!("{}: no header line: {e}", path.display())))?
-        .clone();
-    let missing: Vec<&str> = COLUMNS
-        .into_iter()
-        .filter(|c| !headers.iter().any(|h| h.trim().eq_ignore_ascii_case(c)))
-        .collect();
-    if !missing.is_empty() {
-        return Err(CliError::Usage(format!(
-            "{}: the header has no {} column (the columns are {})",
-            path.display(),
-            missing.join(", "),
-            COLUMNS.join(",")
-        )));
-    }
+    let mut file = CsvFile::open(path, &COLUMNS, &COLUMNS.join(","))?;
+    let total = file.total();
+    let headers = file.headers().clone();
     let mut report = ImportReport::default();
-    for rec in reader.records() {
+    for (line, rec) in file.rows() {
         report.rows += 1;
         let rec = match rec {
             Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(report.rows + 1);
-                report.bad.push(BadRow {
-                    line,
-                    reason: format!("unreadable row: {e}"),
-                });
+            Err(reason) => {
+                report.bad.push(BadRow { line, reason });
                 progress(report.rows, total.max(report.rows));
                 continue;
             }
         };
-        let line = rec.position().map(|p| p.line()).unwrap_or(report.rows + 1);
         match import_row(operator, who, &headers, &rec).await {
             Ok(done) => {
                 let p = done.payment();
