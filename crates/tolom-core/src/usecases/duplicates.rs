@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::errors::RefundError;
 use crate::events::EventKind;
 use crate::payment::{Payment, PaymentState, RefundState};
-use crate::ports::{Acquirer, OrderStatus, PaymentStore, StoreError};
+use crate::ports::{Acquirer, OrderStatus, PaymentStore, PaymentUpdate, StoreError};
 
 use super::ctx::{Ctx, Notes};
 use super::refunds::Refunds;
@@ -177,18 +177,33 @@ impl Duplicates {
                 data.clone(),
                 now,
             );
-            let mut update = super::ctx::update(next, vec![event]);
-            update.notes = notes.pending().to_vec();
-            match self.payments.update_payment(&update).await {
-                Ok(()) => {
-                    notes.mark_written();
-                    return Ok(update.payment);
-                }
-                Err(StoreError::Conflict) => payment = self.reread(payment).await?,
-                Err(e) => return Err(e),
+            match self
+                .write(super::ctx::update(next, vec![event]), notes)
+                .await?
+            {
+                Some(stored) => return Ok(stored),
+                None => payment = self.reread(payment).await?,
             }
         }
         Err(StoreError::Conflict)
+    }
+
+    /// Stores `update` with the request's pending notes; `None` when
+    /// another write came first (the caller reads the payment again).
+    async fn write(
+        &self,
+        mut update: PaymentUpdate,
+        notes: &Notes,
+    ) -> Result<Option<Payment>, StoreError> {
+        update.notes = notes.pending().to_vec();
+        match self.payments.update_payment(&update).await {
+            Ok(()) => {
+                notes.mark_written();
+                Ok(Some(update.payment))
+            }
+            Err(StoreError::Conflict) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Records a failed attempt and when the next one is.
@@ -221,15 +236,12 @@ impl Duplicates {
                 }),
                 now,
             );
-            let mut update = super::ctx::update(next, vec![event]);
-            update.notes = notes.pending().to_vec();
-            match self.payments.update_payment(&update).await {
-                Ok(()) => {
-                    notes.mark_written();
-                    return Ok(update.payment);
-                }
-                Err(StoreError::Conflict) => payment = self.reread(payment).await?,
-                Err(e) => return Err(e),
+            match self
+                .write(super::ctx::update(next, vec![event]), notes)
+                .await?
+            {
+                Some(stored) => return Ok(stored),
+                None => payment = self.reread(payment).await?,
             }
         }
         Err(StoreError::Conflict)
