@@ -32,7 +32,7 @@ use uuid::Uuid;
 use crate::auth::{operator, Audit, Caller};
 use crate::error::ApiError;
 use crate::extract::{Body, Params};
-use crate::{AdminState, MAX_LIMIT};
+use crate::AdminState;
 
 /// Body of `POST /charges/{code}/external-payments`.
 #[derive(Debug, Deserialize)]
@@ -100,7 +100,7 @@ pub struct ExternalFilter {
     pub state: Option<String>,
     /// Only the payments of this code.
     pub code: Option<String>,
-    /// At most this many (default 100, 0 = all, at most [`MAX_LIMIT`]).
+    /// At most this many (default 100, 0 = all, at most [`MAX_LIMIT`](crate::MAX_LIMIT)).
     pub limit: Option<usize>,
 }
 
@@ -111,13 +111,7 @@ pub(crate) async fn list(
     Params(f): Params<ExternalFilter>,
 ) -> Result<Response, ApiError> {
     let lang = caller.lang;
-    let limit = f.limit.unwrap_or(100);
-    if limit > MAX_LIMIT {
-        return Err(ApiError::invalid(
-            lang,
-            format!("limit is at most {MAX_LIMIT} (0 for all)"),
-        ));
-    }
+    let limit = crate::list_limit(lang, f.limit)?;
     let states = f
         .state
         .as_deref()

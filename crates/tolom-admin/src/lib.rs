@@ -78,6 +78,22 @@ pub use reports::MAX_REPORT_DAYS;
 /// The most rows a list may ask for (`limit`; 0 asks for all).
 pub const MAX_LIMIT: usize = 10_000;
 
+/// A list's `limit`: 100 when absent, refused above [`MAX_LIMIT`] (0 asks
+/// for all).
+fn list_limit(
+    lang: tolom_core::i18n::Language,
+    limit: Option<usize>,
+) -> Result<usize, error::ApiError> {
+    let limit = limit.unwrap_or(100);
+    if limit > MAX_LIMIT {
+        return Err(error::ApiError::invalid(
+            lang,
+            format!("limit is at most {MAX_LIMIT} (0 for all)"),
+        ));
+    }
+    Ok(limit)
+}
+
 /// What the admin handlers share.
 #[derive(Clone)]
 pub struct AdminState {

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::auth::{operator, Audit, Caller};
 use crate::error::ApiError;
 use crate::extract::{Body, Params};
-use crate::{AdminState, MAX_LIMIT};
+use crate::AdminState;
 
 /// Query of `GET /payments`.
 #[derive(Debug, Deserialize)]
@@ -32,7 +32,7 @@ pub struct PaymentFilter {
     /// instant.
     pub to: Option<String>,
     /// At most this many (default 100, 0 = all, at most
-    /// [`MAX_LIMIT`]).
+    /// [`MAX_LIMIT`](crate::MAX_LIMIT)).
     pub limit: Option<usize>,
 }
 
@@ -42,13 +42,7 @@ pub(crate) async fn list(
     Params(f): Params<PaymentFilter>,
 ) -> Result<Response, ApiError> {
     let lang = caller.lang;
-    let limit = f.limit.unwrap_or(100);
-    if limit > MAX_LIMIT {
-        return Err(ApiError::invalid(
-            lang,
-            format!("limit is at most {MAX_LIMIT} (0 for all)"),
-        ));
-    }
+    let limit = crate::list_limit(lang, f.limit)?;
     let states = f
         .status
         .as_deref()
