@@ -720,6 +720,28 @@ impl OutboxStore for InMemoryStore {
         Ok(())
     }
 
+    async fn outbox_delivered_many(
+        &self,
+        ids: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock()?;
+        // All or nothing: every id is checked before any is marked.
+        let mut at = Vec::with_capacity(ids.len());
+        for id in ids {
+            at.push(*s.outbox_index.get(id).ok_or(StoreError::NotFound)?);
+        }
+        for i in at {
+            let m = &mut s.outbox[i];
+            if m.status != OutboxStatus::Delivered {
+                m.status = OutboxStatus::Delivered;
+                m.delivered_at = Some(now);
+            }
+            m.lease_until = None;
+        }
+        Ok(())
+    }
+
     async fn outbox_failed(
         &self,
         id: Uuid,

@@ -287,6 +287,13 @@ impl OutboxStore for MeteredStore {
     async fn outbox_delivered(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.inner.outbox_delivered(id, now).await
     }
+    async fn outbox_delivered_many(
+        &self,
+        ids: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.inner.outbox_delivered_many(ids, now).await
+    }
     async fn outbox_failed(
         &self,
         id: Uuid,

@@ -171,6 +171,16 @@ pub trait PaymentStore: Send + Sync {
     ///   [`StoreError::InFlight`] naming it.
     ///
     /// Under any concurrency at most one payment per charge is in flight.
+    ///
+    /// **Durability.** A store MAY commit this write without waiting for the
+    /// disk (SQLite `synchronous=NORMAL` for the transaction, PostgreSQL
+    /// `synchronous_commit = off`), provided it becomes durable no later
+    /// than the next durable commit of the same store (both write one log in
+    /// order). A payment that is lost in a power cut before its card was
+    /// sent holds no money: the payer starts again. Every other write of a
+    /// payment ([`PaymentStore::update_payment`]) MUST be durable when the
+    /// call returns: `Authorizing` is on disk before the card goes to the
+    /// acquirer, and the result before the payer sees it.
     async fn create_payment(
         &self,
         payment: &Payment,
@@ -227,6 +237,9 @@ pub trait OutboxStore: Send + Sync {
     /// MUST NOT return a message to two claims while its lease is valid
     /// (several workers, several processes), and MUST return a message
     /// again once its lease has run out without a delivered/failed report.
+    /// A store MAY commit the lease without waiting for the disk (see
+    /// [`PaymentStore::create_payment`]): a lease lost in a power cut only
+    /// makes a message claimable again, which at-least-once delivery allows.
     async fn claim_outbox(
         &self,
         now: DateTime<Utc>,
@@ -237,6 +250,21 @@ pub trait OutboxStore: Send + Sync {
 
     /// Marks a message delivered. MUST be idempotent.
     async fn outbox_delivered(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Marks several messages delivered in one transaction: one durable
+    /// commit for a whole dispatch round instead of one per message. MUST be
+    /// idempotent, like [`OutboxStore::outbox_delivered`], and all-or-nothing.
+    /// The default marks them one by one; stores override it.
+    async fn outbox_delivered_many(
+        &self,
+        ids: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        for id in ids {
+            self.outbox_delivered(*id, now).await?;
+        }
+        Ok(())
+    }
 
     /// Records a failed attempt: `attempts + 1`, `last_error`, and either
     /// `Pending` due at `retry_at`, or `Dead` when `retry_at` is `None`.

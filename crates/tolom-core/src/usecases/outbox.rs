@@ -60,6 +60,12 @@ impl Dispatcher {
         // may already be claimed by another worker, and delivering it here
         // too would send it twice. What is left is claimed again later.
         let deadline = lease_until - self.ctx.config.outbox_lease / 4;
+        // Delivered messages are marked together at the end of the round:
+        // one durable commit per round, not one per message. The quarter of
+        // the lease left after `deadline` is the time to write the marks; if
+        // they are lost (a crash), the messages are delivered again once the
+        // lease runs out, which at-least-once delivery allows.
+        let mut delivered = Vec::with_capacity(messages.len());
         for message in messages {
             if self.ctx.now() >= deadline {
                 report.deferred += 1;
@@ -80,9 +86,7 @@ impl Dispatcher {
             };
             match result {
                 Ok(()) => {
-                    self.outbox
-                        .outbox_delivered(message.id, self.ctx.now())
-                        .await?;
+                    delivered.push(message.id);
                     report.delivered += 1;
                 }
                 Err(e) => {
@@ -102,6 +106,11 @@ impl Dispatcher {
                         .await?;
                 }
             }
+        }
+        if !delivered.is_empty() {
+            self.outbox
+                .outbox_delivered_many(&delivered, self.ctx.now())
+                .await?;
         }
         Ok(report)
     }

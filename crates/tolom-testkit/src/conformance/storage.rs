@@ -1173,6 +1173,39 @@ pub async fn outbox_claims(store: &dyn Store) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(later.len(), 1, "a delivered message is never claimed again");
+    // Marking a round's messages together: all of them, idempotently, the
+    // already delivered one keeping its first time.
+    let ids = [again[0].id, later[0].id];
+    store
+        .outbox_delivered_many(&ids, t0() + Duration::seconds(401))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .outbox_delivered_many(&ids, t0() + Duration::seconds(402))
+        .await
+        .unwrap_or_else(|e| panic!("delivered_many MUST be idempotent: {e}"));
+    let delivered = store
+        .outbox_list(Some(OutboxStatus::Delivered), 0)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(delivered.len(), 2, "both marked delivered");
+    for m in &delivered {
+        let want = if m.id == again[0].id { 62 } else { 401 };
+        assert_eq!(m.delivered_at, Some(t0() + Duration::seconds(want)));
+    }
+    assert_eq!(
+        store
+            .claim_outbox(
+                t0() + Duration::seconds(600),
+                t0() + Duration::seconds(660),
+                10,
+                "w1",
+            )
+            .await
+            .map(|v| v.len()),
+        Ok(0),
+        "delivered messages are never claimed again"
+    );
     assert_ne!(later[0].id, again[0].id);
     let _ = p;
 }
