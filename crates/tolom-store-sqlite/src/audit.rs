@@ -1,117 +1,188 @@
-//! Writes into the audit chain inside a write transaction, shared by the
-//! ports: every event written through the storage ports
-//! ([`record_event`]) and every operator's [`AuditNote`] ([`record_note`])
-//! is appended in the same transaction as the change it records (the
+//! Writes into the event log and the audit chain inside a write
+//! transaction, shared by the ports: every event written through the
+//! storage ports and every operator's [`AuditNote`] is appended in the same
+//! transaction as the change it records (the
 //! [`OpsStore`](tolom_core::ports::OpsStore) contract).
 //!
-//! The single writer connection with `BEGIN IMMEDIATE` serialises appends:
-//! the last entry read in a transaction is still the last when it commits,
-//! so two entries never get the same `seq` or link to the same predecessor.
+//! A write gathers them in [`Records`], encoded before it reaches the
+//! writer, and [`Records::write`] inserts them with one statement per
+//! table (a multi-row `INSERT`). The single writer with `BEGIN IMMEDIATE`
+//! serialises appends: the head of the chain is read once per transaction
+//! (`WriteTx::audit_head`, under the write lock, so it is the real head)
+//! and followed in memory by the jobs of the batch, so two entries never
+//! get the same `seq` or link to the same predecessor. A job rolled back to
+//! its savepoint puts the head back where it was (`writer.rs`).
 //!
-//! This module depends on [`crate::rows`] and [`crate::error`] only; the
-//! port modules (`charges`, `payments`, `outbox`, `events`, `terms`, `ops`)
-//! import it, and it imports none of them.
+//! This module depends on [`crate::rows`], [`crate::error`] and
+//! [`crate::writer`] only; the port modules import it, and it imports none
+//! of them.
 
-use sqlx::{Sqlite, Transaction};
+use chrono::{DateTime, Utc};
 use tolom_core::audit::{AuditEntry, AuditNote};
 use tolom_core::events::Event;
 use tolom_core::ports::{InvariantKind, StoreError};
 
 use crate::error::map;
 use crate::rows::{audit_from, id, to_json, ts, AUDIT_COLUMNS};
+pub(crate) use crate::writer::WriteTx;
 
-/// A write transaction on the writer connection.
-pub(crate) type WriteTx = Transaction<'static, Sqlite>;
-
-/// Appends one entry to the audit chain.
-async fn append(
-    tx: &mut WriteTx,
-    at: chrono::DateTime<chrono::Utc>,
-    actor: &str,
-    action: &str,
-    subject: &str,
+/// An entry to append to the audit chain: what its hash covers, and its
+/// data as stored.
+struct AuditInput {
+    at: DateTime<Utc>,
+    actor: String,
+    action: &'static str,
+    owned_action: Option<String>,
+    subject: String,
     data: serde_json::Value,
-) -> Result<AuditEntry, StoreError> {
-    let last = sqlx::query(&format!(
-        "SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1"
-    ))
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(map)?
-    .as_ref()
-    .map(audit_from)
-    .transpose()?;
-    let entry = AuditEntry::next(last.as_ref(), at, actor, action, subject, data);
-    let seq = i64::try_from(entry.seq)
-        .map_err(|_| StoreError::invariant(InvariantKind::Constraint, "audit log full"))?;
-    sqlx::query(&format!(
-        "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-    ))
-    .bind(seq)
-    .bind(ts(entry.at))
-    .bind(&entry.actor)
-    .bind(&entry.action)
-    .bind(&entry.subject)
-    .bind(to_json(&entry.data)?)
-    .bind(&entry.prev_hash)
-    .bind(&entry.hash)
-    .execute(&mut **tx)
-    .await
-    .map_err(map)?;
-    Ok(entry)
+    data_json: String,
 }
 
-/// Appends an operator's note to the audit chain.
-pub(crate) async fn record_note(
-    tx: &mut WriteTx,
-    note: &AuditNote,
-) -> Result<AuditEntry, StoreError> {
-    append(
-        tx,
-        note.at,
-        &note.actor,
-        &note.action,
-        &note.subject,
-        note.data.clone(),
-    )
-    .await
+/// An event as its row.
+struct EventRow {
+    id: String,
+    at: String,
+    charge_id: String,
+    payment_id: Option<String>,
+    kind: &'static str,
+    actor: String,
+    data: String,
 }
 
-/// Appends an event to the event log and to the audit chain: actor = the
-/// event's actor, action = its kind's stable name, subject = the payment
-/// id, or the charge id when there is no payment.
-pub(crate) async fn record_event(tx: &mut WriteTx, event: &Event) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO events (id, at, charge_id, payment_id, kind, actor, data) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )
-    .bind(id(event.id))
-    .bind(ts(event.at))
-    .bind(id(event.charge_id))
-    .bind(event.payment_id.map(id))
-    .bind(event.kind.as_str())
-    .bind(&event.actor)
-    .bind(to_json(&event.data)?)
-    .execute(&mut **tx)
-    .await
-    .map_err(map)?;
-    let subject = id(event.payment_id.unwrap_or(event.charge_id));
-    append(
-        tx,
-        event.at,
-        &event.actor,
-        event.kind.as_str(),
-        &subject,
-        event.data.clone(),
-    )
-    .await?;
-    Ok(())
+/// The events and audit notes of one write, encoded, in order: each event
+/// goes into the event log and the audit chain, each note into the chain.
+#[derive(Default)]
+pub(crate) struct Records {
+    events: Vec<EventRow>,
+    audit: Vec<AuditInput>,
 }
 
-/// Appends several events, in order.
-pub(crate) async fn record_events(tx: &mut WriteTx, events: &[Event]) -> Result<(), StoreError> {
-    for event in events {
-        record_event(tx, event).await?;
+impl Records {
+    /// Nothing yet.
+    pub(crate) fn new() -> Records {
+        Records::default()
     }
-    Ok(())
+
+    /// These events, in order.
+    pub(crate) fn of_events(events: &[Event]) -> Result<Records, StoreError> {
+        let mut r = Records {
+            events: Vec::with_capacity(events.len()),
+            audit: Vec::with_capacity(events.len()),
+        };
+        for e in events {
+            r.event(e)?;
+        }
+        Ok(r)
+    }
+
+    /// Adds an event: to the event log, and to the audit chain with actor =
+    /// the event's actor, action = its kind's stable name, subject = the
+    /// payment id, or the charge id when there is no payment.
+    pub(crate) fn event(&mut self, event: &Event) -> Result<(), StoreError> {
+        let data = to_json(&event.data)?;
+        self.events.push(EventRow {
+            id: id(event.id),
+            at: ts(event.at),
+            charge_id: id(event.charge_id),
+            payment_id: event.payment_id.map(id),
+            kind: event.kind.as_str(),
+            actor: event.actor.clone(),
+            data: data.clone(),
+        });
+        self.audit.push(AuditInput {
+            at: event.at,
+            actor: event.actor.clone(),
+            action: event.kind.as_str(),
+            owned_action: None,
+            subject: id(event.payment_id.unwrap_or(event.charge_id)),
+            data: event.data.clone(),
+            data_json: data,
+        });
+        Ok(())
+    }
+
+    /// Adds an operator's note to the audit chain.
+    pub(crate) fn note(&mut self, note: &AuditNote) -> Result<(), StoreError> {
+        self.audit.push(AuditInput {
+            at: note.at,
+            actor: note.actor.clone(),
+            action: "",
+            owned_action: Some(note.action.clone()),
+            subject: note.subject.clone(),
+            data_json: to_json(&note.data)?,
+            data: note.data.clone(),
+        });
+        Ok(())
+    }
+
+    /// Adds these notes, in order.
+    pub(crate) fn notes(&mut self, notes: &[AuditNote]) -> Result<(), StoreError> {
+        for n in notes {
+            self.note(n)?;
+        }
+        Ok(())
+    }
+
+    /// Inserts the events (one statement) and appends the entries to the
+    /// audit chain (one statement, after the head was read once in the
+    /// transaction).
+    pub(crate) async fn write(self, tx: &mut WriteTx) -> Result<(), StoreError> {
+        if !self.events.is_empty() {
+            let rows = vec!["(?, ?, ?, ?, ?, ?, ?)"; self.events.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO events (id, at, charge_id, payment_id, kind, actor, data) \
+                 VALUES {rows}"
+            );
+            let mut q = sqlx::query(&sql);
+            for e in self.events {
+                q = q
+                    .bind(e.id)
+                    .bind(e.at)
+                    .bind(e.charge_id)
+                    .bind(e.payment_id)
+                    .bind(e.kind)
+                    .bind(e.actor)
+                    .bind(e.data);
+            }
+            q.execute(&mut **tx).await.map_err(map)?;
+        }
+        if self.audit.is_empty() {
+            return Ok(());
+        }
+        let mut last = match tx.audit_head.take() {
+            Some(head) => head,
+            None => sqlx::query(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1"
+            ))
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(map)?
+            .as_ref()
+            .map(audit_from)
+            .transpose()?,
+        };
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; self.audit.len()].join(", ");
+        let sql = format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES {rows}");
+        let mut q = sqlx::query(&sql);
+        for a in self.audit {
+            let action = a.owned_action.as_deref().unwrap_or(a.action);
+            let entry = AuditEntry::next(last.as_ref(), a.at, &a.actor, action, &a.subject, a.data);
+            let seq = i64::try_from(entry.seq)
+                .map_err(|_| StoreError::invariant(InvariantKind::Constraint, "audit log full"))?;
+            q = q
+                .bind(seq)
+                .bind(ts(entry.at))
+                .bind(entry.actor.clone())
+                .bind(entry.action.clone())
+                .bind(entry.subject.clone())
+                .bind(a.data_json)
+                .bind(entry.prev_hash.clone())
+                .bind(entry.hash.clone());
+            last = Some(entry);
+        }
+        q.execute(&mut **tx).await.map_err(map)?;
+        // The head moves only once the entries are in.
+        tx.audit_head = Some(last);
+        Ok(())
+    }
 }

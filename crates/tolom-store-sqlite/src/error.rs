@@ -402,12 +402,20 @@ mod tests {
 
     const T: &str = "2026-11-25T12:00:00.000000000Z";
 
+    /// Runs a statement on the writer connection, outside any transaction.
     async fn run(store: &SqliteStore, sql: &str) -> Result<(), StoreError> {
-        sqlx::query(sql)
-            .execute(&store.writer)
+        let sql = sql.to_string();
+        store
+            .bare(move |tx| {
+                Box::pin(async move {
+                    sqlx::query(&sql)
+                        .execute(&mut **tx)
+                        .await
+                        .map(|_| ())
+                        .map_err(map)
+                })
+            })
             .await
-            .map(|_| ())
-            .map_err(map)
     }
 
     async fn ok(store: &SqliteStore, sql: &str) {
@@ -730,7 +738,7 @@ mod tests {
         // The writer is one connection: cap its database at its current
         // size, as a full disk would.
         let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
-            .fetch_one(&store.writer)
+            .fetch_one(store.readers())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         ok(&store, &format!("PRAGMA max_page_count = {pages}")).await;

@@ -1,6 +1,6 @@
 //! [`EventLog`] on SQLite: the append-only event log (events of state
 //! changes are written by the other ports in their transaction, through
-//! [`crate::audit::record_event`], which also appends them to the audit
+//! [`crate::audit::Records`], which also appends them to the audit
 //! chain with their actor).
 
 use async_trait::async_trait;
@@ -8,7 +8,7 @@ use tolom_core::events::Event;
 use tolom_core::ports::{EventLog, StoreError};
 use uuid::Uuid;
 
-use crate::audit::record_event;
+use crate::audit::Records;
 use crate::error::map;
 use crate::rows::{event_from, id, EVENT_COLUMNS};
 use crate::SqliteStore;
@@ -16,9 +16,8 @@ use crate::SqliteStore;
 #[async_trait]
 impl EventLog for SqliteStore {
     async fn append_event(&self, event: &Event) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        record_event(&mut tx, event).await?;
-        self.commit(tx).await
+        let records = Records::of_events(std::slice::from_ref(event))?;
+        self.write(move |tx| Box::pin(records.write(tx))).await
     }
 
     async fn events_of(&self, of: Uuid) -> Result<Vec<Event>, StoreError> {

@@ -15,9 +15,9 @@ use tolom_core::ports::{
 };
 use uuid::Uuid;
 
-use crate::audit::{record_events, record_note, WriteTx};
+use crate::audit::{Records, WriteTx};
 use crate::error::{map, unique, unique_violation};
-use crate::outbox::insert_outbox;
+use crate::outbox::{insert_outbox, OutboxRow};
 use crate::rows::{bind_external, external_from, id, limit_of, to_json, ts, EXTERNAL_COLUMNS};
 use crate::SqliteStore;
 
@@ -65,16 +65,26 @@ async fn pay_charge(tx: &mut WriteTx, charge_id: Uuid) -> Result<(), StoreError>
     Ok(())
 }
 
-/// The events, notes and outbox messages of a write.
-async fn write_rest(tx: &mut WriteTx, w: &ExternalWrite) -> Result<(), StoreError> {
-    record_events(tx, &w.events).await?;
-    for note in &w.notes {
-        record_note(tx, note).await?;
+/// The events, notes and outbox messages of a write, encoded.
+struct Rest {
+    records: Records,
+    outbox: Vec<OutboxRow>,
+}
+
+impl Rest {
+    fn of(w: &ExternalWrite) -> Result<Rest, StoreError> {
+        let mut records = Records::of_events(&w.events)?;
+        records.notes(&w.notes)?;
+        Ok(Rest {
+            records,
+            outbox: OutboxRow::encode_all(&w.outbox)?,
+        })
     }
-    for m in &w.outbox {
-        insert_outbox(tx, m).await?;
+
+    async fn write(self, tx: &mut WriteTx) -> Result<(), StoreError> {
+        self.records.write(tx).await?;
+        insert_outbox(tx, self.outbox).await
     }
-    Ok(())
 }
 
 #[async_trait]
@@ -83,47 +93,53 @@ impl ExternalPaymentStore for SqliteStore {
         &self,
         w: &ExternalWrite,
     ) -> Result<RecordOutcome, StoreError> {
-        let p = &w.payment;
-        let mut tx = self.write().await?;
-        if let Some(existing) = by_reference(&mut tx, p.channel, &p.reference).await? {
-            return Ok(RecordOutcome::Existing(Box::new(existing)));
-        }
-        let status = charge_status(&mut tx, p.charge_id)
-            .await?
-            .ok_or(StoreError::ChargeNotFound)?;
-        match p.state {
-            ExternalState::Accepted if !matches!(status.as_str(), "unpaid" | "expired") => {
-                return Err(StoreError::Conflict)
-            }
-            ExternalState::Duplicate if status != "paid" => return Err(StoreError::Conflict),
-            _ => {}
-        }
-        // The triggers refuse a returned payment and an accepted one of a
-        // charge something else pays; the unique index a second accepted
-        // one (error.rs).
-        let inserted = bind_external(
-            sqlx::query(&format!(
-                "INSERT INTO external_payments ({EXTERNAL_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-            )),
-            p,
-        )?
-        .execute(&mut *tx)
-        .await;
-        if let Err(e) = inserted {
-            if unique_violation(&e).as_deref() == Some(unique::EXTERNAL_REFERENCE) {
-                if let Some(existing) = by_reference(&mut tx, p.channel, &p.reference).await? {
+        let p = w.payment.clone();
+        let rest = Rest::of(w)?;
+        self.write(move |tx| {
+            Box::pin(async move {
+                if let Some(existing) = by_reference(tx, p.channel, &p.reference).await? {
                     return Ok(RecordOutcome::Existing(Box::new(existing)));
                 }
-            }
-            return Err(map(e));
-        }
-        if p.state == ExternalState::Accepted {
-            pay_charge(&mut tx, p.charge_id).await?;
-        }
-        write_rest(&mut tx, w).await?;
-        self.commit(tx).await?;
-        Ok(RecordOutcome::Recorded)
+                let status = charge_status(tx, p.charge_id)
+                    .await?
+                    .ok_or(StoreError::ChargeNotFound)?;
+                match p.state {
+                    ExternalState::Accepted if !matches!(status.as_str(), "unpaid" | "expired") => {
+                        return Err(StoreError::Conflict)
+                    }
+                    ExternalState::Duplicate if status != "paid" => {
+                        return Err(StoreError::Conflict)
+                    }
+                    _ => {}
+                }
+                // The triggers refuse a returned payment and an accepted one of a
+                // charge something else pays; the unique index a second accepted
+                // one (error.rs).
+                let inserted = bind_external(
+                    sqlx::query(&format!(
+                        "INSERT INTO external_payments ({EXTERNAL_COLUMNS}) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                    )),
+                    &p,
+                )?
+                .execute(&mut **tx)
+                .await;
+                if let Err(e) = inserted {
+                    if unique_violation(&e).as_deref() == Some(unique::EXTERNAL_REFERENCE) {
+                        if let Some(existing) = by_reference(tx, p.channel, &p.reference).await? {
+                            return Ok(RecordOutcome::Existing(Box::new(existing)));
+                        }
+                    }
+                    return Err(map(e));
+                }
+                if p.state == ExternalState::Accepted {
+                    pay_charge(tx, p.charge_id).await?;
+                }
+                rest.write(tx).await?;
+                Ok(RecordOutcome::Recorded)
+            })
+        })
+        .await
     }
 
     async fn update_external_payment(
@@ -131,53 +147,57 @@ impl ExternalPaymentStore for SqliteStore {
         from: ExternalState,
         w: &ExternalWrite,
     ) -> Result<(), StoreError> {
-        let p = &w.payment;
-        let mut tx = self.write().await?;
-        let accepting = p.state == ExternalState::Accepted && from != ExternalState::Accepted;
-        if accepting {
-            let status = charge_status(&mut tx, p.charge_id).await?;
-            if !matches!(status.as_deref(), Some("unpaid" | "expired") | None) {
-                return Err(StoreError::Conflict);
-            }
-        }
-        // Every column is written, so that the trigger
-        // `external_payments_fixed_fields` refuses a change of a fixed one.
-        let done = bind_external(
-            sqlx::query(
-                "UPDATE external_payments SET charge_id = ?2, code = ?3, service = ?4, \
-                 channel = ?5, reference = ?6, currency = ?7, amount_minor = ?8, paid_at = ?9, \
-                 recorded_at = ?10, recorded_by = ?11, state = ?12, resolved_at = ?13, \
-                 resolution = ?14 WHERE id = ?1 AND state = ?15",
-            ),
-            p,
-        )?
-        .bind(from.as_str())
-        .execute(&mut *tx)
+        let p = w.payment.clone();
+        let rest = Rest::of(w)?;
+        self.write(move |tx| {
+            Box::pin(async move {
+                let accepting = p.state == ExternalState::Accepted && from != ExternalState::Accepted;
+                if accepting {
+                    let status = charge_status(tx, p.charge_id).await?;
+                    if !matches!(status.as_deref(), Some("unpaid" | "expired") | None) {
+                        return Err(StoreError::Conflict);
+                    }
+                }
+                // Every column is written, so that the trigger
+                // `external_payments_fixed_fields` refuses a change of a fixed one.
+                let done = bind_external(
+                    sqlx::query(
+                        "UPDATE external_payments SET charge_id = ?2, code = ?3, service = ?4, \
+                         channel = ?5, reference = ?6, currency = ?7, amount_minor = ?8, paid_at = ?9, \
+                         recorded_at = ?10, recorded_by = ?11, state = ?12, resolved_at = ?13, \
+                         resolution = ?14 WHERE id = ?1 AND state = ?15",
+                    ),
+                    &p,
+                )?
+                .bind(from.as_str())
+                .execute(&mut **tx)
+                .await
+                .map_err(map)?;
+                if done.rows_affected() == 0 {
+                    let exists =
+                        sqlx::query_scalar::<_, i64>("SELECT 1 FROM external_payments WHERE id = ?1")
+                            .bind(id(p.id))
+                            .fetch_optional(&mut **tx)
+                            .await
+                            .map_err(map)?;
+                    return Err(match exists {
+                        None => StoreError::NotFound,
+                        Some(_) => StoreError::Conflict,
+                    });
+                }
+                if accepting {
+                    pay_charge(tx, p.charge_id).await?;
+                } else if from == ExternalState::Accepted && p.state != ExternalState::Accepted {
+                    // The trigger external_payments_stay_accepted refuses it first.
+                    return Err(StoreError::invariant(
+                        InvariantKind::PaidWithoutPayment,
+                        "an accepted payment made elsewhere stays accepted",
+                    ));
+                }
+                rest.write(tx).await
+            })
+        })
         .await
-        .map_err(map)?;
-        if done.rows_affected() == 0 {
-            let exists =
-                sqlx::query_scalar::<_, i64>("SELECT 1 FROM external_payments WHERE id = ?1")
-                    .bind(id(p.id))
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(map)?;
-            return Err(match exists {
-                None => StoreError::NotFound,
-                Some(_) => StoreError::Conflict,
-            });
-        }
-        if accepting {
-            pay_charge(&mut tx, p.charge_id).await?;
-        } else if from == ExternalState::Accepted && p.state != ExternalState::Accepted {
-            // The trigger external_payments_stay_accepted refuses it first.
-            return Err(StoreError::invariant(
-                InvariantKind::PaidWithoutPayment,
-                "an accepted payment made elsewhere stays accepted",
-            ));
-        }
-        write_rest(&mut tx, w).await?;
-        self.commit(tx).await
     }
 
     async fn external_payment(

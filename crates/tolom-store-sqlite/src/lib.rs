@@ -106,12 +106,12 @@ mod outbox;
 mod payments;
 mod rows;
 mod terms;
+mod writer;
 
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -120,8 +120,8 @@ use sqlx::sqlite::{
 use sqlx::ConnectOptions;
 use tolom_core::ports::StoreError;
 
-use crate::audit::WriteTx;
 use crate::error::{map, map_migrate};
+use crate::writer::{Commit, WriteFuture, WriteTx, Writer};
 
 pub use options::{Durability, SqliteOptions};
 
@@ -157,10 +157,9 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// ```
 #[derive(Clone)]
 pub struct SqliteStore {
-    writer: SqlitePool,
+    writer: Writer,
     readers: SqlitePool,
     location: String,
-    commits: Arc<AtomicU64>,
     /// The file opened (none in memory), for the health check.
     file: Option<OpenedFile>,
 }
@@ -243,17 +242,8 @@ impl SqliteStore {
             .clone()
             .create_if_missing(options.create_if_missing)
             .journal_mode(SqliteJournalMode::Wal);
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(options.acquire_timeout)
-            .test_before_acquire(false)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(writer_options)
-            .await
-            .map_err(map)?;
-        MIGRATOR.run(&writer).await.map_err(map_migrate)?;
+        let mut conn = writer_options.connect().await.map_err(map)?;
+        MIGRATOR.run(&mut conn).await.map_err(map_migrate)?;
         let file = std::fs::metadata(&path).ok().map(|m| OpenedFile {
             id: FileId::of(&m),
             path,
@@ -267,37 +257,37 @@ impl SqliteStore {
             .await
             .map_err(map)?;
         Ok(SqliteStore {
-            writer,
+            writer: Writer::start(conn, Some(options.durability)),
             readers,
             location: location.to_string(),
-            commits: Arc::default(),
             file,
         })
     }
 
-    /// A fresh private database in memory, migrated: for tests. One
-    /// connection serves reads and writes (an in-memory database lives in
-    /// its connection).
+    /// A fresh private database in memory, migrated: for tests. The
+    /// database has a name of its own in SQLite's shared cache, so that the
+    /// writer and the readers see the same one; it lives as long as the
+    /// writer's connection.
     pub async fn in_memory() -> Result<SqliteStore, StoreError> {
-        let options = SqliteConnectOptions::new()
-            .filename(":memory:")
+        // `sqlite::memory:` names a new shared-cache database each time it
+        // is parsed: parsed once, cloned for every connection.
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(map)?
             .foreign_keys(true)
             .disable_statement_logging();
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
+        let mut conn = options.clone().connect().await.map_err(map)?;
+        MIGRATOR.run(&mut conn).await.map_err(map_migrate)?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(2)
+            .min_connections(0)
             .test_before_acquire(false)
-            .idle_timeout(None)
-            .max_lifetime(None)
             .connect_with(options)
             .await
             .map_err(map)?;
-        MIGRATOR.run(&pool).await.map_err(map_migrate)?;
         Ok(SqliteStore {
-            readers: pool.clone(),
-            writer: pool,
+            writer: Writer::start(conn, None),
+            readers,
             location: ":memory:".into(),
-            commits: Arc::default(),
             file: None,
         })
     }
@@ -306,7 +296,11 @@ impl SqliteStore {
     /// already does it). Migrations are forward-only: there is no down
     /// migration.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.writer).await.map_err(map_migrate)
+        self.writer
+            .submit(None, |tx| {
+                Box::pin(async move { MIGRATOR.run_direct(&mut **tx).await.map_err(map_migrate) })
+            })
+            .await
     }
 
     /// The newest migration applied to the database, if any.
@@ -329,31 +323,73 @@ impl SqliteStore {
         &self.location
     }
 
-    /// Write transactions committed through this store (and its clones)
-    /// since it was opened: for metrics and for the benchmark's
+    /// Write transactions committed (`COMMIT`s that succeeded) through this
+    /// store and its clones since it was opened. With group commit one
+    /// commit carries the jobs of several callers, so this is at most
+    /// [`SqliteStore::write_jobs`]. For metrics and for the benchmark's
     /// commits-per-payment figure.
     pub fn commits(&self) -> u64 {
-        self.commits.load(Ordering::Relaxed)
+        self.writer.counters.commits.load(Ordering::Relaxed)
     }
 
-    /// Closes every connection (after the calls in progress end). Calls
-    /// made afterwards fail with [`StoreError::Unavailable`].
+    /// The [`commits`](SqliteStore::commits) that waited for the disk:
+    /// those made with `synchronous=FULL` (a batch with at least one
+    /// durable job, on a store opened with [`Durability::Full`]). A batch
+    /// of deferred jobs only (starting a payment, leasing outbox messages)
+    /// commits with `synchronous=NORMAL` and is not counted; neither is any
+    /// commit of a store opened with [`Durability::Normal`] or in memory.
+    /// The disk's rate of these is the limit of payments per second.
+    pub fn durable_commits(&self) -> u64 {
+        self.writer.counters.durable_commits.load(Ordering::Relaxed)
+    }
+
+    /// Write jobs handed to the writer (one per write call of a port, plus
+    /// migrations): jobs ÷ [`commits`](SqliteStore::commits) is the mean
+    /// size of a group commit.
+    pub fn write_jobs(&self) -> u64 {
+        self.writer.counters.jobs.load(Ordering::Relaxed)
+    }
+
+    /// Closes every connection (after the calls in progress end: the write
+    /// jobs already queued still run). Calls made afterwards fail with
+    /// [`StoreError::Unavailable`].
     pub async fn close(&self) {
         self.writer.close().await;
         self.readers.close().await;
     }
 
-    /// Starts a write transaction on the writer connection, taking SQLite's
-    /// write lock at once (`BEGIN IMMEDIATE`).
-    pub(crate) async fn write(&self) -> Result<WriteTx, StoreError> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map)
+    /// Runs a durable write job in the writer: `f` runs inside a
+    /// `BEGIN IMMEDIATE` … `COMMIT` shared with other callers' jobs (in a
+    /// savepoint of its own), and the answer comes once the commit is on
+    /// disk. An error of `f` rolls back only `f`'s writes.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut WriteTx) -> WriteFuture<'c, T> + Send + 'static,
+    {
+        self.writer.submit(Some(Commit::Durable), f).await
     }
 
-    /// Commits a write transaction and counts it.
-    pub(crate) async fn commit(&self, tx: WriteTx) -> Result<(), StoreError> {
-        tx.commit().await.map_err(map)?;
-        self.commits.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+    /// As [`SqliteStore::write`], for the writes the port allows to commit
+    /// without waiting for the disk (durable no later than the next
+    /// durable commit): starting a payment, leasing outbox messages.
+    pub(crate) async fn write_deferred<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut WriteTx) -> WriteFuture<'c, T> + Send + 'static,
+    {
+        self.writer.submit(Some(Commit::Deferred), f).await
+    }
+
+    /// Runs `f` alone on the writer connection, outside any transaction
+    /// (statements of the unit tests).
+    #[cfg(test)]
+    pub(crate) async fn bare<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut WriteTx) -> WriteFuture<'c, T> + Send + 'static,
+    {
+        self.writer.submit(None, f).await
     }
 
     /// The read-only pool.

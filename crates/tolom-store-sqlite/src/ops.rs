@@ -3,7 +3,7 @@
 //! `migrations/20261125000002_ops.sql`.
 //!
 //! Every operator action writes its [`AuditNote`] in the same transaction
-//! as the action ([`crate::audit::record_note`]); a refused action (a taken
+//! as the action ([`crate::audit::Records`]); a refused action (a taken
 //! token name, an unknown token) rolls back and writes nothing, not even
 //! the note.
 
@@ -16,7 +16,7 @@ use tolom_core::outbox::ERROR_REMOVED;
 use tolom_core::payment::Payment;
 use tolom_core::ports::{OpsStore, StoreError, StoredCheckpoint};
 
-use crate::audit::record_note;
+use crate::audit::Records;
 use crate::error::map;
 use crate::rows::{
     audit_from, checkpoint_from, id, limit_of, payment_from, token_from, ts, AUDIT_COLUMNS,
@@ -50,10 +50,9 @@ fn with_count(note: &AuditNote, n: u64) -> AuditNote {
 #[async_trait]
 impl OpsStore for SqliteStore {
     async fn append_audit(&self, note: &AuditNote) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        record_note(&mut tx, note).await?;
-        self.commit(tx).await?;
-        Ok(())
+        let mut records = Records::new();
+        records.note(note)?;
+        self.write(move |tx| Box::pin(records.write(tx))).await
     }
 
     // One writer: entries are chained in the transaction that appends them
@@ -86,20 +85,24 @@ impl OpsStore for SqliteStore {
                 "checkpoint size out of range",
             )
         })?;
-        let mut tx = self.write().await?;
-        let done = sqlx::query(
-            "INSERT INTO audit_checkpoints (size, head, at, text) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (size) DO NOTHING",
-        )
-        .bind(size)
-        .bind(&checkpoint.head)
-        .bind(ts(checkpoint.at))
-        .bind(&checkpoint.text)
-        .execute(&mut *tx)
+        let c = checkpoint.clone();
+        self.write(move |tx| {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "INSERT INTO audit_checkpoints (size, head, at, text) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (size) DO NOTHING",
+                )
+                .bind(size)
+                .bind(c.head)
+                .bind(ts(c.at))
+                .bind(c.text)
+                .execute(&mut **tx)
+                .await
+                .map_err(map)?;
+                Ok(done.rows_affected() == 1)
+            })
+        })
         .await
-        .map_err(map)?;
-        self.commit(tx).await?;
-        Ok(done.rows_affected() == 1)
     }
 
     async fn checkpoints(&self, limit: usize) -> Result<Vec<StoredCheckpoint>, StoreError> {
@@ -134,23 +137,29 @@ impl OpsStore for SqliteStore {
     }
 
     async fn create_token(&self, token: &ApiToken, note: &AuditNote) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        // UNIQUE api_tokens.name → DuplicateToken (error.rs), before the
-        // note: the transaction rolls back and nothing is written.
-        sqlx::query(&format!(
-            "INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-        ))
-        .bind(id(token.id))
-        .bind(&token.name)
-        .bind(token.role.as_str())
-        .bind(&token.secret_hash)
-        .bind(ts(token.created_at))
-        .bind(token.revoked_at.map(ts))
-        .execute(&mut *tx)
+        let mut records = Records::new();
+        records.note(note)?;
+        let t = token.clone();
+        self.write(move |tx| {
+            Box::pin(async move {
+                // UNIQUE api_tokens.name → DuplicateToken (error.rs), before
+                // the note: the job rolls back and nothing is written.
+                sqlx::query(&format!(
+                    "INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                ))
+                .bind(id(t.id))
+                .bind(t.name)
+                .bind(t.role.as_str())
+                .bind(t.secret_hash)
+                .bind(ts(t.created_at))
+                .bind(t.revoked_at.map(ts))
+                .execute(&mut **tx)
+                .await
+                .map_err(map)?;
+                records.write(tx).await
+            })
+        })
         .await
-        .map_err(map)?;
-        record_note(&mut tx, note).await?;
-        self.commit(tx).await
     }
 
     async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
@@ -184,21 +193,27 @@ impl OpsStore for SqliteStore {
         at: DateTime<Utc>,
         note: &AuditNote,
     ) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL",
-        )
-        .bind(name)
-        .bind(ts(at))
-        .execute(&mut *tx)
+        let mut records = Records::new();
+        records.note(note)?;
+        let (name, at) = (name.to_string(), ts(at));
+        self.write(move |tx| {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE api_tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL",
+                )
+                .bind(name)
+                .bind(at)
+                .execute(&mut **tx)
+                .await
+                .map_err(map)?;
+                if done.rows_affected() == 0 {
+                    // The job rolls back: nothing written.
+                    return Err(StoreError::NotFound);
+                }
+                records.write(tx).await
+            })
+        })
         .await
-        .map_err(map)?;
-        if done.rows_affected() == 0 {
-            // Dropping the transaction rolls it back: nothing written.
-            return Err(StoreError::NotFound);
-        }
-        record_note(&mut tx, note).await?;
-        self.commit(tx).await
     }
 
     async fn anonymise_before(
@@ -206,56 +221,62 @@ impl OpsStore for SqliteStore {
         before: DateTime<Utc>,
         note: &AuditNote,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.write().await?;
-        let ids: Vec<String> = sqlx::query_scalar(&format!(
-            "UPDATE payments SET contact = NULL, \
-               card = CASE WHEN card IS NULL THEN NULL \
-                      ELSE json_set(card, '$.holder', ?2) END, \
-               version = version + 1 \
-             WHERE updated_at < ?1 AND state NOT IN {IN_FLIGHT_SQL} \
-               AND (contact IS NOT NULL \
-                    OR (card IS NOT NULL AND json_extract(card, '$.holder') IS NOT ?2)) \
-             RETURNING id"
-        ))
-        .bind(ts(before))
-        .bind(ANONYMISED)
-        .fetch_all(&mut *tx)
+        let (before, note) = (ts(before), note.clone());
+        self.write(move |tx| {
+            Box::pin(async move {
+                let ids: Vec<String> = sqlx::query_scalar(&format!(
+                    "UPDATE payments SET contact = NULL, \
+                       card = CASE WHEN card IS NULL THEN NULL \
+                              ELSE json_set(card, '$.holder', ?2) END, \
+                       version = version + 1 \
+                     WHERE updated_at < ?1 AND state NOT IN {IN_FLIGHT_SQL} \
+                       AND (contact IS NOT NULL \
+                            OR (card IS NOT NULL AND json_extract(card, '$.holder') IS NOT ?2)) \
+                     RETURNING id"
+                ))
+                .bind(&before)
+                .bind(ANONYMISED)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(map)?;
+                // Receipt e-mails of anonymised payments (delivered or not) lose
+                // their recipient; the trigger `outbox_payload_fixed` allows exactly
+                // this change.
+                sqlx::query(&format!(
+                    "UPDATE outbox SET payload = json_set(payload, '$.data.to', ?2) \
+                     WHERE json_extract(payload, '$.kind') = 'receipt_email' \
+                       AND json_extract(payload, '$.data.to') IS NOT ?2 \
+                       AND json_extract(payload, '$.data.payment_id') IN \
+                           (SELECT id FROM payments WHERE contact IS NULL \
+                            AND state NOT IN {IN_FLIGHT_SQL} AND updated_at < ?1)"
+                ))
+                .bind(&before)
+                .bind(ANONYMISED_EMAIL)
+                .execute(&mut **tx)
+                .await
+                .map_err(map)?;
+                // So do the failure texts of every message of those payments (a
+                // bounce quotes the address).
+                sqlx::query(&format!(
+                    "UPDATE outbox SET last_error = ?2 \
+                     WHERE last_error IS NOT NULL AND last_error IS NOT ?2 \
+                       AND json_extract(payload, '$.data.payment_id') IN \
+                           (SELECT id FROM payments WHERE contact IS NULL \
+                            AND state NOT IN {IN_FLIGHT_SQL} AND updated_at < ?1)"
+                ))
+                .bind(&before)
+                .bind(ERROR_REMOVED)
+                .execute(&mut **tx)
+                .await
+                .map_err(map)?;
+                let count = ids.len() as u64;
+                let mut records = Records::new();
+                records.note(&with_count(&note, count))?;
+                records.write(tx).await?;
+                Ok(count)
+            })
+        })
         .await
-        .map_err(map)?;
-        // Receipt e-mails of anonymised payments (delivered or not) lose
-        // their recipient; the trigger `outbox_payload_fixed` allows exactly
-        // this change.
-        sqlx::query(&format!(
-            "UPDATE outbox SET payload = json_set(payload, '$.data.to', ?2) \
-             WHERE json_extract(payload, '$.kind') = 'receipt_email' \
-               AND json_extract(payload, '$.data.to') IS NOT ?2 \
-               AND json_extract(payload, '$.data.payment_id') IN \
-                   (SELECT id FROM payments WHERE contact IS NULL \
-                    AND state NOT IN {IN_FLIGHT_SQL} AND updated_at < ?1)"
-        ))
-        .bind(ts(before))
-        .bind(ANONYMISED_EMAIL)
-        .execute(&mut *tx)
-        .await
-        .map_err(map)?;
-        // So do the failure texts of every message of those payments (a
-        // bounce quotes the address).
-        sqlx::query(&format!(
-            "UPDATE outbox SET last_error = ?2 \
-             WHERE last_error IS NOT NULL AND last_error IS NOT ?2 \
-               AND json_extract(payload, '$.data.payment_id') IN \
-                   (SELECT id FROM payments WHERE contact IS NULL \
-                    AND state NOT IN {IN_FLIGHT_SQL} AND updated_at < ?1)"
-        ))
-        .bind(ts(before))
-        .bind(ERROR_REMOVED)
-        .execute(&mut *tx)
-        .await
-        .map_err(map)?;
-        let count = ids.len() as u64;
-        record_note(&mut tx, &with_count(note, count)).await?;
-        self.commit(tx).await?;
-        Ok(count)
     }
 
     async fn payments_by_contact(

@@ -10,35 +10,79 @@ use tolom_core::outbox::{Channel, OutboxMessage, OutboxStatus};
 use tolom_core::ports::{OutboxStore, StoreError};
 use uuid::Uuid;
 
-use crate::audit::{record_note, WriteTx};
+use crate::audit::{Records, WriteTx};
 use crate::error::map;
-use crate::rows::{id, limit_of, outbox_from, payload_json, ts, Get, OUTBOX_COLUMNS};
+use crate::rows::{id, limit_of, outbox_from, payload_json, to_json, ts, Get, OUTBOX_COLUMNS};
 use crate::SqliteStore;
 
-/// Enqueues a message inside a write transaction.
-pub(crate) async fn insert_outbox(tx: &mut WriteTx, m: &OutboxMessage) -> Result<(), StoreError> {
-    let channel = match m.payload.channel() {
-        Channel::Email => "email",
-        Channel::Webhook => "webhook",
-    };
-    sqlx::query(
+/// An outbox message as its row, encoded before the transaction.
+pub(crate) struct OutboxRow {
+    id: String,
+    created_at: String,
+    channel: &'static str,
+    payload: String,
+    status: &'static str,
+    attempts: i64,
+    next_attempt_at: String,
+    lease_until: Option<String>,
+    last_error: Option<String>,
+    delivered_at: Option<String>,
+}
+
+impl OutboxRow {
+    /// The row of `m`.
+    pub(crate) fn encode(m: &OutboxMessage) -> Result<OutboxRow, StoreError> {
+        Ok(OutboxRow {
+            id: id(m.id),
+            created_at: ts(m.created_at),
+            channel: match m.payload.channel() {
+                Channel::Email => "email",
+                Channel::Webhook => "webhook",
+            },
+            payload: payload_json(&m.payload)?,
+            status: m.status.as_str(),
+            attempts: i64::from(m.attempts),
+            next_attempt_at: ts(m.next_attempt_at),
+            lease_until: m.lease_until.map(ts),
+            last_error: m.last_error.clone(),
+            delivered_at: m.delivered_at.map(ts),
+        })
+    }
+
+    /// The rows of `messages`.
+    pub(crate) fn encode_all(messages: &[OutboxMessage]) -> Result<Vec<OutboxRow>, StoreError> {
+        messages.iter().map(OutboxRow::encode).collect()
+    }
+}
+
+/// Enqueues messages inside a write transaction, with one statement.
+pub(crate) async fn insert_outbox(
+    tx: &mut WriteTx,
+    rows: Vec<OutboxRow>,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)"; rows.len()].join(", ");
+    let sql = format!(
         "INSERT INTO outbox (id, created_at, channel, payload, status, attempts, \
-         next_attempt_at, lease_until, lease_owner, last_error, delivered_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, ?9, ?10)",
-    )
-    .bind(id(m.id))
-    .bind(ts(m.created_at))
-    .bind(channel)
-    .bind(payload_json(&m.payload)?)
-    .bind(m.status.as_str())
-    .bind(i64::from(m.attempts))
-    .bind(ts(m.next_attempt_at))
-    .bind(m.lease_until.map(ts))
-    .bind(&m.last_error)
-    .bind(m.delivered_at.map(ts))
-    .execute(&mut **tx)
-    .await
-    .map_err(map)?;
+         next_attempt_at, lease_until, lease_owner, last_error, delivered_at) VALUES {values}"
+    );
+    let mut q = sqlx::query(&sql);
+    for m in rows {
+        q = q
+            .bind(m.id)
+            .bind(m.created_at)
+            .bind(m.channel)
+            .bind(m.payload)
+            .bind(m.status)
+            .bind(m.attempts)
+            .bind(m.next_attempt_at)
+            .bind(m.lease_until)
+            .bind(m.last_error)
+            .bind(m.delivered_at);
+    }
+    q.execute(&mut **tx).await.map_err(map)?;
     Ok(())
 }
 
@@ -56,24 +100,31 @@ impl OutboxStore for SqliteStore {
         }
         // One write transaction picks the due, unleased messages and leases
         // them: a second claim (another task or process) waits for the
-        // write lock and then no longer sees them as claimable.
-        let mut tx = self.write().await?;
-        let rows = sqlx::query(&format!(
-            "UPDATE outbox SET lease_until = ?1, lease_owner = ?2 \
-             WHERE seq IN (SELECT seq FROM outbox \
-                 WHERE status = 'pending' AND next_attempt_at <= ?3 \
-                 AND (lease_until IS NULL OR lease_until <= ?3) \
-                 ORDER BY next_attempt_at, seq LIMIT ?4) \
-             RETURNING {OUTBOX_COLUMNS}"
-        ))
-        .bind(ts(lease_until))
-        .bind(worker)
-        .bind(ts(now))
-        .bind(limit_of(limit))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(map)?;
-        self.commit(tx).await?;
+        // write lock and then no longer sees them as claimable. The lease
+        // may commit without waiting for the disk (the port allows it: a
+        // lease lost in a power cut only makes a message claimable again).
+        let (lease_until, worker, now) = (ts(lease_until), worker.to_string(), ts(now));
+        let rows = self
+            .write_deferred(move |tx| {
+                Box::pin(async move {
+                    sqlx::query(&format!(
+                        "UPDATE outbox SET lease_until = ?1, lease_owner = ?2 \
+                         WHERE seq IN (SELECT seq FROM outbox \
+                             WHERE status = 'pending' AND next_attempt_at <= ?3 \
+                             AND (lease_until IS NULL OR lease_until <= ?3) \
+                             ORDER BY next_attempt_at, seq LIMIT ?4) \
+                         RETURNING {OUTBOX_COLUMNS}"
+                    ))
+                    .bind(lease_until)
+                    .bind(worker)
+                    .bind(now)
+                    .bind(limit_of(limit))
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(map)
+                })
+            })
+            .await?;
         let mut claimed: Vec<(i64, OutboxMessage)> = rows
             .iter()
             .map(|r| Ok((r.int("seq")?, outbox_from(r)?)))
@@ -83,22 +134,45 @@ impl OutboxStore for SqliteStore {
     }
 
     async fn outbox_delivered(&self, message: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        let done = sqlx::query(
-            "UPDATE outbox SET \
-             delivered_at = CASE WHEN status = 'delivered' THEN delivered_at ELSE ?2 END, \
-             status = 'delivered', lease_until = NULL, lease_owner = NULL \
-             WHERE id = ?1",
-        )
-        .bind(id(message))
-        .bind(ts(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+        self.outbox_delivered_many(&[message], now).await
+    }
+
+    async fn outbox_delivered_many(
+        &self,
+        ids: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
         }
-        self.commit(tx).await
+        let mut unique: Vec<String> = ids.iter().map(|m| id(*m)).collect();
+        unique.sort_unstable();
+        unique.dedup();
+        let expected = unique.len() as u64;
+        let list = to_json(&unique)?;
+        let now = ts(now);
+        // One statement marks them all; an unknown id fails the whole call
+        // (all or nothing: the job rolls back to its savepoint).
+        self.write(move |tx| {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE outbox SET \
+                     delivered_at = CASE WHEN status = 'delivered' THEN delivered_at ELSE ?2 END, \
+                     status = 'delivered', lease_until = NULL, lease_owner = NULL \
+                     WHERE id IN (SELECT value FROM json_each(?1))",
+                )
+                .bind(list)
+                .bind(now)
+                .execute(&mut **tx)
+                .await
+                .map_err(map)?;
+                if done.rows_affected() != expected {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 
     async fn outbox_failed(
@@ -107,30 +181,35 @@ impl OutboxStore for SqliteStore {
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        let status = sqlx::query_scalar::<_, String>("SELECT status FROM outbox WHERE id = ?1")
-            .bind(id(message))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map)?
-            .ok_or(StoreError::NotFound)?;
-        if status == OutboxStatus::Delivered.as_str() {
-            return Ok(());
-        }
-        sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, \
-             lease_until = NULL, lease_owner = NULL, \
-             status = CASE WHEN ?3 IS NULL THEN 'dead' ELSE 'pending' END, \
-             next_attempt_at = COALESCE(?3, next_attempt_at) \
-             WHERE id = ?1",
-        )
-        .bind(id(message))
-        .bind(error)
-        .bind(retry_at.map(ts))
-        .execute(&mut *tx)
+        let (message, error, retry_at) = (id(message), error.to_string(), retry_at.map(ts));
+        self.write(move |tx| {
+            Box::pin(async move {
+                // A delivered message stays delivered (nothing changes).
+                let done = sqlx::query(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, \
+                     lease_until = NULL, lease_owner = NULL, \
+                     status = CASE WHEN ?3 IS NULL THEN 'dead' ELSE 'pending' END, \
+                     next_attempt_at = COALESCE(?3, next_attempt_at) \
+                     WHERE id = ?1 AND status <> 'delivered'",
+                )
+                .bind(&message)
+                .bind(error)
+                .bind(retry_at)
+                .execute(&mut **tx)
+                .await
+                .map_err(map)?;
+                if done.rows_affected() == 0 {
+                    sqlx::query_scalar::<_, i64>("SELECT 1 FROM outbox WHERE id = ?1")
+                        .bind(&message)
+                        .fetch_optional(&mut **tx)
+                        .await
+                        .map_err(map)?
+                        .ok_or(StoreError::NotFound)?;
+                }
+                Ok(())
+            })
+        })
         .await
-        .map_err(map)?;
-        self.commit(tx).await
     }
 
     async fn outbox_list(
@@ -158,22 +237,28 @@ impl OutboxStore for SqliteStore {
         now: DateTime<Utc>,
         note: &AuditNote,
     ) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        let done = sqlx::query(
-            "UPDATE outbox SET status = 'pending', next_attempt_at = ?2, \
-             lease_until = NULL, lease_owner = NULL \
-             WHERE id = ?1 AND status = 'dead'",
-        )
-        .bind(id(message))
-        .bind(ts(now))
-        .execute(&mut *tx)
+        let (message, now) = (id(message), ts(now));
+        let mut records = Records::new();
+        records.note(note)?;
+        self.write(move |tx| {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE outbox SET status = 'pending', next_attempt_at = ?2, \
+                     lease_until = NULL, lease_owner = NULL \
+                     WHERE id = ?1 AND status = 'dead'",
+                )
+                .bind(message)
+                .bind(now)
+                .execute(&mut **tx)
+                .await
+                .map_err(map)?;
+                if done.rows_affected() == 0 {
+                    // The job rolls back: nothing written.
+                    return Err(StoreError::NotFound);
+                }
+                records.write(tx).await
+            })
+        })
         .await
-        .map_err(map)?;
-        if done.rows_affected() == 0 {
-            // Dropping the transaction rolls it back: nothing written.
-            return Err(StoreError::NotFound);
-        }
-        record_note(&mut tx, note).await?;
-        self.commit(tx).await
     }
 }

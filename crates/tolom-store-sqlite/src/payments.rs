@@ -9,7 +9,10 @@
 //! `payments_fixed_fields`.
 
 use async_trait::async_trait;
+use std::sync::LazyLock;
+
 use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
 use tolom_core::charge::ChargeStatus;
 use tolom_core::events::Event;
 use tolom_core::payment::{Payment, Refund, RefundState};
@@ -19,9 +22,9 @@ use tolom_core::ports::{
 };
 use uuid::Uuid;
 
-use crate::audit::{record_events, record_note, WriteTx};
+use crate::audit::{Records, WriteTx};
 use crate::error::{corrupt, foreign_key_violation, map, unique, unique_violation};
-use crate::outbox::insert_outbox;
+use crate::outbox::{insert_outbox, OutboxRow};
 use crate::rows::{
     id, limit_of, minor, parse_id, payment_from, refund_from, to_json, ts, PaymentRow,
     INSERT_PAYMENT, IN_FLIGHT_SQL, PAYMENT_COLUMNS, REFUND_COLUMNS, UPDATE_PAYMENT,
@@ -87,6 +90,20 @@ async fn upsert_refund(tx: &mut WriteTx, r: &Refund) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The read of a start: the charge's status and the payment of the start
+/// key, if any (`?1` the charge id, `?2` the start key).
+static START_READ: LazyLock<String> = LazyLock::new(|| {
+    let columns: Vec<String> = PAYMENT_COLUMNS
+        .split(", ")
+        .map(|c| format!("p.{c} AS {c}"))
+        .collect();
+    format!(
+        "SELECT (SELECT status FROM charges WHERE id = ?1) AS charge_status, {} \
+         FROM (SELECT 1) LEFT JOIN payments p ON p.start_key = ?2",
+        columns.join(", ")
+    )
+});
+
 fn payments(rows: &[SqliteRow]) -> Result<Vec<Payment>, StoreError> {
     rows.iter().map(payment_from).collect()
 }
@@ -99,51 +116,70 @@ impl PaymentStore for SqliteStore {
         events: &[Event],
     ) -> Result<CreateOutcome, StoreError> {
         let row = PaymentRow::encode(payment)?;
-        let charge_id = row.charge_id.clone();
-        let start_key = row.start_key.clone();
-        let mut tx = self.write().await?;
-        if let Some(existing) = payment_by_start_key(&mut tx, &start_key).await? {
-            return Ok(CreateOutcome::Existing(Box::new(existing)));
-        }
-        let status = sqlx::query_scalar::<_, String>("SELECT status FROM charges WHERE id = ?1")
-            .bind(&charge_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map)?
-            .ok_or(StoreError::ChargeNotFound)?;
-        let status =
-            ChargeStatus::parse(&status).ok_or_else(|| corrupt("charge status", status))?;
-        if status != ChargeStatus::Unpaid {
-            return Err(StoreError::ChargeNotPayable(status));
-        }
-        // The partial unique index `payments_one_in_flight` takes the
-        // one-in-flight rule atomically.
-        let inserted = row
-            .bind(sqlx::query(INSERT_PAYMENT.as_str()))
-            .execute(&mut *tx)
-            .await;
-        if let Err(e) = inserted {
-            return match unique_violation(&e).as_deref() {
-                Some(unique::ONE_IN_FLIGHT) | Some(unique::ONE_PAID) => {
-                    match in_flight_of(&mut tx, &charge_id).await? {
-                        Some(payment_id) => Err(StoreError::InFlight { payment_id }),
-                        None => Err(StoreError::invariant(
-                            InvariantKind::SecondPaidPayment,
-                            "the charge already has a paid payment",
-                        )),
-                    }
+        let records = Records::of_events(events)?;
+        // The port allows the start to commit without waiting for the disk:
+        // durable no later than the next durable commit (the payment's
+        // `Authorizing`, before its card goes to the acquirer).
+        self.write_deferred(move |tx| {
+            Box::pin(async move {
+                let charge_id = row.charge_id.clone();
+                let start_key = row.start_key.clone();
+                // One read: the payment of this start key (a replay), if
+                // any, and the charge's status.
+                let found = sqlx::query(&START_READ)
+                    .bind(&charge_id)
+                    .bind(&start_key)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(map)?;
+                if found
+                    .try_get::<Option<String>, _>("id")
+                    .map_err(map)?
+                    .is_some()
+                {
+                    return Ok(CreateOutcome::Existing(Box::new(payment_from(&found)?)));
                 }
-                Some(unique::START_KEY) => match payment_by_start_key(&mut tx, &start_key).await? {
-                    Some(p) => Ok(CreateOutcome::Existing(Box::new(p))),
-                    None => Err(StoreError::Conflict),
-                },
-                _ if foreign_key_violation(&e) => Err(StoreError::ChargeNotFound),
-                _ => Err(map(e)),
-            };
-        }
-        record_events(&mut tx, events).await?;
-        self.commit(tx).await?;
-        Ok(CreateOutcome::Created)
+                let status = found
+                    .try_get::<Option<String>, _>("charge_status")
+                    .map_err(map)?
+                    .ok_or(StoreError::ChargeNotFound)?;
+                let status =
+                    ChargeStatus::parse(&status).ok_or_else(|| corrupt("charge status", status))?;
+                if status != ChargeStatus::Unpaid {
+                    return Err(StoreError::ChargeNotPayable(status));
+                }
+                // The partial unique index `payments_one_in_flight` takes the
+                // one-in-flight rule atomically.
+                let inserted = row
+                    .bind(sqlx::query(INSERT_PAYMENT.as_str()))
+                    .execute(&mut **tx)
+                    .await;
+                if let Err(e) = inserted {
+                    return match unique_violation(&e).as_deref() {
+                        Some(unique::ONE_IN_FLIGHT) | Some(unique::ONE_PAID) => {
+                            match in_flight_of(tx, &charge_id).await? {
+                                Some(payment_id) => Err(StoreError::InFlight { payment_id }),
+                                None => Err(StoreError::invariant(
+                                    InvariantKind::SecondPaidPayment,
+                                    "the charge already has a paid payment",
+                                )),
+                            }
+                        }
+                        Some(unique::START_KEY) => {
+                            match payment_by_start_key(tx, &start_key).await? {
+                                Some(p) => Ok(CreateOutcome::Existing(Box::new(p))),
+                                None => Err(StoreError::Conflict),
+                            }
+                        }
+                        _ if foreign_key_violation(&e) => Err(StoreError::ChargeNotFound),
+                        _ => Err(map(e)),
+                    };
+                }
+                records.write(tx).await?;
+                Ok(CreateOutcome::Created)
+            })
+        })
+        .await
     }
 
     async fn payment(&self, payment_id: Uuid) -> Result<Option<Payment>, StoreError> {
@@ -206,63 +242,71 @@ impl PaymentStore for SqliteStore {
             }
             _ => {}
         }
-        let mut tx = self.write().await?;
-        // Optimistic concurrency: only the expected stored version is
-        // replaced. The schema refuses changed amounts/charge/code
-        // (trigger), a second in-flight or paid payment (partial unique
-        // indexes), refunds above the total and unmasked cards (CHECK);
-        // error.rs maps each by name.
-        let updated = row
-            .bind(sqlx::query(UPDATE_PAYMENT.as_str()))
-            .bind(expected.unwrap_or(-1))
-            .execute(&mut *tx)
-            .await
-            .map_err(map)?;
-        if updated.rows_affected() == 0 {
-            let exists = sqlx::query_scalar::<_, i64>("SELECT version FROM payments WHERE id = ?1")
-                .bind(&payment_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map)?;
-            return Err(match exists {
-                None => StoreError::NotFound,
-                Some(_) => StoreError::Conflict,
-            });
-        }
-        if let Some(change) = u.charge {
-            let (sql, refused) = match change {
-                ChargeChange::MarkPaid => (
-                    "UPDATE charges SET status = 'paid' WHERE id = ?1 AND status <> 'paid'",
-                    StoreError::invariant(InvariantKind::ChargeAlreadyPaid, "charge already paid"),
-                ),
-                ChargeChange::Reopen => (
-                    "UPDATE charges SET status = 'unpaid' WHERE id = ?1 AND status = 'paid'",
-                    StoreError::invariant(
-                        InvariantKind::PaidWithoutPayment,
-                        "only a paid charge reopens",
-                    ),
-                ),
-            };
-            let done = sqlx::query(sql)
-                .bind(&charge_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(map)?;
-            if done.rows_affected() == 0 {
-                return Err(refused);
-            }
-        }
-        if let Some(r) = &u.refund {
-            upsert_refund(&mut tx, r).await?;
-        }
-        record_events(&mut tx, &u.events).await?;
-        for note in &u.notes {
-            record_note(&mut tx, note).await?;
-        }
-        for m in &u.outbox {
-            insert_outbox(&mut tx, m).await?;
-        }
-        self.commit(tx).await
+        let expected = expected.unwrap_or(-1);
+        let charge = u.charge;
+        let refund = u.refund.clone();
+        let mut records = Records::of_events(&u.events)?;
+        records.notes(&u.notes)?;
+        let outbox = OutboxRow::encode_all(&u.outbox)?;
+        self.write(move |tx| {
+            Box::pin(async move {
+                // Optimistic concurrency: only the expected stored version is
+                // replaced. The schema refuses changed amounts/charge/code
+                // (trigger), a second in-flight or paid payment (partial
+                // unique indexes), refunds above the total and unmasked cards
+                // (CHECK); error.rs maps each by name.
+                let updated = row
+                    .bind(sqlx::query(UPDATE_PAYMENT.as_str()))
+                    .bind(expected)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(map)?;
+                if updated.rows_affected() == 0 {
+                    let exists =
+                        sqlx::query_scalar::<_, i64>("SELECT version FROM payments WHERE id = ?1")
+                            .bind(&payment_id)
+                            .fetch_optional(&mut **tx)
+                            .await
+                            .map_err(map)?;
+                    return Err(match exists {
+                        None => StoreError::NotFound,
+                        Some(_) => StoreError::Conflict,
+                    });
+                }
+                if let Some(change) = charge {
+                    let (sql, refused) = match change {
+                        ChargeChange::MarkPaid => (
+                            "UPDATE charges SET status = 'paid' WHERE id = ?1 AND status <> 'paid'",
+                            StoreError::invariant(
+                                InvariantKind::ChargeAlreadyPaid,
+                                "charge already paid",
+                            ),
+                        ),
+                        ChargeChange::Reopen => (
+                            "UPDATE charges SET status = 'unpaid' WHERE id = ?1 AND status = 'paid'",
+                            StoreError::invariant(
+                                InvariantKind::PaidWithoutPayment,
+                                "only a paid charge reopens",
+                            ),
+                        ),
+                    };
+                    let done = sqlx::query(sql)
+                        .bind(&charge_id)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(map)?;
+                    if done.rows_affected() == 0 {
+                        return Err(refused);
+                    }
+                }
+                if let Some(r) = &refund {
+                    upsert_refund(tx, r).await?;
+                }
+                records.write(tx).await?;
+                insert_outbox(tx, outbox).await
+            })
+        })
+        .await
     }
 
     async fn list_payments(&self, q: &PaymentQuery) -> Result<Vec<Payment>, StoreError> {

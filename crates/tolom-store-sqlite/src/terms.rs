@@ -7,7 +7,7 @@ use tolom_core::audit::AuditNote;
 use tolom_core::ports::{StoreError, TermsStore};
 use tolom_core::terms::TermsEdition;
 
-use crate::audit::record_note;
+use crate::audit::Records;
 use crate::error::map;
 use crate::rows::{terms_from, ts, TERMS_COLUMNS};
 use crate::SqliteStore;
@@ -19,25 +19,31 @@ impl TermsStore for SqliteStore {
         edition: &TermsEdition,
         note: &AuditNote,
     ) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        // A reused id fails here, before the note: the transaction rolls
-        // back and nothing is written.
-        sqlx::query(
-            "INSERT INTO terms_editions (id, published_at, effective_at, last_changed, \
-             text_ky, text_ru, text_en) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )
-        .bind(&edition.id)
-        .bind(ts(edition.published_at))
-        .bind(ts(edition.effective_at))
-        .bind(edition.last_changed.format("%Y-%m-%d").to_string())
-        .bind(&edition.text_ky)
-        .bind(&edition.text_ru)
-        .bind(&edition.text_en)
-        .execute(&mut *tx)
+        let mut records = Records::new();
+        records.note(note)?;
+        let e = edition.clone();
+        self.write(move |tx| {
+            Box::pin(async move {
+                // A reused id fails here, before the note: the job rolls back
+                // and nothing is written.
+                sqlx::query(
+                    "INSERT INTO terms_editions (id, published_at, effective_at, last_changed, \
+                     text_ky, text_ru, text_en) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .bind(e.id)
+                .bind(ts(e.published_at))
+                .bind(ts(e.effective_at))
+                .bind(e.last_changed.format("%Y-%m-%d").to_string())
+                .bind(e.text_ky)
+                .bind(e.text_ru)
+                .bind(e.text_en)
+                .execute(&mut **tx)
+                .await
+                .map_err(map)?;
+                records.write(tx).await
+            })
+        })
         .await
-        .map_err(map)?;
-        record_note(&mut tx, note).await?;
-        self.commit(tx).await
     }
 
     async fn terms_editions(&self) -> Result<Vec<TermsEdition>, StoreError> {
