@@ -142,7 +142,7 @@ async fn concurrent_writers_share_commits() {
                     let note = AuditNote::system(
                         Utc::now(),
                         "test.note",
-                        &format!("{t}-{i}"),
+                        format!("{t}-{i}"),
                         serde_json::json!({"t": t, "i": i}),
                     );
                     w.store().append_audit(&note).await.expect("append");
@@ -197,7 +197,7 @@ async fn a_failing_job_rolls_back_only_its_own_writes() {
                 let note = AuditNote::system(
                     Utc::now(),
                     "test.issued",
-                    &code,
+                    code.clone(),
                     serde_json::json!({"i": i}),
                 );
                 let r = w.store().insert_charge(&charge, &event, &[note]).await;
