@@ -74,6 +74,7 @@ impl ChargeStore for PostgresStore {
                 append_note(&mut tx, note).await?;
             }
             tx.commit().await?;
+            self.committed(true);
             Ok(())
         })
         .await
@@ -141,6 +142,7 @@ impl ChargeStore for PostgresStore {
                 }
             }
             tx.commit().await?;
+            self.committed(true);
             Ok::<_, Failure>(done)
         })
         .await?;

@@ -20,8 +20,9 @@ impl EventLog for PostgresStore {
         rows::bind_event(sqlx::query(&sql), event)
             .execute(self.pool())
             .await
-            .map(|_| ())
-            .map_err(error::map)
+            .map_err(error::map)?;
+        self.committed(true);
+        Ok(())
     }
 
     async fn events_of(&self, id: Uuid) -> Result<Vec<Event>, StoreError> {

@@ -149,6 +149,7 @@ impl PostgresStore {
         }
         write_rest(&mut tx, w, events, outbox, sql).await?;
         tx.commit().await?;
+        self.committed(true);
         Ok(RecordOutcome::Recorded)
     }
 
@@ -206,6 +207,7 @@ impl PostgresStore {
         }
         write_rest(&mut tx, w, events, outbox, sql).await?;
         tx.commit().await?;
+        self.committed(true);
         Ok(())
     }
 }

@@ -97,6 +97,8 @@ mod rows;
 mod terms;
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPool;
@@ -117,6 +119,14 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 pub struct PostgresStore {
     pool: PgPool,
     schema: Option<String>,
+    counts: Arc<Counts>,
+}
+
+/// The write transactions a store (and its clones) committed.
+#[derive(Debug, Default)]
+struct Counts {
+    commits: AtomicU64,
+    durable: AtomicU64,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -150,6 +160,7 @@ impl PostgresStore {
         let store = PostgresStore {
             pool,
             schema: options.schema.clone(),
+            counts: Arc::default(),
         };
         store.create_schema().await?;
         if options.run_migrations {
@@ -167,13 +178,18 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool: options::pool_options(&options).connect_lazy_with(connect),
             schema: options.schema,
+            counts: Arc::default(),
         })
     }
 
     /// A store on a pool the caller built (its `search_path` decides the
     /// schema). Migrations are not run: call [`PostgresStore::migrate`].
     pub fn from_pool(pool: PgPool) -> PostgresStore {
-        PostgresStore { pool, schema: None }
+        PostgresStore {
+            pool,
+            schema: None,
+            counts: Arc::default(),
+        }
     }
 
     /// Runs the embedded migrations that have not run yet. Safe to call from
@@ -213,6 +229,37 @@ impl PostgresStore {
     /// The schema given in [`PgOptions::schema`], if any.
     pub fn schema(&self) -> Option<&str> {
         self.schema.as_deref()
+    }
+
+    /// Write transactions committed through this store (and its clones)
+    /// since it was created: every successful write of a port, durable or
+    /// not (reads and writes that changed nothing are not counted). For
+    /// metrics, the benchmark's commits-per-payment figure and the tests
+    /// that keep that figure from growing.
+    pub fn commits(&self) -> u64 {
+        self.counts.commits.load(Ordering::Relaxed)
+    }
+
+    /// Of [`PostgresStore::commits`], those that waited for the disk
+    /// (`synchronous_commit` as configured on the server, normally `on`).
+    /// The others are the writes the port lets commit without waiting —
+    /// [`create_payment`] and [`claim_outbox`], which run with
+    /// `synchronous_commit = off` for their own transaction: they become
+    /// durable no later than the next durable commit, because PostgreSQL
+    /// flushes its write-ahead log in order, up to that commit's record.
+    ///
+    /// [`create_payment`]: tolom_core::ports::PaymentStore::create_payment
+    /// [`claim_outbox`]: tolom_core::ports::OutboxStore::claim_outbox
+    pub fn durable_commits(&self) -> u64 {
+        self.counts.durable.load(Ordering::Relaxed)
+    }
+
+    /// Counts one committed write transaction.
+    pub(crate) fn committed(&self, durable: bool) {
+        self.counts.commits.fetch_add(1, Ordering::Relaxed);
+        if durable {
+            self.counts.durable.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Checks that the database answers.

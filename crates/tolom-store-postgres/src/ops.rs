@@ -40,7 +40,11 @@ impl OpsStore for PostgresStore {
     async fn seal_audit(&self, max: usize) -> Result<u64, StoreError> {
         retry(|| async {
             let mut conn = self.pool().acquire().await?;
-            seal(&mut conn, max).await
+            let n = seal(&mut conn, max).await?;
+            if n > 0 {
+                self.committed(true);
+            }
+            Ok(n)
         })
         .await
     }
@@ -87,6 +91,9 @@ impl OpsStore for PostgresStore {
         .execute(self.pool())
         .await
         .map_err(error::map)?;
+        if done.rows_affected() == 1 {
+            self.committed(true);
+        }
         Ok(done.rows_affected() == 1)
     }
 
@@ -135,6 +142,7 @@ impl OpsStore for PostgresStore {
                 .await?;
             append_note(&mut tx, note).await?;
             tx.commit().await?;
+            self.committed(true);
             Ok(())
         })
         .await
@@ -184,6 +192,7 @@ impl OpsStore for PostgresStore {
             }
             append_note(&mut tx, note).await?;
             tx.commit().await?;
+            self.committed(true);
             Ok(())
         })
         .await
@@ -244,6 +253,7 @@ impl OpsStore for PostgresStore {
             }
             append_note(&mut tx, &counted).await?;
             tx.commit().await?;
+            self.committed(true);
             Ok::<_, Failure>(n)
         })
         .await

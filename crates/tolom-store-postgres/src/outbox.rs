@@ -31,6 +31,12 @@ impl OutboxStore for PostgresStore {
         // worker is claiming right now, and lease them. Under READ
         // COMMITTED a row claimed and committed by another worker after our
         // snapshot is re-checked on the new version and dropped.
+        //
+        // The lease commits without waiting for the disk (the statement
+        // sets `synchronous_commit = off` for its own transaction): a lease
+        // lost in a power cut only makes the messages claimable again,
+        // which at-least-once delivery allows; it is durable anyway with the
+        // next durable commit (the round's delivered marks).
         let found = retry(|| async {
             sqlx::query(
                 "UPDATE outbox o SET lease_until = $2, lease_owner = $4 \
@@ -42,7 +48,8 @@ impl OutboxStore for PostgresStore {
                        FOR UPDATE SKIP LOCKED) due \
                  WHERE o.id = due.id \
                  RETURNING o.seq, o.id, o.created_at, o.payload, o.status, o.attempts, \
-                   o.next_attempt_at, o.lease_until, o.last_error, o.delivered_at",
+                   o.next_attempt_at, o.lease_until, o.last_error, o.delivered_at, \
+                   set_config('synchronous_commit', 'off', true) AS deferred",
             )
             .bind(now)
             .bind(lease_until)
@@ -53,6 +60,10 @@ impl OutboxStore for PostgresStore {
             .map_err(Failure::from)
         })
         .await?;
+        if !found.is_empty() {
+            // A claim that found nothing wrote nothing (no commit record).
+            self.committed(false);
+        }
         let mut claimed = Vec::with_capacity(found.len());
         for row in &found {
             let seq: i64 = row.try_get("seq").map_err(error::map)?;
@@ -75,6 +86,48 @@ impl OutboxStore for PostgresStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        self.committed(true);
+        Ok(())
+    }
+
+    async fn outbox_delivered_many(
+        &self,
+        ids: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        // One statement, one durable commit for the whole round. All or
+        // nothing: the rows are marked only when every id names a message
+        // (`found` and `u` read the same snapshot); a delivered message
+        // keeps its first delivery time.
+        let row = retry(|| async {
+            sqlx::query(
+                "WITH ids AS (SELECT DISTINCT unnest($1::uuid[]) AS id), \
+                 found AS (SELECT count(*) AS n FROM outbox WHERE id IN (SELECT id FROM ids)), \
+                 u AS (UPDATE outbox SET status = 'delivered', \
+                         delivered_at = coalesce(delivered_at, $2), \
+                         lease_until = NULL, lease_owner = NULL \
+                       WHERE id IN (SELECT id FROM ids) \
+                         AND (SELECT n FROM found) = (SELECT count(*) FROM ids) \
+                       RETURNING 1) \
+                 SELECT (SELECT count(*) FROM u) AS updated, \
+                        (SELECT count(*) FROM ids) AS wanted",
+            )
+            .bind(ids)
+            .bind(now)
+            .fetch_one(self.pool())
+            .await
+            .map_err(Failure::from)
+        })
+        .await?;
+        let updated: i64 = row.try_get("updated").map_err(error::map)?;
+        let wanted: i64 = row.try_get("wanted").map_err(error::map)?;
+        if updated < wanted {
+            return Err(StoreError::NotFound);
+        }
+        self.committed(true);
         Ok(())
     }
 
@@ -105,6 +158,9 @@ impl OutboxStore for PostgresStore {
         }
         // Found but not updated: already delivered; a late failure report
         // changes nothing.
+        if row.try_get::<i64, _>("updated").map_err(error::map)? == 1 {
+            self.committed(true);
+        }
         Ok(())
     }
 
@@ -149,6 +205,7 @@ impl OutboxStore for PostgresStore {
             }
             append_note(&mut tx, note).await?;
             tx.commit().await?;
+            self.committed(true);
             Ok(())
         })
         .await

@@ -38,6 +38,7 @@ impl TermsStore for PostgresStore {
                 .await?;
             append_note(&mut tx, note).await?;
             tx.commit().await?;
+            self.committed(true);
             Ok(())
         })
         .await
