@@ -1,26 +1,36 @@
-//! Payments per second through the whole flow on a SQLite file, next to a
-//! bare program doing durable commits on the same kind of database in the
-//! same run.
+//! Payments per second through the whole flow on a SQLite file
+//! (`synchronous=FULL`), against a bare program doing durable single-row
+//! commits on the same disk in the same run; and the CPU a payment costs on
+//! SQLite against the same flow on the in-memory store.
 //!
 //! ```text
 //! cargo bench -p tolom-store-sqlite --bench flow
-//! TOLOM_BENCH_FLOWS=1000 TOLOM_BENCH_DIR=/var/tmp cargo bench -p tolom-store-sqlite --bench flow
-//! TOLOM_BENCH_STEPS=1 cargo bench -p tolom-store-sqlite --bench flow   # time per step of payer 0
+//! TOLOM_BENCH_FLOWS=1000 TOLOM_BENCH_REPS=3 TOLOM_BENCH_DIR=/var/tmp cargo bench -p tolom-store-sqlite --bench flow
 //! ```
 //!
-//! One flow = look-up → start → card (sandbox approves) → receipt →
-//! outbox dispatched (receipt e-mail + agency notice delivered to no-op
-//! notifiers). The baseline is raw sqlx on one connection with the same
-//! PRAGMAs (WAL, the same `synchronous`, busy timeout, foreign keys): N
-//! transactions `BEGIN IMMEDIATE; INSERT one ~700-byte row; COMMIT`.
+//! One payment = look-up → start → card (sandbox approves) → receipt, by
+//! each of 1 or 32 concurrent payers. The outbox (receipt e-mail + agency
+//! notice, to no-op notifiers) is dispatched by a background loop, as
+//! `tolom serve` does, not after each payment: rounds of up to 50 messages,
+//! a pause of 10 ms when a round found less than a full round. The time
+//! and CPU counted run from the first look-up until the outbox is empty.
 //!
-//! A flow makes several commits (counted by the store), so the report gives
-//! both flows/s against bare commits/s and the store's commits/s against
-//! bare commits/s.
+//! The baseline is raw sqlx on one connection with the same PRAGMAs (WAL,
+//! `synchronous=FULL`, busy timeout, foreign keys): `BEGIN IMMEDIATE;
+//! INSERT one ~700-byte row; COMMIT` in a loop. Each repetition runs, for
+//! each number of payers: the SQLite flow, the baseline, the in-memory
+//! flow (interleaved), and prints a row; the summary gives min/median/max
+//! of each ratio over the repetitions.
+//!
+//! CPU is the process's user + system time (`/proc/self/stat`, as
+//! `getrusage(RUSAGE_SELF)` reports it, in clock ticks of 10 ms) over the
+//! timed part, divided by the payments: every thread counts (the runtime's,
+//! sqlx's SQLite worker threads).
 #![allow(missing_docs)]
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,10 +44,11 @@ use tolom_core::i18n::Language;
 use tolom_core::money::Money;
 use tolom_core::outbox::Channel;
 use tolom_core::payment::PaymentState;
-use tolom_core::ports::Ed25519Signer;
+use tolom_core::ports::{Ed25519Signer, Store};
 use tolom_core::ports::{Notification, Notifier, NotifyError};
 use tolom_core::usecases::{IssueCharge, StartPayment, Tolom};
 use tolom_store_sqlite::{Durability, SqliteOptions, SqliteStore};
+use tolom_testkit::memory::InMemoryStore;
 use uuid::Uuid;
 
 struct NullNotifier(Channel);
@@ -63,38 +74,64 @@ fn card() -> CardForm {
     }
 }
 
-struct FlowRun {
-    flows: usize,
-    elapsed: Duration,
-    commits: u64,
+/// User + system CPU time of the whole process so far.
+fn cpu() -> Duration {
+    // Fields 14 and 15 (utime, stime) of /proc/self/stat, in clock ticks
+    // (USER_HZ, 100 on Linux); the command (field 2) may hold spaces, so
+    // count from the closing parenthesis.
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // After ')': state is index 0, utime is field 14 → index 11.
+    Duration::from_millis((tick(11) + tick(12)) * 10)
 }
 
-async fn flows(dir: &Path, durability: Durability, n: usize, payers: usize) -> FlowRun {
-    let path = dir.join(format!(
-        "flow-{durability:?}-{payers}-{}.db",
-        Uuid::new_v4().simple()
-    ));
-    let store = Arc::new(
-        SqliteStore::open(
-            path.to_str().expect("utf-8 path"),
-            SqliteOptions {
-                durability,
-                ..SqliteOptions::default()
-            },
-        )
-        .await
-        .expect("open"),
-    );
-    let tolom = Arc::new(
+/// What one timed run of payments did.
+struct Run {
+    payments: usize,
+    elapsed: Duration,
+    cpu: Duration,
+    commits: u64,
+    durable: u64,
+    jobs: u64,
+}
+
+impl Run {
+    fn per_second(&self) -> f64 {
+        self.payments as f64 / self.elapsed.as_secs_f64()
+    }
+    fn cpu_us(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.payments as f64
+    }
+}
+
+fn tolom_on(store: Arc<dyn Store>) -> Arc<Tolom> {
+    Arc::new(
         Tolom::builder()
-            .store(store.clone())
+            .store(store)
             .acquirer(Arc::new(SandboxAcquirer::for_tests()))
             .signer(Arc::new(Ed25519Signer::from_seed([7; 32])))
             .notifier(Arc::new(NullNotifier(Channel::Email)))
             .notifier(Arc::new(NullNotifier(Channel::Webhook)))
             .build()
             .expect("tolom"),
-    );
+    )
+}
+
+/// `n` payments by `payers` concurrent payers, the outbox dispatched in
+/// the background. `counts` reads (commits, durable commits, jobs).
+async fn payments(
+    tolom: Arc<Tolom>,
+    n: usize,
+    payers: usize,
+    counts: &(dyn Fn() -> (u64, u64, u64) + Sync),
+) -> Run {
     // The agency's side, not timed: the codes to pay.
     let mut codes = Vec::with_capacity(n);
     for i in 0..n {
@@ -113,31 +150,39 @@ async fn flows(dir: &Path, durability: Durability, n: usize, payers: usize) -> F
         codes.push(charge.code.to_string());
     }
     let terms = tolom.terms_in_force().await.expect("terms").id;
-    let before = store.commits();
+    let mut chunks: Vec<Vec<(usize, String)>> = vec![Vec::new(); payers];
+    for (i, code) in codes.into_iter().enumerate() {
+        chunks[i % payers].push((i, code));
+    }
+
+    let before = counts();
+    let cpu_before = cpu();
     let started = Instant::now();
-    let chunks: Vec<Vec<(usize, String)>> = {
-        let mut chunks = vec![Vec::new(); payers];
-        for (i, code) in codes.into_iter().enumerate() {
-            chunks[i % payers].push((i, code));
-        }
-        chunks
+    let stop = Arc::new(AtomicBool::new(false));
+    let dispatcher = {
+        let tolom = tolom.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            loop {
+                let stopping = stop.load(Ordering::Acquire);
+                let r = tolom.dispatch_outbox("bench", 50).await.expect("dispatch");
+                if r.delivered < 50 {
+                    if stopping {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        })
     };
     let tasks: Vec<_> = chunks
         .into_iter()
-        .enumerate()
-        .map(|(worker, chunk)| {
+        .map(|chunk| {
             let tolom = tolom.clone();
             let terms = terms.clone();
             tokio::spawn(async move {
-                let mut steps = [Duration::ZERO; 5];
-                let mut t = Instant::now();
-                let mut lap = |k: usize, t: &mut Instant| {
-                    steps[k] += t.elapsed();
-                    *t = Instant::now();
-                };
                 for (i, code) in chunk {
                     tolom.look_up(&code).await.expect("look up");
-                    lap(0, &mut t);
                     let p = tolom
                         .start_payment(StartPayment {
                             code: &code,
@@ -147,24 +192,13 @@ async fn flows(dir: &Path, durability: Durability, n: usize, payers: usize) -> F
                         })
                         .await
                         .expect("start");
-                    lap(1, &mut t);
                     let p = tolom
                         .submit_card(p.id(), &card(), &format!("submit-{i}"))
                         .await
                         .expect("submit");
                     assert_eq!(p.state(), PaymentState::Succeeded);
-                    lap(2, &mut t);
                     let receipt = tolom.receipt(p.id()).await.expect("receipt");
                     std::hint::black_box(receipt.to_json());
-                    lap(3, &mut t);
-                    tolom
-                        .dispatch_outbox(&format!("w{worker}"), 16)
-                        .await
-                        .expect("dispatch");
-                    lap(4, &mut t);
-                }
-                if worker == 0 && std::env::var("TOLOM_BENCH_STEPS").is_ok() {
-                    eprintln!("steps (lookup, start, submit, receipt, dispatch) total: {steps:?}");
                 }
             })
         })
@@ -172,35 +206,66 @@ async fn flows(dir: &Path, durability: Durability, n: usize, payers: usize) -> F
     for t in tasks {
         t.await.expect("payer");
     }
-    // Whatever a concurrent payer's dispatcher left behind.
-    while tolom
-        .dispatch_outbox("final", 64)
-        .await
-        .expect("dispatch")
-        .delivered
-        > 0
-    {}
+    // The dispatcher's last round starts after the last payment: the
+    // outbox is empty when it ends.
+    stop.store(true, Ordering::Release);
+    dispatcher.await.expect("dispatcher");
     let elapsed = started.elapsed();
-    let commits = store.commits() - before;
-    store.close().await;
-    FlowRun {
-        flows: n,
+    let cpu = cpu().saturating_sub(cpu_before);
+    let after = counts();
+    Run {
+        payments: n,
         elapsed,
-        commits,
+        cpu,
+        commits: after.0 - before.0,
+        durable: after.1 - before.1,
+        jobs: after.2 - before.2,
     }
 }
 
-/// N durable commits of one ~700-byte row each, raw sqlx, same PRAGMAs.
-async fn bare(dir: &Path, durability: Durability, n: u64) -> Duration {
-    let path = dir.join(format!("bare-{durability:?}.db"));
+async fn on_sqlite(dir: &Path, n: usize, payers: usize) -> Run {
+    let path = dir.join(format!("flow-{payers}-{}.db", Uuid::new_v4().simple()));
+    let store = Arc::new(
+        SqliteStore::open(
+            path.to_str().expect("utf-8 path"),
+            SqliteOptions {
+                durability: Durability::Full,
+                ..SqliteOptions::default()
+            },
+        )
+        .await
+        .expect("open"),
+    );
+    let counted = store.clone();
+    let counts = move || {
+        (
+            counted.commits(),
+            counted.durable_commits(),
+            counted.write_jobs(),
+        )
+    };
+    let run = payments(tolom_on(store.clone()), n, payers, &counts).await;
+    store.close().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    run
+}
+
+async fn in_memory(n: usize, payers: usize) -> Run {
+    let store = Arc::new(InMemoryStore::new());
+    payments(tolom_on(store), n, payers, &|| (0, 0, 0)).await
+}
+
+/// `n` durable commits of one ~700-byte row each, raw sqlx, same PRAGMAs:
+/// commits per second.
+async fn bare(dir: &Path, n: u64) -> f64 {
+    let path = dir.join("bare.db");
     let mut conn = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
         .expect("url")
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(match durability {
-            Durability::Full => SqliteSynchronous::Full,
-            Durability::Normal => SqliteSynchronous::Normal,
-        })
+        .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(5))
         .foreign_keys(true)
         .disable_statement_logging()
@@ -230,24 +295,38 @@ async fn bare(dir: &Path, durability: Durability, n: u64) -> Duration {
     }
     let elapsed = started.elapsed();
     conn.close().await.ok();
-    elapsed
-}
-
-fn remove_bare(dir: &Path, durability: Durability) {
     for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(dir.join(format!("bare-{durability:?}.db{suffix}")));
+        let _ = std::fs::remove_file(dir.join(format!("bare.db{suffix}")));
     }
+    n as f64 / elapsed.as_secs_f64()
 }
 
-fn per_second(count: f64, d: Duration) -> f64 {
-    count / d.as_secs_f64()
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// (min, median, max).
+fn spread(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(|a, b| a.total_cmp(b));
+    (v[0], v[v.len() / 2], v[v.len() - 1])
+}
+
+struct Row {
+    ratio: f64,
+    cpu_ratio: f64,
+    commits: f64,
+    durable: f64,
+    sqlite_cpu: f64,
+    memory_cpu: f64,
 }
 
 fn main() {
-    let n: usize = std::env::var("TOLOM_BENCH_FLOWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(400);
+    let n = env("TOLOM_BENCH_FLOWS", 600);
+    let reps = env("TOLOM_BENCH_REPS", 3).max(1);
+    let bare_n = env("TOLOM_BENCH_BARE", 1500) as u64;
     let base = std::env::var("TOLOM_BENCH_DIR").ok();
     let dir = match &base {
         Some(b) => tempfile::tempdir_in(b),
@@ -260,54 +339,79 @@ fn main() {
         .build()
         .expect("runtime");
     println!(
-        "tolom-store-sqlite flow benchmark: {n} flows per run, database files in {}",
+        "tolom-store-sqlite flow benchmark: synchronous=FULL, {n} payments per run, \
+         {bare_n} bare commits per baseline, {reps} repetitions, files in {}",
         dir.path().display()
     );
     println!(
-        "{:<8} {:>6} {:>10} {:>13} {:>12} {:>12} {:>14} {:>14}",
-        "sync",
+        "{:>3} {:>6} {:>11} {:>10} {:>7} {:>9} {:>9} {:>9} {:>11} {:>11} {:>8}",
+        "rep",
         "payers",
-        "flows/s",
-        "commits/flow",
-        "commits/s",
+        "payments/s",
         "bare c/s",
-        "flows/bare",
-        "commits/bare"
+        "ratio",
+        "commits/p",
+        "durable/p",
+        "jobs/c",
+        "cpu µs/p sq",
+        "cpu µs/p mem",
+        "cpu x"
     );
-    for durability in [Durability::Full, Durability::Normal] {
-        for payers in [1usize, 8] {
-            // Interleaved: flows, baseline, flows, baseline; each baseline
-            // makes as many commits as the flow run before it. The sums are
-            // compared (the machine is shared, so each run is printed too).
-            let run = rt.block_on(flows(dir.path(), durability, n, payers));
-            let before = rt.block_on(bare(dir.path(), durability, run.commits));
-            remove_bare(dir.path(), durability);
-            let run2 = rt.block_on(flows(dir.path(), durability, n, payers));
-            let after = rt.block_on(bare(dir.path(), durability, run2.commits));
-            remove_bare(dir.path(), durability);
-            let flow_elapsed = run.elapsed + run2.elapsed;
-            let bare_elapsed = before + after;
-            let flows_total = (run.flows + run2.flows) as f64;
-            let commits_total = (run.commits + run2.commits) as f64;
-            let per_flow = commits_total / flows_total;
-            let flows_s = per_second(flows_total, flow_elapsed);
-            let commits_s = per_second(commits_total, flow_elapsed);
-            let bare_s = per_second(commits_total, bare_elapsed);
+    let payer_counts = [1usize, 32];
+    let mut rows: Vec<Vec<Row>> = payer_counts.iter().map(|_| Vec::new()).collect();
+    for rep in 1..=reps {
+        for (k, &payers) in payer_counts.iter().enumerate() {
+            let sq = rt.block_on(on_sqlite(dir.path(), n, payers));
+            let bare_s = rt.block_on(bare(dir.path(), bare_n));
+            let mem = rt.block_on(in_memory(n, payers));
+            let row = Row {
+                ratio: sq.per_second() / bare_s,
+                cpu_ratio: sq.cpu_us() / mem.cpu_us().max(f64::MIN_POSITIVE),
+                commits: sq.commits as f64 / sq.payments as f64,
+                durable: sq.durable as f64 / sq.payments as f64,
+                sqlite_cpu: sq.cpu_us(),
+                memory_cpu: mem.cpu_us(),
+            };
             println!(
-                "{:<8} {:>6} {:>10.1} {:>13.2} {:>12.1} {:>12.1} {:>14.3} {:>14.3}   (runs: {:.1}/{:.1} flows/s, bare {:.1}/{:.1} c/s)",
-                durability.pragma(),
+                "{:>3} {:>6} {:>11.1} {:>10.1} {:>7.3} {:>9.2} {:>9.2} {:>9.2} {:>11.0} {:>11.0} {:>8.2}",
+                rep,
                 payers,
-                flows_s,
-                per_flow,
-                commits_s,
+                sq.per_second(),
                 bare_s,
-                flows_s / bare_s,
-                commits_s / bare_s,
-                per_second(run.flows as f64, run.elapsed),
-                per_second(run2.flows as f64, run2.elapsed),
-                per_second(run.commits as f64, before),
-                per_second(run2.commits as f64, after),
+                row.ratio,
+                row.commits,
+                row.durable,
+                sq.jobs as f64 / sq.commits.max(1) as f64,
+                row.sqlite_cpu,
+                row.memory_cpu,
+                row.cpu_ratio,
             );
+            rows[k].push(row);
         }
+    }
+    println!();
+    println!("summary over {reps} repetitions (min / median / max):");
+    for (k, &payers) in payer_counts.iter().enumerate() {
+        let r = &rows[k];
+        let f = |g: fn(&Row) -> f64| spread(r.iter().map(g).collect());
+        let (a, b, c) = f(|r| r.ratio);
+        let goal = if payers == 1 { 0.4 } else { 1.0 };
+        println!(
+            "  {payers:>2} payers: payments/s ÷ bare commits/s {a:.3} / {b:.3} / {c:.3} (goal ≥ {goal}: {})",
+            if a >= goal { "met" } else if b >= goal { "median met" } else { "not met" }
+        );
+        let (a, b, c) = f(|r| r.commits);
+        let (d, e, g) = f(|r| r.durable);
+        println!(
+            "             commits/payment {a:.2} / {b:.2} / {c:.2}, durable commits/payment {d:.2} / {e:.2} / {g:.2}"
+        );
+        let (a, b, c) = f(|r| r.sqlite_cpu);
+        let (d, e, g) = f(|r| r.memory_cpu);
+        let (h, i, j) = f(|r| r.cpu_ratio);
+        println!(
+            "             CPU µs/payment SQLite {a:.0} / {b:.0} / {c:.0}, memory {d:.0} / {e:.0} / {g:.0}, \
+             SQLite ÷ memory {h:.2} / {i:.2} / {j:.2} (goal ≤ 3: {})",
+            if j <= 3.0 { "met" } else if i <= 3.0 { "median met" } else { "not met" }
+        );
     }
 }
