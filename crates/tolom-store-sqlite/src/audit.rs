@@ -23,7 +23,7 @@ use tolom_core::events::Event;
 use tolom_core::ports::{InvariantKind, StoreError};
 
 use crate::error::map;
-use crate::rows::{audit_from, id, to_json, ts, AUDIT_COLUMNS};
+use crate::rows::{audit_from, id, to_json, ts, SqliteQuery, AUDIT_COLUMNS};
 pub(crate) use crate::writer::WriteTx;
 
 /// An entry to append to the audit chain: what its hash covers, and its
@@ -123,47 +123,52 @@ impl Records {
         Ok(())
     }
 
-    /// Inserts the events (one statement) and appends the entries to the
-    /// audit chain (one statement, after the head was read once in the
-    /// transaction).
-    pub(crate) async fn write(self, tx: &mut WriteTx) -> Result<(), StoreError> {
+    /// Rows this write changes when it is inserted (for a check of the
+    /// rows affected of a statement that carries it).
+    pub(crate) fn rows(&self) -> u64 {
+        (self.events.len() + self.audit.len()) as u64
+    }
+
+    /// The statements inserting the events and the audit entries, with
+    /// unnumbered parameters, the `first`-th on (so that they can follow
+    /// other statements in one call); and the number of parameters they take.
+    pub(crate) fn sql(&self, first: usize) -> (String, usize) {
+        let mut sql = String::new();
+        let mut next = first;
         if !self.events.is_empty() {
-            let rows = vec!["(?, ?, ?, ?, ?, ?, ?)"; self.events.len()].join(", ");
-            let sql = format!(
-                "INSERT INTO events (id, at, charge_id, payment_id, kind, actor, data) \
-                 VALUES {rows}"
+            sql.push_str(
+                "INSERT INTO events (id, at, charge_id, payment_id, kind, actor, data) VALUES ",
             );
-            let mut q = sqlx::query(&sql);
-            for e in self.events {
-                q = q
-                    .bind(e.id)
-                    .bind(e.at)
-                    .bind(e.charge_id)
-                    .bind(e.payment_id)
-                    .bind(e.kind)
-                    .bind(e.actor)
-                    .bind(e.data);
-            }
-            q.execute(&mut **tx).await.map_err(map)?;
+            sql.push_str(&placeholders(&mut next, 7, self.events.len()));
+            sql.push_str("; ");
         }
-        if self.audit.is_empty() {
-            return Ok(());
+        if !self.audit.is_empty() {
+            sql.push_str(&format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES "));
+            sql.push_str(&placeholders(&mut next, 8, self.audit.len()));
+            sql.push_str("; ");
         }
-        let mut last = match tx.audit_head.take() {
-            Some(head) => head,
-            None => sqlx::query(&format!(
-                "SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1"
-            ))
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(map)?
-            .as_ref()
-            .map(audit_from)
-            .transpose()?,
-        };
-        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; self.audit.len()].join(", ");
-        let sql = format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES {rows}");
-        let mut q = sqlx::query(&sql);
+        (sql, next - first)
+    }
+
+    /// Binds the parameters of [`Records::sql`] after those already bound,
+    /// chaining the audit entries on `head` (the last entry of the chain,
+    /// read with [`head`]); returns the new last entry.
+    pub(crate) fn bind<'q>(
+        self,
+        mut q: SqliteQuery<'q>,
+        head: Option<AuditEntry>,
+    ) -> Result<(SqliteQuery<'q>, Option<AuditEntry>), StoreError> {
+        for e in self.events {
+            q = q
+                .bind(e.id)
+                .bind(e.at)
+                .bind(e.charge_id)
+                .bind(e.payment_id)
+                .bind(e.kind)
+                .bind(e.actor)
+                .bind(e.data);
+        }
+        let mut last = head;
         for a in self.audit {
             let action = a.owned_action.as_deref().unwrap_or(a.action);
             let entry = AuditEntry::next(last.as_ref(), a.at, &a.actor, action, &a.subject, a.data);
@@ -180,9 +185,64 @@ impl Records {
                 .bind(entry.hash.clone());
             last = Some(entry);
         }
+        Ok((q, last))
+    }
+
+    /// Inserts the events and appends the entries to the audit chain, in
+    /// one call (two statements).
+    pub(crate) async fn write(self, tx: &mut WriteTx) -> Result<(), StoreError> {
+        if self.events.is_empty() && self.audit.is_empty() {
+            return Ok(());
+        }
+        let head = head(tx).await?;
+        let (sql, _) = self.sql(1);
+        let (q, last) = self.bind(sqlx::query(&sql), head)?;
         q.execute(&mut **tx).await.map_err(map)?;
         // The head moves only once the entries are in.
         tx.audit_head = Some(last);
         Ok(())
     }
+}
+
+/// The last entry of the audit chain: as followed in this transaction, or
+/// read (once per transaction, under the write lock).
+pub(crate) async fn head(tx: &mut WriteTx) -> Result<Option<AuditEntry>, StoreError> {
+    if let Some(head) = &tx.audit_head {
+        return Ok(head.clone());
+    }
+    let head = sqlx::query(&format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1"
+    ))
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(map)?
+    .as_ref()
+    .map(audit_from)
+    .transpose()?;
+    tx.audit_head = Some(head.clone());
+    Ok(head)
+}
+
+/// `rows` rows of `width` parameters each, `(?, ?), (?, ?)`, counted on
+/// `next`. Statements sent together in one call take unnumbered
+/// parameters, bound in order: sqlx numbers the `?NNN` of the second
+/// statement of a call wrongly (it counts by the highest number, not the
+/// parameters).
+pub(crate) fn placeholders(next: &mut usize, width: usize, rows: usize) -> String {
+    let mut out = String::with_capacity(rows * width * 5);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..width {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push('?');
+            *next += 1;
+        }
+        out.push(')');
+    }
+    out
 }

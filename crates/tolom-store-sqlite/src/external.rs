@@ -15,9 +15,9 @@ use tolom_core::ports::{
 };
 use uuid::Uuid;
 
-use crate::audit::{Records, WriteTx};
+use crate::audit::{head, Records, WriteTx};
 use crate::error::{map, unique, unique_violation};
-use crate::outbox::{insert_outbox, OutboxRow};
+use crate::outbox::{bind_outbox, outbox_sql, OutboxRow};
 use crate::rows::{bind_external, external_from, id, limit_of, to_json, ts, EXTERNAL_COLUMNS};
 use crate::SqliteStore;
 
@@ -82,8 +82,20 @@ impl Rest {
     }
 
     async fn write(self, tx: &mut WriteTx) -> Result<(), StoreError> {
-        self.records.write(tx).await?;
-        insert_outbox(tx, self.outbox).await
+        let head = head(tx).await?;
+        let (records_sql, used) = self.records.sql(1);
+        let (outbox_sql, _) = outbox_sql(self.outbox.len(), 1 + used);
+        let sql = format!("{records_sql}{outbox_sql}");
+        if sql.is_empty() {
+            return Ok(());
+        }
+        let (q, last) = self.records.bind(sqlx::query(&sql), head)?;
+        bind_outbox(q, self.outbox)
+            .execute(&mut **tx)
+            .await
+            .map_err(map)?;
+        tx.audit_head = Some(last);
+        Ok(())
     }
 }
 

@@ -1,5 +1,5 @@
 //! [`OutboxStore`] on SQLite: the transactional outbox. Messages are
-//! written with the state change they announce ([`insert_outbox`], called
+//! written with the state change they announce ([`outbox_sql`], called
 //! by the payment update), claimed under a lease, and retried by operators
 //! with their note in the audit chain.
 
@@ -10,9 +10,11 @@ use tolom_core::outbox::{Channel, OutboxMessage, OutboxStatus};
 use tolom_core::ports::{OutboxStore, StoreError};
 use uuid::Uuid;
 
-use crate::audit::{Records, WriteTx};
+use crate::audit::Records;
 use crate::error::map;
-use crate::rows::{id, limit_of, outbox_from, payload_json, to_json, ts, Get, OUTBOX_COLUMNS};
+use crate::rows::{
+    id, limit_of, outbox_from, payload_json, to_json, ts, Get, SqliteQuery, OUTBOX_COLUMNS,
+};
 use crate::SqliteStore;
 
 /// An outbox message as its row, encoded before the transaction.
@@ -55,20 +57,38 @@ impl OutboxRow {
     }
 }
 
-/// Enqueues messages inside a write transaction, with one statement.
-pub(crate) async fn insert_outbox(
-    tx: &mut WriteTx,
-    rows: Vec<OutboxRow>,
-) -> Result<(), StoreError> {
-    if rows.is_empty() {
-        return Ok(());
+/// The statement enqueueing `count` messages, with unnumbered parameters
+/// (the `first`-th on) (it can follow other statements in one call), and the
+/// number of parameters it takes. Empty for no message.
+pub(crate) fn outbox_sql(count: usize, first: usize) -> (String, usize) {
+    if count == 0 {
+        return (String::new(), 0);
     }
-    let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)"; rows.len()].join(", ");
-    let sql = format!(
-        "INSERT INTO outbox (id, created_at, channel, payload, status, attempts, \
-         next_attempt_at, lease_until, lease_owner, last_error, delivered_at) VALUES {values}"
-    );
-    let mut q = sqlx::query(&sql);
+    let mut next = first;
+    let mut rows = String::new();
+    for r in 0..count {
+        if r > 0 {
+            rows.push_str(", ");
+        }
+        let p = |next: &mut usize| {
+            *next += 1;
+            "?".to_string()
+        };
+        let cols: Vec<String> = (0..8).map(|_| p(&mut next)).collect();
+        let (a, b) = (p(&mut next), p(&mut next));
+        rows.push_str(&format!("({}, NULL, {a}, {b})", cols.join(", ")));
+    }
+    (
+        format!(
+            "INSERT INTO outbox (id, created_at, channel, payload, status, attempts, \
+             next_attempt_at, lease_until, lease_owner, last_error, delivered_at) VALUES {rows}; "
+        ),
+        next - first,
+    )
+}
+
+/// Binds the parameters of [`outbox_sql`] after those already bound.
+pub(crate) fn bind_outbox<'q>(mut q: SqliteQuery<'q>, rows: Vec<OutboxRow>) -> SqliteQuery<'q> {
     for m in rows {
         q = q
             .bind(m.id)
@@ -82,8 +102,7 @@ pub(crate) async fn insert_outbox(
             .bind(m.last_error)
             .bind(m.delivered_at);
     }
-    q.execute(&mut **tx).await.map_err(map)?;
-    Ok(())
+    q
 }
 
 #[async_trait]

@@ -22,12 +22,12 @@ use tolom_core::ports::{
 };
 use uuid::Uuid;
 
-use crate::audit::{Records, WriteTx};
+use crate::audit::{head, placeholders, Records, WriteTx};
 use crate::error::{corrupt, foreign_key_violation, map, unique, unique_violation};
-use crate::outbox::{insert_outbox, OutboxRow};
+use crate::outbox::{bind_outbox, outbox_sql, OutboxRow};
 use crate::rows::{
-    id, limit_of, minor, parse_id, payment_from, refund_from, to_json, ts, PaymentRow,
-    INSERT_PAYMENT, IN_FLIGHT_SQL, PAYMENT_COLUMNS, REFUND_COLUMNS, UPDATE_PAYMENT,
+    id, limit_of, minor, parse_id, payment_from, refund_from, to_json, ts, PaymentRow, SqliteQuery,
+    INSERT_PAYMENT, IN_FLIGHT_SQL, PAYMENT_COLUMNS, PAYMENT_PARAMS, REFUND_COLUMNS, UPDATE_PAYMENT,
 };
 use crate::SqliteStore;
 
@@ -59,35 +59,37 @@ async fn payment_by_start_key(tx: &mut WriteTx, key: &str) -> Result<Option<Paym
     .transpose()
 }
 
-/// Inserts or updates (by id) a refund.
-async fn upsert_refund(tx: &mut WriteTx, r: &Refund) -> Result<(), StoreError> {
+/// The statement inserting or updating (by id) a refund, with ten
+/// unnumbered parameters (the `first`-th on).
+fn refund_sql(first: usize) -> String {
     // A second refund of the payment with the same idempotency key violates
     // UNIQUE (payment_id, idempotency_key) → Conflict (error.rs); a changed
     // amount or payment fires `refunds_fixed_fields` → ImmutableField.
-    sqlx::query(
+    let mut next = first;
+    format!(
         "INSERT INTO refunds (id, payment_id, currency, amount_minor, reason, state, \
-         idempotency_key, created_at, updated_at, failure) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+         idempotency_key, created_at, updated_at, failure) VALUES {} \
          ON CONFLICT (id) DO UPDATE SET payment_id = excluded.payment_id, \
          currency = excluded.currency, amount_minor = excluded.amount_minor, \
          reason = excluded.reason, state = excluded.state, \
          idempotency_key = excluded.idempotency_key, created_at = excluded.created_at, \
-         updated_at = excluded.updated_at, failure = excluded.failure",
+         updated_at = excluded.updated_at, failure = excluded.failure; ",
+        placeholders(&mut next, 10, 1)
     )
-    .bind(id(r.id))
-    .bind(id(r.payment_id))
-    .bind(r.amount.currency().code())
-    .bind(minor(r.amount)?)
-    .bind(&r.reason)
-    .bind(r.state.as_str())
-    .bind(&r.idempotency_key)
-    .bind(ts(r.created_at))
-    .bind(ts(r.updated_at))
-    .bind(&r.failure)
-    .execute(&mut **tx)
-    .await
-    .map_err(map)?;
-    Ok(())
+}
+
+/// Binds a refund's parameters of [`refund_sql`].
+fn bind_refund<'q>(q: SqliteQuery<'q>, r: &Refund) -> Result<SqliteQuery<'q>, StoreError> {
+    Ok(q.bind(id(r.id))
+        .bind(id(r.payment_id))
+        .bind(r.amount.currency().code())
+        .bind(minor(r.amount)?)
+        .bind(r.reason.clone())
+        .bind(r.state.as_str())
+        .bind(r.idempotency_key.clone())
+        .bind(ts(r.created_at))
+        .bind(ts(r.updated_at))
+        .bind(r.failure.clone()))
 }
 
 /// The read of a start: the charge's status and the payment of the start
@@ -149,11 +151,14 @@ impl PaymentStore for SqliteStore {
                     return Err(StoreError::ChargeNotPayable(status));
                 }
                 // The partial unique index `payments_one_in_flight` takes the
-                // one-in-flight rule atomically.
-                let inserted = row
-                    .bind(sqlx::query(INSERT_PAYMENT.as_str()))
-                    .execute(&mut **tx)
-                    .await;
+                // one-in-flight rule atomically. The payment, its events and
+                // their audit entries go in one call (the statements after
+                // a failing one do not run).
+                let head = head(tx).await?;
+                let (records_sql, _) = records.sql(PAYMENT_PARAMS + 1);
+                let sql = format!("{}; {records_sql}", INSERT_PAYMENT.as_str());
+                let (q, last) = records.bind(row.bind(sqlx::query(&sql)), head)?;
+                let inserted = q.execute(&mut **tx).await;
                 if let Err(e) = inserted {
                     return match unique_violation(&e).as_deref() {
                         Some(unique::ONE_IN_FLIGHT) | Some(unique::ONE_PAID) => {
@@ -175,7 +180,7 @@ impl PaymentStore for SqliteStore {
                         _ => Err(map(e)),
                     };
                 }
-                records.write(tx).await?;
+                tx.audit_head = Some(last);
                 Ok(CreateOutcome::Created)
             })
         })
@@ -273,37 +278,63 @@ impl PaymentStore for SqliteStore {
                         Some(_) => StoreError::Conflict,
                     });
                 }
+                // The rest in one call: the charge, the refund, the events and
+                // their audit entries, the outbox messages. A refused charge
+                // change shows as one row fewer than written.
+                let head = head(tx).await?;
+                let mut sql = String::new();
+                let mut next = 1;
+                let mut expected = records.rows() + outbox.len() as u64;
                 if let Some(change) = charge {
-                    let (sql, refused) = match change {
-                        ChargeChange::MarkPaid => (
-                            "UPDATE charges SET status = 'paid' WHERE id = ?1 AND status <> 'paid'",
-                            StoreError::invariant(
-                                InvariantKind::ChargeAlreadyPaid,
-                                "charge already paid",
-                            ),
-                        ),
-                        ChargeChange::Reopen => (
-                            "UPDATE charges SET status = 'unpaid' WHERE id = ?1 AND status = 'paid'",
-                            StoreError::invariant(
-                                InvariantKind::PaidWithoutPayment,
-                                "only a paid charge reopens",
-                            ),
-                        ),
-                    };
-                    let done = sqlx::query(sql)
-                        .bind(&charge_id)
-                        .execute(&mut **tx)
-                        .await
-                        .map_err(map)?;
-                    if done.rows_affected() == 0 {
-                        return Err(refused);
-                    }
+                    sql.push_str(match change {
+                        ChargeChange::MarkPaid => {
+                            "UPDATE charges SET status = 'paid' WHERE id = ? AND status <> 'paid'; "
+                        }
+                        ChargeChange::Reopen => {
+                            "UPDATE charges SET status = 'unpaid' WHERE id = ? AND status = 'paid'; "
+                        }
+                    });
+                    next += 1;
+                    expected += 1;
+                }
+                if refund.is_some() {
+                    sql.push_str(&refund_sql(next));
+                    next += 10;
+                    expected += 1;
+                }
+                let (records_sql, used) = records.sql(next);
+                sql.push_str(&records_sql);
+                let (outbox_sql, _) = outbox_sql(outbox.len(), next + used);
+                sql.push_str(&outbox_sql);
+                if sql.is_empty() {
+                    return Ok(());
+                }
+                let mut q = sqlx::query(&sql);
+                if charge.is_some() {
+                    q = q.bind(charge_id);
                 }
                 if let Some(r) = &refund {
-                    upsert_refund(tx, r).await?;
+                    q = bind_refund(q, r)?;
                 }
-                records.write(tx).await?;
-                insert_outbox(tx, outbox).await
+                let (q, last) = records.bind(q, head)?;
+                let done = bind_outbox(q, outbox)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(map)?;
+                if done.rows_affected() != expected {
+                    return Err(match charge {
+                        Some(ChargeChange::Reopen) => StoreError::invariant(
+                            InvariantKind::PaidWithoutPayment,
+                            "only a paid charge reopens",
+                        ),
+                        _ => StoreError::invariant(
+                            InvariantKind::ChargeAlreadyPaid,
+                            "charge already paid",
+                        ),
+                    });
+                }
+                tx.audit_head = Some(last);
+                Ok(())
             })
         })
         .await

@@ -273,18 +273,20 @@ const PAYMENT_FIELDS: [&str; 31] = [
     "next_return_at",
 ];
 
+/// The parameters of [`INSERT_PAYMENT`] (31).
+pub(crate) const PAYMENT_PARAMS: usize = PAYMENT_FIELDS.len();
+
 /// Every payment column, for `SELECT`.
 pub(crate) static PAYMENT_COLUMNS: LazyLock<String> = LazyLock::new(|| PAYMENT_FIELDS.join(", "));
 
-/// `INSERT INTO payments (...) VALUES (?1, ..., ?31)`.
+/// `INSERT INTO payments (...) VALUES (?, ..., ?)`: unnumbered parameters,
+/// bound in column order, so that it can go first in a call of several
+/// statements.
 pub(crate) static INSERT_PAYMENT: LazyLock<String> = LazyLock::new(|| {
-    let params: Vec<String> = (1..=PAYMENT_FIELDS.len())
-        .map(|i| format!("?{i}"))
-        .collect();
     format!(
         "INSERT INTO payments ({}) VALUES ({})",
         PAYMENT_FIELDS.join(", "),
-        params.join(", ")
+        vec!["?"; PAYMENT_FIELDS.len()].join(", ")
     )
 });
 

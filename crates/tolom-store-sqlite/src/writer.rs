@@ -197,6 +197,7 @@ impl Writer {
             counters: counters.clone(),
             level,
             current: level,
+            committed: None,
             _stopped: stop_tx,
         };
         tokio::spawn(task.run());
@@ -247,6 +248,11 @@ struct Task {
     level: Option<Durability>,
     /// The connection's `synchronous` now (`None`: unknown).
     current: Option<Durability>,
+    /// The head of the audit chain as of the last commit, and SQLite's
+    /// `data_version` then: while no other connection commits (the same
+    /// `data_version` at the next `BEGIN`), the next transaction starts from
+    /// it without reading it.
+    committed: Option<(i64, Option<AuditEntry>)>,
     /// Dropped when the task ends: tells `close` the connection is closed.
     _stopped: watch::Sender<()>,
 }
@@ -310,6 +316,7 @@ impl Task {
     /// A job outside any transaction.
     async fn bare(&mut self, job: Job) {
         let mut work = job.work;
+        self.committed = None;
         self.tx.audit_head = None;
         work.run(&mut self.tx).await;
         self.tx.audit_head = None;
@@ -337,17 +344,32 @@ impl Task {
         if multi {
             begin.push_str("; SAVEPOINT job");
         }
+        // Under the write lock: has another connection committed since our
+        // last commit?
+        begin.push_str("; PRAGMA data_version");
         self.tx.audit_head = None;
-        if let Err(e) = exec(&mut self.tx, &begin).await {
-            self.current = None;
-            // Not in a transaction, or in one that must not go on.
-            let _ = exec(&mut self.tx, "ROLLBACK").await;
-            for job in jobs {
-                job.work.finish(Err(e.clone()));
+        let version = match sqlx::query_scalar::<_, i64>(&begin)
+            .fetch_one(&mut self.tx.conn)
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => {
+                let e = map(e);
+                self.current = None;
+                // Not in a transaction, or in one that must not go on.
+                let _ = exec(&mut self.tx, "ROLLBACK").await;
+                for job in jobs {
+                    job.work.finish(Err(e.clone()));
+                }
+                return Vec::new();
             }
-            return Vec::new();
-        }
+        };
         self.current = want;
+        if let Some((seen, head)) = &self.committed {
+            if *seen == version {
+                self.tx.audit_head = Some(head.clone());
+            }
+        }
         let mut done: Vec<Box<dyn Work>> = Vec::with_capacity(jobs.len());
         let mut any_ok = false;
         let mut jobs = jobs.into_iter();
@@ -394,6 +416,7 @@ impl Task {
         }
         match exec(&mut self.tx, "COMMIT").await {
             Ok(()) => {
+                self.committed = self.tx.audit_head.take().map(|head| (version, head));
                 self.counters.commits.fetch_add(1, Ordering::Relaxed);
                 if want == Some(Durability::Full) {
                     self.counters
