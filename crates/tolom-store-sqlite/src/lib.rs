@@ -21,9 +21,36 @@
 //! - **Embedded, versioned, forward-only migrations** run by
 //!   [`SqliteStore::open`] and [`SqliteStore::migrate`].
 //! - **Settings**: WAL, `synchronous=FULL` by default ([`Durability`]), a
-//!   busy timeout, foreign keys on, and one writer connection taking
-//!   `BEGIN IMMEDIATE` next to a pool of read-only readers, so concurrent
-//!   payers never see `SQLITE_BUSY`.
+//!   busy timeout, foreign keys on; reads on a pool of read-only
+//!   connections.
+//! - **One writer, group commit** (`writer.rs`): every write is a *job*
+//!   handed to one task that owns the writer connection. The task takes
+//!   every job ready at that moment (up to 64) and runs them in one
+//!   `BEGIN IMMEDIATE` … `COMMIT`, each job in its own `SAVEPOINT` (a job
+//!   that fails rolls back only its own writes and gets its own error), and
+//!   answers every caller only after the `COMMIT` returned (a failed
+//!   `COMMIT` is every job's error). A caller that goes away does not touch
+//!   the batch: its job runs to its end. Concurrent payers share one fsync;
+//!   no payer meets `SQLITE_BUSY`; several processes on one file take turns
+//!   through `BEGIN IMMEDIATE` and the busy timeout.
+//! - **Deferred durability of the start and the lease**: `create_payment`
+//!   and `claim_outbox` may commit without waiting for the disk (the port
+//!   allows it, provided they are durable no later than the next durable
+//!   commit). The writer decides `PRAGMA synchronous` per batch, before
+//!   `BEGIN`: `NORMAL` for a batch of such deferred jobs only, the store's
+//!   level (`FULL`) for a batch with any other job; in WAL mode a `FULL`
+//!   commit syncs the WAL and with it every earlier `NORMAL` commit. A
+//!   payment costs two durable commits on the payer's path (`Authorizing`,
+//!   then the result with its events, audit entries and outbox messages);
+//!   a dispatch round one for all its delivered marks.
+//!   [`SqliteStore::commits`], [`SqliteStore::durable_commits`] and
+//!   [`SqliteStore::write_jobs`] count them (`tests/commits.rs`).
+//! - **Few round trips**: each statement is a round trip to sqlx's SQLite
+//!   worker thread, so a write sends its statements together (multi-row
+//!   `INSERT`s of events, audit entries and outbox messages in one call; a
+//!   merged read at the start); the audit chain's head is read once per
+//!   batch and kept across batches while no other connection commits
+//!   (`PRAGMA data_version`).
 //!
 //! ## Layout
 //!
@@ -31,11 +58,12 @@
 //!
 //! | module | what |
 //! | --- | --- |
-//! | `lib.rs` | these docs, [`SqliteStore`]: open, migrate, close, the two pools, transactions |
+//! | `lib.rs` | these docs, [`SqliteStore`]: open, migrate, close, the readers, the commit counters |
+//! | `writer.rs` | the writer task: group commit, a savepoint per job, `synchronous` per batch |
 //! | `options.rs` | [`SqliteOptions`], [`Durability`] |
 //! | `rows.rs` | rows ↔ domain values (a row that does not restore is `Broken`) |
 //! | `error.rs` | SQLite errors → [`StoreError`] |
-//! | `audit.rs` | writes into the audit chain inside a transaction (events, notes), shared by the ports |
+//! | `audit.rs` | writes into the event log and the audit chain inside a transaction (events, notes), shared by the ports |
 //! | `charges.rs` | `ChargeStore` |
 //! | `payments.rs` | `PaymentStore` |
 //! | `external.rs` | `ExternalPaymentStore` (payments made elsewhere) |
@@ -46,8 +74,8 @@
 //! | `health.rs` | `StoreHealth` (readiness: the file opened is still there, the schema) |
 //!
 //! Port modules import `lib.rs`, `rows`, `error` and `audit`, never each
-//! other (except `payments` and `external` using `outbox`'s insert), and `audit` imports
-//! no port module: there is no module cycle.
+//! other (except `payments` and `external` using `outbox`'s insert), and
+//! `audit` and `writer` import no port module: there is no module cycle.
 //!
 //! ## Errors
 //!
@@ -133,14 +161,18 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// `Arc<SqliteStore>` is an `Arc<dyn tolom_core::ports::Store>`, and the
 /// operations port.
 ///
-/// **Write discipline.** All write transactions go through one writer
-/// connection (a pool of size 1) and start with `BEGIN IMMEDIATE`, so within
-/// a process writers queue in the pool instead of meeting `SQLITE_BUSY`,
-/// and a transaction that reads before it writes never has to upgrade its
-/// lock. Look-ups and lists use a pool of read-only connections, which in
-/// WAL mode never block the writer and are never blocked by it. Several
+/// **Write discipline.** All writes go through one writer task owning the
+/// writer connection, which commits the jobs ready at the same moment
+/// together (group commit: one `BEGIN IMMEDIATE` … `COMMIT`, a savepoint
+/// per job, every caller answered after the commit; see the crate docs).
+/// Within a process writers therefore never meet `SQLITE_BUSY`, and a
+/// transaction that reads before it writes never has to upgrade its lock.
+/// Look-ups and lists use a pool of read-only connections, which in WAL
+/// mode never block the writer and are never blocked by it. Several
 /// processes on one file still work: `BEGIN IMMEDIATE` takes SQLite's write
-/// lock, and the busy timeout makes them wait their turn.
+/// lock, and the busy timeout makes them wait their turn. The writer task
+/// runs on the Tokio runtime the store was opened on; it stops when the
+/// store is closed or its last clone dropped.
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {

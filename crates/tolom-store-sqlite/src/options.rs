@@ -8,9 +8,12 @@ use std::time::Duration;
 /// trade-off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
-    /// `synchronous=FULL` (the default): every commit syncs the WAL to
-    /// disk before it returns. A committed payment survives a power loss or
-    /// an OS crash.
+    /// `synchronous=FULL` (the default): every durable commit syncs the WAL
+    /// to disk before it returns. A committed payment survives a power loss
+    /// or an OS crash. The writes the port allows to be deferred (starting a
+    /// payment, leasing outbox messages) commit with `NORMAL` when their
+    /// batch holds nothing else, and reach the disk with the next durable
+    /// commit.
     #[default]
     Full,
     /// `synchronous=NORMAL`: the WAL is synced only at checkpoints. A commit
@@ -37,10 +40,13 @@ pub struct SqliteOptions {
     /// How long a connection waits for a lock held by another process
     /// before giving up with [`StoreError::Unavailable`](tolom_core::ports::StoreError::Unavailable)
     /// (default 5 s). Within one process writes never wait on SQLite's lock:
-    /// they queue for the single writer connection instead.
+    /// they queue for the single writer task instead.
     pub busy_timeout: Duration,
-    /// How long a call waits for a connection of the pool (default 30 s);
-    /// past it the call fails with `Unavailable`.
+    /// How long a read waits for a connection of the read-only pool
+    /// (default 30 s); past it the call fails with `Unavailable`. Writes
+    /// queue for the writer without a time limit: a write given up on while
+    /// queued could still be committed, and `Unavailable` promises nothing
+    /// was written.
     pub acquire_timeout: Duration,
     /// Read-only connections for look-ups and lists (default 4).
     pub readers: u32,
