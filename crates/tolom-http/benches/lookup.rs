@@ -1,11 +1,21 @@
 //! Benchmark (not a timed test): code look-ups per second with `wrk` on
-//! loopback against the portal (SQLite file, sandbox acquirer, rate limit
-//! off), next to a bare axum handler returning the same number of bytes,
-//! in the same run; and the process's memory under that load.
+//! loopback against the portal (sandbox acquirer, rate limit off), each
+//! next to a bare axum handler returning the same bytes with the same
+//! content type, in the same run:
+//!
+//! - four targets: the JSON look-up (`GET /api/v1/charges/{code}`) and the
+//!   HTML one (`GET /pay/{code}`, a browser with its session cookie), each
+//!   on the in-memory store and on a SQLite file (`synchronous=FULL`);
+//! - three repetitions, interleaved (bare, portal, for each target in
+//!   turn, then again), and per target the min/median/max of the ratio
+//!   portal ÷ bare and the p99 latencies (`wrk --latency`);
+//! - the process's resident memory (`VmRSS`) with 1,000 open connections
+//!   on the in-memory portal (goal ≤ 32 MiB), measured first, before the
+//!   SQLite portal and the bare servers exist.
 //!
 //! ```text
 //! cargo bench -p tolom-http --bench lookup
-//! BENCH_SECONDS=10 BENCH_CONNECTIONS=32 cargo bench -p tolom-http --bench lookup
+//! BENCH_SECONDS=10 BENCH_CONNECTIONS=32 BENCH_REPEATS=3 cargo bench -p tolom-http --bench lookup
 //! ```
 //! Needs `wrk` (`apt-get install wrk`).
 
@@ -63,17 +73,26 @@ fn status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn wrk(url: &str, seconds: u32, connections: u32) -> (f64, String) {
-    let out = Command::new("wrk")
-        .args([
-            "-t2",
-            &format!("-c{connections}"),
-            &format!("-d{seconds}s"),
-            "--latency",
-            url,
-        ])
-        .output()
-        .expect("run wrk");
+/// A `wrk` run's requests/s and p99 latency.
+type Run = (f64, String);
+
+/// The bare handler's run and the portal's, one after the other.
+type Pair = (Run, Run);
+
+/// One `wrk` run: requests/s and the p99 latency as printed.
+fn wrk(url: &str, seconds: u32, connections: u32, cookie: Option<&str>) -> Run {
+    let mut args = vec![
+        "-t2".to_string(),
+        format!("-c{connections}"),
+        format!("-d{seconds}s"),
+        "--latency".to_string(),
+    ];
+    if let Some(c) = cookie {
+        args.push("-H".to_string());
+        args.push(format!("Cookie: {c}"));
+    }
+    args.push(url.to_string());
+    let out = Command::new("wrk").args(&args).output().expect("run wrk");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let rps = text
         .lines()
@@ -107,113 +126,224 @@ async fn serve(app: Router) -> SocketAddr {
     addr
 }
 
+/// A portal on `store` with one charge issued; its address and the code.
+async fn portal(store: Arc<dyn tolom_core::ports::Store>) -> (SocketAddr, String) {
+    let tolom = Arc::new(
+        Tolom::builder()
+            .store(store)
+            .acquirer(Arc::new(SandboxAcquirer::for_tests()))
+            .signer(Arc::new(Ed25519Signer::from_seed([3; 32])))
+            .build()
+            .expect("tolom"),
+    );
+    let code = issue_code(&tolom).await;
+    let mut config = PortalConfig::new("http://127.0.0.1");
+    config.lookup_rate_per_minute = 0;
+    (serve(router(AppState::new(tolom, config))).await, code)
+}
+
+/// What one look-up target is: the portal's URL, the bare handler's URL
+/// (same bytes, same content type), the cookie to send.
+struct Target {
+    name: String,
+    portal: String,
+    bare: String,
+    cookie: Option<String>,
+    bytes: usize,
+}
+
+/// Fetches `url` once (with `cookie`) and serves its bytes from a bare
+/// axum handler; the target.
+async fn target(name: &str, url: String, cookie: Option<String>) -> Target {
+    let client = reqwest::Client::new();
+    let mut req = client.get(&url);
+    if let Some(c) = &cookie {
+        req = req.header("cookie", c.as_str());
+    }
+    let resp = req.send().await.expect("portal answers");
+    assert!(resp.status().is_success(), "{url}: {}", resp.status());
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let body = resp.bytes().await.expect("body");
+    let bytes = body.len();
+    let bare = serve(Router::new().route(
+        "/bare",
+        get(move || {
+            let (b, ct) = (body.clone(), content_type.clone());
+            async move { ([("content-type", ct)], b) }
+        }),
+    ))
+    .await;
+    Target {
+        name: name.to_string(),
+        portal: url,
+        bare: format!("http://{bare}/bare"),
+        cookie,
+        bytes,
+    }
+}
+
+/// Runs `f` on a blocking thread while sampling this process's RSS; the
+/// result and the peak RSS seen (KiB).
+async fn sampling<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> (T, u64) {
+    let job = tokio::task::spawn_blocking(f);
+    let mut peak = 0;
+    while !job.is_finished() {
+        peak = peak.max(status_kib("VmRSS:"));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    (job.await.expect("wrk"), peak)
+}
+
+fn env_u32(name: &str, default: u32) -> u32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
 fn main() {
     if tolom_testkit::external::require_tool("lookup benchmark", "wrk").is_none() {
         return;
     }
-    let seconds: u32 = std::env::var("BENCH_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
-    let connections: u32 = std::env::var("BENCH_CONNECTIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(32);
+    let seconds = env_u32("BENCH_SECONDS", 5);
+    let connections = env_u32("BENCH_CONNECTIONS", 32);
+    let repeats = env_u32("BENCH_REPEATS", 3).max(1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
     runtime.block_on(async move {
+        println!("tolom-http look-up benchmark (wrk -t2 -c{connections} -d{seconds}s --latency, loopback, 2 server worker threads, {repeats} interleaved repetitions)");
+        // A browser's session: the HTML look-up with its cookie (no new
+        // session a request).
+        let sid = "0123456789abcdef0123456789abcdef";
+        let cookie = format!("tolom_sid={sid}");
+
+        // Memory with 1,000 open connections, on the in-memory portal
+        // alone (the process holds nothing else yet but the runtime).
+        let rss_start = status_kib("VmRSS:");
+        let (mem_addr, mem_code) =
+            portal(Arc::new(tolom_testkit::memory::InMemoryStore::new())).await;
+        let json_url = format!("http://{mem_addr}/api/v1/charges/{mem_code}?lang=en");
+        let html_url = format!("http://{mem_addr}/pay/{mem_code}?lang=en");
+        let rss_idle = status_kib("VmRSS:");
+        let (_, peak_json) = sampling({
+            let u = json_url.clone();
+            move || wrk(&u, seconds.max(3), 1_000, None)
+        })
+        .await;
+        let (_, peak_html) = sampling({
+            let (u, c) = (html_url.clone(), cookie.clone());
+            move || wrk(&u, seconds.max(3), 1_000, Some(&c))
+        })
+        .await;
+        let peak_1000 = peak_json.max(peak_html);
+
         let dir = std::env::temp_dir().join(format!("tolom-bench-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("dir");
-        let db = dir.join("tolom.db");
-        let memory = std::env::var("BENCH_STORE").as_deref() == Ok("memory");
-        let store: Arc<dyn tolom_core::ports::Store> = if memory {
-            Arc::new(tolom_testkit::memory::InMemoryStore::new())
-        } else {
-            Arc::new(
-                SqliteStore::open(&db.to_string_lossy(), SqliteOptions::default())
-                    .await
-                    .expect("sqlite"),
+        let sqlite = SqliteStore::open(
+            &dir.join("tolom.db").to_string_lossy(),
+            SqliteOptions::default(),
+        )
+        .await
+        .expect("sqlite");
+        let (sql_addr, sql_code) = portal(Arc::new(sqlite)).await;
+        let targets = [
+            target("JSON, memory", json_url, None).await,
+            target("HTML, memory", html_url, Some(cookie.clone())).await,
+            target(
+                "JSON, SQLite",
+                format!("http://{sql_addr}/api/v1/charges/{sql_code}?lang=en"),
+                None,
             )
-        };
-        let store_name = if memory { "in-memory store" } else { "SQLite file" };
-        let tolom = Arc::new(
-            Tolom::builder()
-                .store(store)
-                .acquirer(Arc::new(SandboxAcquirer::for_tests()))
-                .signer(Arc::new(Ed25519Signer::from_seed([3; 32])))
-                .build()
-                .expect("tolom"),
-        );
-        let code = issue_code(&tolom).await;
-        let mut config = PortalConfig::new("http://127.0.0.1");
-        config.lookup_rate_per_minute = 0;
-        let portal = serve(router(AppState::new(tolom, config))).await;
-        let path = format!("/api/v1/charges/{code}?lang=en");
-        let url = format!("http://{portal}{path}");
-        // The same bytes from a bare handler.
-        let body = reqwest::get(&url)
-            .await
-            .expect("portal answers")
-            .bytes()
-            .await
-            .expect("body");
-        let size = body.len();
-        let bare_body = body.clone();
-        let bare = serve(Router::new().route(
-            "/bare",
-            get(move || {
-                let b = bare_body.clone();
-                async move { ([("content-type", "application/json")], b) }
-            }),
-        ))
-        .await;
-        let bare_url = format!("http://{bare}/bare");
-        let rss_idle = status_kib("VmRSS:");
-
-        // Warm up both, then measure: bare, portal, bare again.
-        let _ = tokio::task::spawn_blocking({
-            let (u1, u2) = (url.clone(), bare_url.clone());
-            move || {
-                wrk(&u1, 2, connections);
-                wrk(&u2, 2, connections);
+            .await,
+            target(
+                "HTML, SQLite",
+                format!("http://{sql_addr}/pay/{sql_code}?lang=en"),
+                Some(cookie.clone()),
+            )
+            .await,
+        ];
+        let plan: Vec<(String, String, Option<String>)> = targets
+            .iter()
+            .map(|t| (t.portal.clone(), t.bare.clone(), t.cookie.clone()))
+            .collect();
+        // Warm up every server, then the interleaved repetitions.
+        let ((), peak_load) = sampling(move || {
+            for (p, b, c) in &plan {
+                wrk(p, 1, connections, c.as_deref());
+                wrk(b, 1, connections, None);
             }
         })
         .await;
-        let (u1, u2) = (url.clone(), bare_url.clone());
-        let health = format!("http://{portal}/healthz");
-        let results = tokio::task::spawn_blocking(move || {
-            let b1 = wrk(&u2, seconds, connections);
-            let p = wrk(&u1, seconds, connections);
-            let b2 = wrk(&u2, seconds, connections);
-            let h = wrk(&health, seconds, connections);
-            (b1, p, b2, h)
-        });
-        // Sample RSS while the load runs.
-        let mut peak_during = 0;
-        while !results.is_finished() {
-            peak_during = peak_during.max(status_kib("VmRSS:"));
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let mut runs: Vec<Vec<Pair>> =
+            targets.iter().map(|_| Vec::new()).collect();
+        for r in 0..repeats {
+            for (i, t) in targets.iter().enumerate() {
+                let (p, b, c) = (t.portal.clone(), t.bare.clone(), t.cookie.clone());
+                let pair = tokio::task::spawn_blocking(move || {
+                    let bare = wrk(&b, seconds, connections, None);
+                    let portal = wrk(&p, seconds, connections, c.as_deref());
+                    (bare, portal)
+                })
+                .await
+                .expect("wrk");
+                println!(
+                    "repetition {}: {}: bare {:.0}/s (p99 {}), portal {:.0}/s (p99 {}), ratio {:.3}",
+                    r + 1,
+                    t.name,
+                    pair.0 .0,
+                    pair.0 .1,
+                    pair.1 .0,
+                    pair.1 .1,
+                    pair.1 .0 / pair.0 .0
+                );
+                runs[i].push(pair);
+            }
         }
-        let ((b1, b1p99), (p, pp99), (b2, b2p99), (h, hp99)) = results.await.expect("wrk");
-        let bare_rps = (b1 + b2) / 2.0;
-        let hwm = status_kib("VmHWM:");
-        println!("tolom-http look-up benchmark (wrk -t2 -c{connections} -d{seconds}s, loopback, 2 server worker threads)");
-        println!("response: {size} bytes of JSON (GET {path})");
-        println!("| target | requests/s | p99 latency |");
-        println!("|---|---:|---:|");
-        println!("| bare axum handler, same bytes (run 1) | {b1:.0} | {b1p99} |");
-        println!("| portal look-up ({store_name}) | {p:.0} | {pp99} |");
-        println!("| bare axum handler, same bytes (run 2) | {b2:.0} | {b2p99} |");
-        println!("| portal `/healthz` (middleware only, for comparison) | {h:.0} | {hp99} |");
-        println!("ratio portal / bare (mean of the two bare runs): {:.2}", p / bare_rps);
+        println!();
+        println!("| target | bytes | bare req/s (median) | portal req/s (median) | ratio min / median / max | goal | p99 bare | p99 portal |");
+        println!("|---|---:|---:|---:|---:|---:|---|---|");
+        for (t, pairs) in targets.iter().zip(&runs) {
+            let median = |mut v: Vec<f64>| {
+                v.sort_by(|a, b| a.total_cmp(b));
+                (v[0], v[v.len() / 2], v[v.len() - 1])
+            };
+            let (rmin, rmed, rmax) = median(pairs.iter().map(|(b, p)| p.0 / b.0).collect());
+            let (_, bmed, _) = median(pairs.iter().map(|(b, _)| b.0).collect());
+            let (_, pmed, _) = median(pairs.iter().map(|(_, p)| p.0).collect());
+            let goal = if t.name.ends_with("SQLite") { 0.5 } else { 0.8 };
+            let p99 = |f: &dyn Fn(&Pair) -> String| {
+                pairs.iter().map(f).collect::<Vec<_>>().join(", ")
+            };
+            println!(
+                "| {} | {} | {bmed:.0} | {pmed:.0} | {rmin:.3} / {rmed:.3} / {rmax:.3} | ≥ {goal} ({}) | {} | {} |",
+                t.name,
+                t.bytes,
+                if rmed >= goal { "met" } else { "NOT met" },
+                p99(&|(b, _)| b.1.clone()),
+                p99(&|(_, p)| p.1.clone()),
+            );
+        }
+        println!();
         println!(
-            "process memory: idle {:.1} MiB, peak sampled during load {:.1} MiB, VmHWM {:.1} MiB",
-            rss_idle as f64 / 1024.0,
-            peak_during as f64 / 1024.0,
-            hwm as f64 / 1024.0
+            "RSS: {:.1} MiB at start, {:.1} MiB with the in-memory portal idle, peak {:.1} MiB with 1,000 open connections (goal ≤ 32 MiB: {}); peak {:.1} MiB later with both portals and the bare servers; VmHWM {:.1} MiB",
+            mib(rss_start),
+            mib(rss_idle),
+            mib(peak_1000),
+            if peak_1000 <= 32 * 1024 { "met" } else { "NOT met" },
+            mib(peak_load),
+            mib(status_kib("VmHWM:"))
         );
         let _ = std::fs::remove_dir_all(&dir);
     });

@@ -629,6 +629,14 @@ mod tests {
         }
         assert_eq!(rl.clients(), cap);
         assert_eq!(rl.capacity(), cap);
+        // The first client seen is still limited (seen every 100); one
+        // seen once, long ago, went first: it starts with a full bucket.
+        assert!(rl.check_at(v4(0), now).is_err());
+        assert!(
+            rl.check_at(v4(1), now).is_ok(),
+            "the least recently seen went first"
+        );
+        assert!(rl.check_at(v4(1), now).is_err(), "and is counted again");
         // Also from IPv6 addresses, one /64 each.
         for i in 0..(3 * cap as u128) {
             let _ = rl.check_at(IpAddr::V6(Ipv6Addr::from(i << 64)), now);
@@ -744,6 +752,42 @@ mod tests {
         };
         drop(claim);
         assert!(c.is_empty(), "every expired answer is gone: {}", c.len());
+    }
+
+    #[test]
+    fn an_answer_inside_its_window_still_answers_while_older_ones_expire() {
+        let ttl = Duration::from_secs(60);
+        let cap = 100;
+        let c = Arc::new(IdempotencyCache::new(cap, ttl));
+        let fp = fingerprint(&[1; 32], b"a");
+        let t0 = Instant::now();
+        // One key a second, ten times the bound: the map never holds more
+        // than the bound, and never more than the window (60 s) either.
+        for i in 0..10 * cap as u64 {
+            let at = t0 + Duration::from_secs(i);
+            if let Begin::Fresh(claim) = c.begin_at(&format!("k{i}"), fp, at) {
+                claim.finish(Some((200, Vec::new())));
+            }
+            assert!(c.len() <= cap, "{} keys after {i}", c.len());
+        }
+        // Answers are timed by `finish` (now); a key answered just now is
+        // well inside its window a few seconds on.
+        let Begin::Fresh(claim) = c.begin("fresh", fp) else {
+            panic!("fresh");
+        };
+        claim.finish(Some((201, b"kept".to_vec())));
+        let soon = Instant::now() + Duration::from_secs(5);
+        for i in 0..cap {
+            // Other keys keep arriving, within the bound.
+            if let Begin::Fresh(claim) = c.begin_at(&format!("n{i}"), fp, soon) {
+                claim.finish(None);
+            }
+            match c.begin_at("fresh", fp, soon) {
+                Begin::Replay(201, body) => assert_eq!(body, b"kept"),
+                other => panic!("inside its window, replayed: {other:?}"),
+            }
+        }
+        assert!(c.len() <= cap);
     }
 
     #[test]
