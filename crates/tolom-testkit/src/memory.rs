@@ -5,12 +5,12 @@
 //! transaction" rule hold exactly as a database adapter must make them hold.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tolom_core::access::{ApiToken, ANONYMISED};
-use tolom_core::audit::{AuditEntry, AuditHead, AuditNote};
+use tolom_core::audit::{audit_hash, AuditEntry, AuditHead, AuditNote, GENESIS_HASH};
 use tolom_core::card::{Email, Phone};
 use tolom_core::charge::{Charge, ChargeStatus};
 use tolom_core::code::PaymentCode;
@@ -24,35 +24,135 @@ use tolom_core::ports::*;
 use tolom_core::terms::TermsEdition;
 use uuid::Uuid;
 
-/// Appends events to the log and to the audit chain, in one step.
+/// Appends events to the log and to the audit log, in one step: each
+/// event is copied once and shared by both.
 fn record(s: &mut State, events: &[Event]) {
     for e in events {
-        let subject = e.payment_id.unwrap_or(e.charge_id).to_string();
-        let entry = AuditEntry::next(
-            s.audit.last(),
-            e.at,
-            &e.actor,
-            e.kind.as_str(),
-            &subject,
-            e.data.clone(),
-        );
-        s.audit.push(entry);
-        s.events.push(e.clone());
+        let e = Arc::new(e.clone());
+        s.audit.push(Entry::new(e.at, Content::Event(e.clone())));
+        s.events.push(e);
     }
 }
 
-/// Appends an operator's note to the audit chain.
-fn note(s: &mut State, note: &AuditNote) -> AuditEntry {
-    let entry = AuditEntry::next(
-        s.audit.last(),
-        note.at,
-        &note.actor,
-        &note.action,
-        &note.subject,
-        note.data.clone(),
-    );
-    s.audit.push(entry.clone());
-    entry
+/// Appends an operator's note to the audit log.
+fn note(s: &mut State, note: &AuditNote) {
+    s.audit
+        .push(Entry::new(note.at, Content::Note(Box::new(note.clone()))));
+}
+
+/// What an audit entry records: an event of the log (shared with it) or
+/// an operator's note.
+enum Content {
+    Event(Arc<Event>),
+    Note(Box<AuditNote>),
+}
+
+/// An audit entry as the store keeps it: appended with what it records,
+/// chained (its hash computed) when sealed. Appending takes no hash, so a
+/// write never waits on the chain; sealing is in order, each entry once,
+/// as in the PostgreSQL store, and what a sealed entry reads as is exactly
+/// what was hashed.
+struct Entry {
+    /// When, to the microsecond (what every store hashes).
+    at: DateTime<Utc>,
+    content: Content,
+    /// `None` until sealed.
+    hash: Option<String>,
+}
+
+impl Entry {
+    fn new(at: DateTime<Utc>, content: Content) -> Entry {
+        Entry {
+            at: DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at),
+            content,
+            hash: None,
+        }
+    }
+
+    /// Actor, action, subject and data, as the entry records them.
+    fn fields(&self) -> (&str, &str, String, &serde_json::Value) {
+        match &self.content {
+            Content::Event(e) => (
+                &e.actor,
+                e.kind.as_str(),
+                e.payment_id.unwrap_or(e.charge_id).to_string(),
+                &e.data,
+            ),
+            Content::Note(n) => (&n.actor, &n.action, n.subject.clone(), &n.data),
+        }
+    }
+}
+
+/// The audit log: entries in the order appended, the first `sealed` of
+/// them chained.
+#[derive(Default)]
+struct AuditLog {
+    entries: Vec<Entry>,
+    sealed: usize,
+}
+
+impl AuditLog {
+    fn push(&mut self, e: Entry) {
+        self.entries.push(e);
+    }
+
+    fn prev_hash(&self, i: usize) -> &str {
+        i.checked_sub(1)
+            .and_then(|p| self.entries.get(p))
+            .and_then(|e| e.hash.as_deref())
+            .unwrap_or(GENESIS_HASH)
+    }
+
+    /// Chains up to `max` waiting entries, oldest first; how many.
+    fn seal(&mut self, max: usize) -> u64 {
+        let end = self.entries.len().min(self.sealed.saturating_add(max));
+        for i in self.sealed..end {
+            let e = &self.entries[i];
+            let (actor, action, subject, data) = e.fields();
+            let hash = audit_hash(
+                self.prev_hash(i),
+                i as u64 + 1,
+                e.at,
+                actor,
+                action,
+                &subject,
+                data,
+            );
+            self.entries[i].hash = Some(hash);
+        }
+        let done = end.saturating_sub(self.sealed);
+        self.sealed = end;
+        done as u64
+    }
+
+    fn unsealed(&self) -> u64 {
+        (self.entries.len() - self.sealed) as u64
+    }
+
+    /// Sealed entry `i` (from 0) as the chain has it.
+    fn entry(&self, i: usize) -> Option<AuditEntry> {
+        let e = self.entries.get(i)?;
+        let hash = e.hash.clone()?;
+        let (actor, action, subject, data) = e.fields();
+        Some(AuditEntry {
+            seq: i as u64 + 1,
+            at: e.at,
+            actor: actor.to_string(),
+            action: action.to_string(),
+            subject,
+            data: data.clone(),
+            prev_hash: self.prev_hash(i).to_string(),
+            hash,
+        })
+    }
+
+    fn head(&self) -> AuditHead {
+        self.sealed
+            .checked_sub(1)
+            .and_then(|i| self.entry(i))
+            .map(|e| AuditHead::of(&e))
+            .unwrap_or_else(AuditHead::empty)
+    }
 }
 
 #[derive(Default)]
@@ -70,9 +170,9 @@ struct State {
     refund_order: Vec<Uuid>,
     outbox: Vec<OutboxMessage>,
     outbox_index: HashMap<Uuid, usize>,
-    events: Vec<Event>,
+    events: Vec<Arc<Event>>,
     terms: Vec<TermsEdition>,
-    audit: Vec<AuditEntry>,
+    audit: AuditLog,
     checkpoints: Vec<StoredCheckpoint>,
     tokens: Vec<ApiToken>,
     external: HashMap<Uuid, ExternalPayment>,
@@ -149,7 +249,9 @@ impl InMemoryStore {
 
     /// Every event written, in order (for assertions).
     pub fn all_events(&self) -> Vec<Event> {
-        self.lock().map(|s| s.events.clone()).unwrap_or_default()
+        self.lock()
+            .map(|s| s.events.iter().map(|e| Event::clone(e)).collect())
+            .unwrap_or_default()
     }
 
     /// Every payment, in creation order (for assertions).
@@ -818,7 +920,7 @@ impl EventLog for InMemoryStore {
         Ok(s.events
             .iter()
             .filter(|e| e.charge_id == id || e.payment_id == Some(id))
-            .cloned()
+            .map(|e| Event::clone(e))
             .collect())
     }
 }
@@ -858,21 +960,22 @@ impl OpsStore for InMemoryStore {
         Ok(())
     }
 
-    // Entries are chained when appended (one mutex): nothing to seal.
-    async fn seal_audit(&self, _max: usize) -> Result<u64, StoreError> {
-        Ok(0)
+    // Entries are chained in batches, off the writes (one mutex: in the
+    // order appended, each once).
+    async fn seal_audit(&self, max: usize) -> Result<u64, StoreError> {
+        Ok(self.lock()?.audit.seal(max))
     }
 
     async fn audit_unsealed(&self) -> Result<u64, StoreError> {
-        Ok(0)
+        Ok(self.lock()?.audit.unsealed())
     }
 
+    // Reading the chain seals what waits first, so that readers see every
+    // entry written (as when entries were chained on append).
     async fn audit_head(&self) -> Result<AuditHead, StoreError> {
-        let s = self.lock()?;
-        Ok(s.audit
-            .last()
-            .map(AuditHead::of)
-            .unwrap_or_else(AuditHead::empty))
+        let mut s = self.lock()?;
+        s.audit.seal(usize::MAX);
+        Ok(s.audit.head())
     }
 
     async fn save_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<bool, StoreError> {
@@ -899,13 +1002,15 @@ impl OpsStore for InMemoryStore {
         from_seq: u64,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let s = self.lock()?;
-        let it = s.audit.iter().filter(|e| e.seq >= from_seq).cloned();
-        Ok(if limit > 0 {
-            it.take(limit).collect()
+        let mut s = self.lock()?;
+        s.audit.seal(usize::MAX);
+        let from = usize::try_from(from_seq.saturating_sub(1)).unwrap_or(usize::MAX);
+        let end = if limit > 0 {
+            from.saturating_add(limit).min(s.audit.sealed)
         } else {
-            it.collect()
-        })
+            s.audit.sealed
+        };
+        Ok((from..end).filter_map(|i| s.audit.entry(i)).collect())
     }
 
     async fn create_token(&self, token: &ApiToken, audit: &AuditNote) -> Result<(), StoreError> {

@@ -339,11 +339,10 @@ impl Paying {
             }),
             now,
         );
-        match self
-            .payments
-            .update_payment(&update(payment.clone(), vec![ev]))
-            .await
-        {
+        // The payment goes into the update and is taken back from it: one
+        // copy per write (the store's).
+        let authorizing = update(payment, vec![ev]);
+        match self.payments.update_payment(&authorizing).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => {
                 let current = self
@@ -361,6 +360,7 @@ impl Paying {
             }
             Err(e) => return Err(e.into()),
         }
+        let payment = authorizing.payment;
         let description = self.description(&payment);
         let order = payment.order_number();
         // The payment's own return route: the payer who comes back from the
