@@ -82,6 +82,40 @@ fn env_num(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// CPU seconds this process has used (user + system), from
+/// `/proc/self/stat`; 0 where there is no such file.
+fn process_cpu() -> f64 {
+    let ticks = 100.0; // USER_HZ on Linux
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1.to_string();
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let u: f64 = f.get(11)?.parse().ok()?;
+            let k: f64 = f.get(12)?.parse().ok()?;
+            Some((u + k) / ticks)
+        })
+        .unwrap_or(0.0)
+}
+
+/// (busy, total) CPU ticks of the whole machine, from `/proc/stat`.
+fn machine_cpu() -> (f64, f64) {
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().next()?.to_string();
+            let v: Vec<f64> = line
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            let total: f64 = v.iter().sum();
+            let idle = v.get(3).copied().unwrap_or(0.0) + v.get(4).copied().unwrap_or(0.0);
+            Some((total - idle, total))
+        })
+        .unwrap_or((0.0, 0.0))
+}
+
 /// What the connections named `app` were doing: the average number of
 /// connections per state (`active` ones by wait event, `CPU` when none).
 #[derive(Default)]
@@ -202,6 +236,10 @@ async fn issue_charges(
 }
 
 struct FlowRun {
+    /// CPU seconds of this process during the run.
+    cpu: f64,
+    /// The machine's busy fraction during the run.
+    busy: f64,
     payments: usize,
     elapsed: Duration,
     commits: u64,
@@ -268,6 +306,7 @@ async fn run_flows(db: &common::TestDb, tasks: usize, secs: u64, dispatchers: us
     eprintln!("warm-up: {warm} payments");
 
     let (commits0, durable0) = (store.commits(), store.durable_commits());
+    let (cpu0, machine0) = (process_cpu(), machine_cpu());
     let start = Instant::now();
     let deadline = start + Duration::from_secs(secs);
     let waits = sample_waits(
@@ -328,6 +367,13 @@ async fn run_flows(db: &common::TestDb, tasks: usize, secs: u64, dispatchers: us
         payments += h.await.unwrap_or_else(|e| panic!("{e}"));
     }
     let elapsed = start.elapsed();
+    let (cpu1, machine1) = (process_cpu(), machine_cpu());
+    let cpu = cpu1 - cpu0;
+    let busy = if machine1.1 > machine0.1 {
+        (machine1.0 - machine0.0) / (machine1.1 - machine0.1)
+    } else {
+        0.0
+    };
     let mut delivered = 0;
     for d in dispatchers {
         delivered += d.await.unwrap_or_else(|e| panic!("{e}"));
@@ -360,6 +406,8 @@ async fn run_flows(db: &common::TestDb, tasks: usize, secs: u64, dispatchers: us
     }
     store.close().await;
     FlowRun {
+        cpu,
+        busy,
         payments,
         elapsed,
         commits,
@@ -613,6 +661,14 @@ fn main() {
                 "| commits per payment (durable) | {:.2} ({:.2}) |",
                 flow.commits as f64 / n,
                 flow.durable as f64 / n
+            );
+            println!(
+                "| this process's CPU per payment (payers, dispatchers, sealer) | {:.2} ms |",
+                flow.cpu * 1000.0 / n
+            );
+            println!(
+                "| machine CPU busy during the payments (2 cores: server, this process, others) | {:.0} % |",
+                flow.busy * 100.0
             );
             println!(
                 "| tolom's connections (avg per sample) | {} |",

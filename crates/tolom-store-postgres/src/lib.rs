@@ -25,12 +25,23 @@
 //!   change they announce, and workers claim them with
 //!   `FOR UPDATE SKIP LOCKED`, so workers in several processes never hold
 //!   the same message at once.
+//! - **Two durable commits per payment on the payer's path.** The start
+//!   ([`create_payment`]) and the outbox lease ([`claim_outbox`]) commit
+//!   with `synchronous_commit = off`, set by their own statement for their
+//!   own transaction; they are on disk no later than the next durable
+//!   commit (the WAL is flushed in order). `Authorizing`, the result and a
+//!   dispatch round's delivered marks (one statement) wait for the disk.
+//!   [`PostgresStore::commits`] and [`PostgresStore::durable_commits`]
+//!   count them.
 //! - **Every event and every operator action is in the audit chain**, in
 //!   the transaction of the change it records: a trigger appends each event
 //!   with its actor; the [`AuditNote`] of an operator action (retrying a
 //!   dead letter, publishing an edition, creating or revoking a token, a
 //!   retention run) is appended by the same transaction as the action, and
-//!   a refused action writes neither.
+//!   a refused action writes neither. An append only inserts into
+//!   `audit_pending` and takes no lock another writer takes; the sealer
+//!   (`OpsStore::seal_audit`) chains pending entries in batches under the
+//!   chain head's lock, which only sealers take.
 //! - **Errors are mapped at the edge, by SQLSTATE and constraint name**,
 //!   never by message text (`src/error.rs`): a refusal by a named index,
 //!   CHECK or trigger becomes `DuplicateCode`, `InFlight`, an existing
@@ -43,6 +54,8 @@
 //! - **Embedded, forward-only migrations** run on [`PostgresStore::connect`]
 //!   and on demand ([`PostgresStore::migrate`]).
 //!
+//! [`create_payment`]: tolom_core::ports::PaymentStore::create_payment
+//! [`claim_outbox`]: tolom_core::ports::OutboxStore::claim_outbox
 //! [`AuditNote`]: tolom_core::audit::AuditNote
 //! [`InvariantKind`]: tolom_core::ports::InvariantKind
 //!

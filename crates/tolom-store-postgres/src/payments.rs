@@ -3,6 +3,8 @@
 //! in one implicit transaction): the payment, the charge change, the refund,
 //! the events and the outbox messages commit together or not at all.
 
+use std::sync::OnceLock;
+
 use async_trait::async_trait;
 use sqlx::{Postgres, QueryBuilder, Row};
 use tolom_core::charge::ChargeStatus;
@@ -21,6 +23,10 @@ use crate::rows::{
     REFUND_COLUMNS,
 };
 use crate::PostgresStore;
+
+/// The text of [`create_sql`] and [`update_sql`], built once per process.
+static CREATE_SQL: OnceLock<String> = OnceLock::new();
+static UPDATE_SQL: OnceLock<String> = OnceLock::new();
 
 /// Creates a payment and its events: one statement, one implicit
 /// transaction. `$1..$31` the payment, `$32..$38` the events.
@@ -250,8 +256,8 @@ impl PaymentStore for PostgresStore {
     ) -> Result<CreateOutcome, StoreError> {
         let params = PaymentParams::new(payment)?;
         let events = EventArrays::new(events);
-        let sql = create_sql();
-        retry(|| self.try_create(payment, &params, &events, &sql)).await
+        let sql = CREATE_SQL.get_or_init(create_sql);
+        retry(|| self.try_create(payment, &params, &events, sql)).await
     }
 
     async fn payment(&self, id: Uuid) -> Result<Option<Payment>, StoreError> {
@@ -282,8 +288,8 @@ impl PaymentStore for PostgresStore {
         let refund = RefundParams::new(update.refund.as_ref())?;
         let events = EventArrays::new(&update.events);
         let outbox = OutboxArrays::new(&update.outbox)?;
-        let sql = update_sql();
-        retry(|| self.try_update(update, &params, &refund, &events, &outbox, &sql)).await
+        let sql = UPDATE_SQL.get_or_init(update_sql);
+        retry(|| self.try_update(update, &params, &refund, &events, &outbox, sql)).await
     }
 
     async fn list_payments(&self, query: &PaymentQuery) -> Result<Vec<Payment>, StoreError> {
