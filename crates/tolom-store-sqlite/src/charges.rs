@@ -75,7 +75,7 @@ impl ChargeStore for SqliteStore {
         ))
         .bind(service)
         .bind(agency_ref)
-        .fetch_optional(self.readers())
+        .fetch_optional(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .as_ref()
@@ -88,7 +88,7 @@ impl ChargeStore for SqliteStore {
             "SELECT {CHARGE_COLUMNS} FROM charges WHERE code = ?1"
         ))
         .bind(code.as_str())
-        .fetch_optional(self.readers())
+        .fetch_optional(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .as_ref()
@@ -101,7 +101,7 @@ impl ChargeStore for SqliteStore {
             "SELECT {CHARGE_COLUMNS} FROM charges WHERE id = ?1"
         ))
         .bind(id(charge_id))
-        .fetch_optional(self.readers())
+        .fetch_optional(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .as_ref()
@@ -161,7 +161,7 @@ impl ChargeStore for SqliteStore {
         .bind(q.status.map(|s| s.as_str()))
         .bind(q.expires_before.map(ts))
         .bind(limit_of(q.limit))
-        .fetch_all(self.readers())
+        .fetch_all(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .iter()

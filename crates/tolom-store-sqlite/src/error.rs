@@ -738,7 +738,7 @@ mod tests {
         // The writer is one connection: cap its database at its current
         // size, as a full disk would.
         let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
-            .fetch_one(store.readers())
+            .fetch_one(&mut *store.reader().await.unwrap_or_else(|e| panic!("{e}")))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         ok(&store, &format!("PRAGMA max_page_count = {pages}")).await;

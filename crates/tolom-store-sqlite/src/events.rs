@@ -26,7 +26,7 @@ impl EventLog for SqliteStore {
              ORDER BY seq"
         ))
         .bind(id(of))
-        .fetch_all(self.readers())
+        .fetch_all(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .iter()

@@ -220,7 +220,7 @@ impl ExternalPaymentStore for SqliteStore {
             "SELECT {EXTERNAL_COLUMNS} FROM external_payments WHERE id = ?1"
         ))
         .bind(id(payment_id))
-        .fetch_optional(self.readers())
+        .fetch_optional(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .as_ref()
@@ -239,7 +239,7 @@ impl ExternalPaymentStore for SqliteStore {
         ))
         .bind(channel.as_str())
         .bind(reference)
-        .fetch_optional(self.readers())
+        .fetch_optional(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .as_ref()
@@ -267,7 +267,7 @@ impl ExternalPaymentStore for SqliteStore {
         .bind(q.paid_from.map(ts))
         .bind(q.paid_to.map(ts))
         .bind(limit_of(q.limit))
-        .fetch_all(self.readers())
+        .fetch_all(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .iter()

@@ -132,6 +132,7 @@ mod ops;
 mod options;
 mod outbox;
 mod payments;
+mod readers;
 mod rows;
 mod terms;
 mod writer;
@@ -140,15 +141,15 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::ConnectOptions;
 use tolom_core::ports::StoreError;
 
 use crate::error::{map, map_migrate};
+use crate::readers::{Reader, Readers};
 use crate::writer::{Commit, WriteFuture, WriteTx, Writer};
 
 pub use options::{Durability, SqliteOptions};
@@ -190,7 +191,7 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: Writer,
-    readers: SqlitePool,
+    readers: Arc<Readers>,
     location: String,
     /// The file opened (none in memory), for the health check.
     file: Option<OpenedFile>,
@@ -280,17 +281,15 @@ impl SqliteStore {
             id: FileId::of(&m),
             path,
         });
-        let readers = SqlitePoolOptions::new()
-            .max_connections(options.readers.max(1))
-            .min_connections(0)
-            .acquire_timeout(options.acquire_timeout)
-            .test_before_acquire(false)
-            .connect_with(base.read_only(true))
-            .await
-            .map_err(map)?;
+        let readers = Readers::new(
+            base.read_only(true),
+            options.readers,
+            options.acquire_timeout,
+        );
+        readers.warm().await?;
         Ok(SqliteStore {
             writer: Writer::start(conn, Some(options.durability)),
-            readers,
+            readers: Arc::new(readers),
             location: location.to_string(),
             file,
         })
@@ -309,16 +308,11 @@ impl SqliteStore {
             .disable_statement_logging();
         let mut conn = options.clone().connect().await.map_err(map)?;
         MIGRATOR.run(&mut conn).await.map_err(map_migrate)?;
-        let readers = SqlitePoolOptions::new()
-            .max_connections(2)
-            .min_connections(0)
-            .test_before_acquire(false)
-            .connect_with(options)
-            .await
-            .map_err(map)?;
+        let readers = Readers::new(options, 2, std::time::Duration::from_secs(30));
+        readers.warm().await?;
         Ok(SqliteStore {
             writer: Writer::start(conn, None),
-            readers,
+            readers: Arc::new(readers),
             location: ":memory:".into(),
             file: None,
         })
@@ -340,7 +334,7 @@ impl SqliteStore {
         sqlx::query_scalar::<_, Option<i64>>(
             "SELECT MAX(version) FROM _sqlx_migrations WHERE success = 1",
         )
-        .fetch_one(&self.readers)
+        .fetch_one(&mut *self.reader().await?)
         .await
         .map_err(map)
     }
@@ -424,8 +418,8 @@ impl SqliteStore {
         self.writer.submit(None, f).await
     }
 
-    /// The read-only pool.
-    pub(crate) fn readers(&self) -> &SqlitePool {
-        &self.readers
+    /// A read-only connection, for one read.
+    pub(crate) async fn reader(&self) -> Result<Reader<'_>, StoreError> {
+        self.readers.get().await
     }
 }

@@ -69,7 +69,7 @@ impl OpsStore for SqliteStore {
         let last = sqlx::query(&format!(
             "SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1"
         ))
-        .fetch_optional(self.readers())
+        .fetch_optional(&mut *self.reader().await?)
         .await
         .map_err(map)?;
         Ok(match last.as_ref().map(audit_from).transpose()? {
@@ -110,7 +110,7 @@ impl OpsStore for SqliteStore {
             "SELECT size, head, at, text FROM audit_checkpoints ORDER BY size DESC LIMIT ?1",
         )
         .bind(limit_of(limit))
-        .fetch_all(self.readers())
+        .fetch_all(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .iter()
@@ -128,7 +128,7 @@ impl OpsStore for SqliteStore {
         ))
         .bind(i64::try_from(from_seq).unwrap_or(i64::MAX))
         .bind(limit_of(limit))
-        .fetch_all(self.readers())
+        .fetch_all(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .iter()
@@ -166,7 +166,7 @@ impl OpsStore for SqliteStore {
         sqlx::query(&format!(
             "SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, name"
         ))
-        .fetch_all(self.readers())
+        .fetch_all(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .iter()
@@ -179,7 +179,7 @@ impl OpsStore for SqliteStore {
             "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE secret_hash = ?1 AND revoked_at IS NULL"
         ))
         .bind(secret_hash)
-        .fetch_optional(self.readers())
+        .fetch_optional(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .as_ref()
@@ -303,7 +303,7 @@ impl OpsStore for SqliteStore {
         ))
         .bind(phone)
         .bind(email)
-        .fetch_all(self.readers())
+        .fetch_all(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .iter()

@@ -242,7 +242,7 @@ impl OutboxStore for SqliteStore {
         ))
         .bind(status.map(|s| s.as_str()))
         .bind(limit_of(limit))
-        .fetch_all(self.readers())
+        .fetch_all(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .iter()

@@ -193,7 +193,7 @@ impl PaymentStore for SqliteStore {
             *PAYMENT_COLUMNS
         ))
         .bind(id(payment_id))
-        .fetch_optional(self.readers())
+        .fetch_optional(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .as_ref()
@@ -207,7 +207,7 @@ impl PaymentStore for SqliteStore {
             *PAYMENT_COLUMNS
         ))
         .bind(number)
-        .fetch_optional(self.readers())
+        .fetch_optional(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .as_ref()
@@ -360,7 +360,7 @@ impl PaymentStore for SqliteStore {
         .bind(q.created_to.map(ts))
         .bind(q.updated_before.map(ts))
         .bind(limit_of(q.limit))
-        .fetch_all(self.readers())
+        .fetch_all(&mut *self.reader().await?)
         .await
         .map_err(map)?;
         payments(&rows)
@@ -376,7 +376,7 @@ impl PaymentStore for SqliteStore {
         ))
         .bind(id(payment_id))
         .bind(key)
-        .fetch_optional(self.readers())
+        .fetch_optional(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .as_ref()
@@ -389,7 +389,7 @@ impl PaymentStore for SqliteStore {
             "SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id = ?1 ORDER BY seq"
         ))
         .bind(id(payment_id))
-        .fetch_all(self.readers())
+        .fetch_all(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .iter()
@@ -407,7 +407,7 @@ impl PaymentStore for SqliteStore {
         ))
         .bind(state.as_str())
         .bind(limit_of(limit))
-        .fetch_all(self.readers())
+        .fetch_all(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .iter()

@@ -50,7 +50,7 @@ impl TermsStore for SqliteStore {
         sqlx::query(&format!(
             "SELECT {TERMS_COLUMNS} FROM terms_editions ORDER BY effective_at, published_at, seq"
         ))
-        .fetch_all(self.readers())
+        .fetch_all(&mut *self.reader().await?)
         .await
         .map_err(map)?
         .iter()
