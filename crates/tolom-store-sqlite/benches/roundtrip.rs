@@ -13,7 +13,8 @@
 //!
 //! - sqlx, one connection: `SELECT 1`; the point read of a charge by code;
 //! - sqlx, a pool (as the store's readers): the point read;
-//! - the store: `charge_by_code` (pool + read + decoding into a `Charge`);
+//! - the store: `charge_by_code` (its own reader connections, the read,
+//!   decoding into a `Charge`);
 //! - rusqlite on the calling thread: `SELECT 1`; the point read;
 //! - rusqlite on a dedicated thread, called from async code through a
 //!   channel (the model of a blocking writer thread): one hop per
@@ -184,7 +185,7 @@ fn main() {
             }
         })
     });
-    print("SqliteStore::charge_by_code (pool, row → Charge)", n, &m);
+    print("SqliteStore::charge_by_code (its reader, row → Charge)", n, &m);
 
     // rusqlite on this thread.
     let r = rusqlite::Connection::open_with_flags(
