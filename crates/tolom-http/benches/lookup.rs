@@ -73,8 +73,16 @@ fn status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// A `wrk` run's requests/s and p99 latency.
-type Run = (f64, String);
+/// A `wrk` run's requests/s, p99 latency and this process's CPU time per
+/// request (µs; `wrk` is another process, and only one server is loaded
+/// at a time, so it is the loaded server's CPU, less noisy than req/s on a
+/// shared machine).
+#[derive(Clone)]
+struct Run {
+    rps: f64,
+    p99: String,
+    cpu_us: f64,
+}
 
 /// The bare handler's run and the portal's, one after the other.
 type Pair = (Run, Run);
@@ -92,7 +100,9 @@ fn wrk(url: &str, seconds: u32, connections: u32, cookie: Option<&str>) -> Run {
         args.push(format!("Cookie: {c}"));
     }
     args.push(url.to_string());
+    let cpu_before = cpu_ticks();
     let out = Command::new("wrk").args(&args).output().expect("run wrk");
+    let cpu = cpu_ticks().saturating_sub(cpu_before);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let rps = text
         .lines()
@@ -108,7 +118,32 @@ fn wrk(url: &str, seconds: u32, connections: u32, cookie: Option<&str>) -> Run {
     if text.contains("Non-2xx") {
         panic!("wrk saw errors:\n{text}");
     }
-    (rps, p99)
+    let requests: f64 = text
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    Run {
+        rps,
+        p99,
+        // Clock ticks are 1/100 s on Linux.
+        cpu_us: cpu as f64 * 10_000.0 / requests.max(1.0),
+    }
+}
+
+/// This process's user + system CPU time, in clock ticks
+/// (`/proc/self/stat` fields 14 and 15).
+fn cpu_ticks() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // The command name may hold spaces; fields follow its `)`.
+            let rest = s.rsplit_once(')')?.1.to_string();
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0)
 }
 
 async fn serve(app: Router) -> SocketAddr {
@@ -232,6 +267,20 @@ fn main() {
         // Memory with 1,000 open connections, on the in-memory portal
         // alone (the process holds nothing else yet but the runtime).
         let rss_start = status_kib("VmRSS:");
+        // For comparison, first: a bare axum handler (433 bytes of JSON,
+        // the look-up's size) with 1,000 open connections. RSS rarely
+        // shrinks, so the portal's peak below includes what this one left.
+        let bare_alone = serve(Router::new().route(
+            "/bare",
+            get(|| async { ([("content-type", "application/json")], vec![b' '; 433]) }),
+        ))
+        .await;
+        let (_, peak_bare_1000) = sampling({
+            let u = format!("http://{bare_alone}/bare");
+            move || wrk(&u, seconds.max(3), 1_000, None)
+        })
+        .await;
+        let rss_after_bare = status_kib("VmRSS:");
         let (mem_addr, mem_code) =
             portal(Arc::new(tolom_testkit::memory::InMemoryStore::new())).await;
         let json_url = format!("http://{mem_addr}/api/v1/charges/{mem_code}?lang=en");
@@ -299,46 +348,55 @@ fn main() {
                 .await
                 .expect("wrk");
                 println!(
-                    "repetition {}: {}: bare {:.0}/s (p99 {}), portal {:.0}/s (p99 {}), ratio {:.3}",
+                    "repetition {}: {}: bare {:.0}/s (p99 {}, {:.1} µs CPU/req), portal {:.0}/s (p99 {}, {:.1} µs CPU/req), ratio {:.3}",
                     r + 1,
                     t.name,
-                    pair.0 .0,
-                    pair.0 .1,
-                    pair.1 .0,
-                    pair.1 .1,
-                    pair.1 .0 / pair.0 .0
+                    pair.0.rps,
+                    pair.0.p99,
+                    pair.0.cpu_us,
+                    pair.1.rps,
+                    pair.1.p99,
+                    pair.1.cpu_us,
+                    pair.1.rps / pair.0.rps
                 );
                 runs[i].push(pair);
             }
         }
         println!();
-        println!("| target | bytes | bare req/s (median) | portal req/s (median) | ratio min / median / max | goal | p99 bare | p99 portal |");
-        println!("|---|---:|---:|---:|---:|---:|---|---|");
+        println!("| target | bytes | bare req/s (median) | portal req/s (median) | ratio min / median / max | goal | p99 bare | p99 portal | CPU µs/req bare / portal (median) |");
+        println!("|---|---:|---:|---:|---:|---:|---|---|---:|");
         for (t, pairs) in targets.iter().zip(&runs) {
             let median = |mut v: Vec<f64>| {
                 v.sort_by(|a, b| a.total_cmp(b));
                 (v[0], v[v.len() / 2], v[v.len() - 1])
             };
-            let (rmin, rmed, rmax) = median(pairs.iter().map(|(b, p)| p.0 / b.0).collect());
-            let (_, bmed, _) = median(pairs.iter().map(|(b, _)| b.0).collect());
-            let (_, pmed, _) = median(pairs.iter().map(|(_, p)| p.0).collect());
+            let (rmin, rmed, rmax) = median(pairs.iter().map(|(b, p)| p.rps / b.rps).collect());
+            let (_, bmed, _) = median(pairs.iter().map(|(b, _)| b.rps).collect());
+            let (_, pmed, _) = median(pairs.iter().map(|(_, p)| p.rps).collect());
+            let (_, bcpu, _) = median(pairs.iter().map(|(b, _)| b.cpu_us).collect());
+            let (_, pcpu, _) = median(pairs.iter().map(|(_, p)| p.cpu_us).collect());
             let goal = if t.name.ends_with("SQLite") { 0.5 } else { 0.8 };
             let p99 = |f: &dyn Fn(&Pair) -> String| {
                 pairs.iter().map(f).collect::<Vec<_>>().join(", ")
             };
             println!(
-                "| {} | {} | {bmed:.0} | {pmed:.0} | {rmin:.3} / {rmed:.3} / {rmax:.3} | ≥ {goal} ({}) | {} | {} |",
+                "| {} | {} | {bmed:.0} | {pmed:.0} | {rmin:.3} / {rmed:.3} / {rmax:.3} | ≥ {goal} ({}) | {} | {} | {bcpu:.1} / {pcpu:.1} |",
                 t.name,
                 t.bytes,
                 if rmed >= goal { "met" } else { "NOT met" },
-                p99(&|(b, _)| b.1.clone()),
-                p99(&|(_, p)| p.1.clone()),
+                p99(&|(b, _)| b.p99.clone()),
+                p99(&|(_, p)| p.p99.clone()),
             );
         }
         println!();
         println!(
-            "RSS: {:.1} MiB at start, {:.1} MiB with the in-memory portal idle, peak {:.1} MiB with 1,000 open connections (goal ≤ 32 MiB: {}); peak {:.1} MiB later with both portals and the bare servers; VmHWM {:.1} MiB",
+            "RSS: {:.1} MiB at start; bare axum alone: peak {:.1} MiB with 1,000 open connections, {:.1} MiB after",
             mib(rss_start),
+            mib(peak_bare_1000),
+            mib(rss_after_bare),
+        );
+        println!(
+            "RSS: {:.1} MiB with the in-memory portal idle, peak {:.1} MiB with 1,000 open connections (goal ≤ 32 MiB: {}); peak {:.1} MiB later with both portals and the bare servers; VmHWM {:.1} MiB",
             mib(rss_idle),
             mib(peak_1000),
             if peak_1000 <= 32 * 1024 { "met" } else { "NOT met" },

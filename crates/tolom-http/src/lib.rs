@@ -205,18 +205,16 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .nest("/api/v1", api::routes())
         .fallback(error::not_found)
+        // Two layers, not four: `context` inside `headers`, then the
+        // access log inside `observe`'s span, each pair in one function
+        // (one state clone and one boxed future a request each).
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            middleware::context,
+            middleware::context_and_headers,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::headers,
-        ))
-        .layer(axum::middleware::from_fn(middleware::access_log))
         .layer(axum::middleware::from_fn_with_state(
             state.lifecycle.clone(),
-            middleware::observe,
+            middleware::observe_and_log,
         ))
         .with_state(state)
 }

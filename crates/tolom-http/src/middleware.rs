@@ -79,9 +79,25 @@ fn method_label(method: &axum::http::Method) -> &'static str {
 /// Apply it with `Router::layer`, so that the matched route is known.
 pub async fn observe(
     State(lifecycle): State<Arc<Lifecycle>>,
-    mut req: Request,
+    req: Request,
     next: Next,
 ) -> Response {
+    observed(&lifecycle, req, next, false).await
+}
+
+/// [`observe`] and [`access_log`] in one layer, as the portal uses them:
+/// the same request id, span, in-flight count, metrics and access-log
+/// line (inside the request's span), with the route, the clock and the
+/// state taken once a request instead of twice.
+pub async fn observe_and_log(
+    State(lifecycle): State<Arc<Lifecycle>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    observed(&lifecycle, req, next, true).await
+}
+
+async fn observed(lifecycle: &Lifecycle, mut req: Request, next: Next, log: bool) -> Response {
     let id = match req
         .headers()
         .get(REQUEST_ID)
@@ -93,18 +109,25 @@ pub async fn observe(
     };
     let route = route_of(&req);
     let method = method_label(req.method());
+    // For the access log: the path only, never the query string.
+    let path = log.then(|| req.uri().path().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method, route = %route);
     let in_flight = (!is_probe(&route)).then(|| lifecycle.enter());
     let started = Instant::now();
-    let mut resp = next.run(req).instrument(span).await;
+    let mut resp = next.run(req).instrument(span.clone()).await;
     drop(in_flight);
-    let status = resp.status().as_u16().to_string();
+    let elapsed = started.elapsed();
+    let status = resp.status().as_u16();
+    if let Some(path) = path {
+        let micros = elapsed.as_micros() as u64;
+        span.in_scope(|| access_line(method, &path, &route, status, micros));
+    }
     metrics::counter!(
         "tolom_http_requests_total",
         "method" => method,
         "route" => route.clone(),
-        "status" => status
+        "status" => status.to_string()
     )
     .increment(1);
     metrics::histogram!(
@@ -112,11 +135,20 @@ pub async fn observe(
         "method" => method,
         "route" => route
     )
-    .record(started.elapsed().as_secs_f64());
+    .record(elapsed.as_secs_f64());
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(REQUEST_ID, v);
     }
     resp
+}
+
+/// The access-log line of a request (probes at debug level).
+fn access_line(method: &str, path: &str, route: &str, status: u16, micros: u64) {
+    if is_probe(route) {
+        tracing::debug!(target: "tolom_http::access", %method, path = %path, route = %route, status, micros);
+    } else {
+        tracing::info!(target: "tolom_http::access", %method, path = %path, route = %route, status, micros);
+    }
 }
 
 fn client_ip(req: &Request, trust_forwarded: bool) -> IpAddr {
@@ -138,7 +170,11 @@ fn client_ip(req: &Request, trust_forwarded: bool) -> IpAddr {
 }
 
 /// Middleware: works out the [`Ctx`], sets the language and session cookies.
-pub async fn context(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn context(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    with_context(&state, req, next).await
+}
+
+async fn with_context(state: &AppState, mut req: Request, next: Next) -> Response {
     let (lang, explicit) = language_of(req.uri().query(), req.headers());
     let is_api = req.uri().path().starts_with("/api/");
     let ip = client_ip(&req, state.config.trust_forwarded_for);
@@ -187,7 +223,24 @@ pub async fn context(State(state): State<AppState>, mut req: Request, next: Next
 /// sends the payer to the bank lets its form post to the bank's origin).
 pub async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
-    let h = resp.headers_mut();
+    secure(resp.headers_mut(), state.config.hsts);
+    resp
+}
+
+/// [`headers`] around [`context`] in one layer, as the portal uses them
+/// (one state clone and one boxed future a request instead of two).
+pub async fn context_and_headers(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let mut resp = with_context(&state, req, next).await;
+    secure(resp.headers_mut(), state.config.hsts);
+    resp
+}
+
+/// The security headers of [`headers`].
+fn secure(h: &mut HeaderMap, hsts: bool) {
     let set = |h: &mut HeaderMap, name: HeaderName, value: &'static str| {
         h.insert(name, HeaderValue::from_static(value));
     };
@@ -207,7 +260,7 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
         HeaderName::from_static("cross-origin-opener-policy"),
         "same-origin",
     );
-    if state.config.hsts {
+    if hsts {
         set(
             h,
             header::STRICT_TRANSPORT_SECURITY,
@@ -218,24 +271,18 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
         set(h, header::CACHE_CONTROL, "no-store");
         set(h, header::PRAGMA, "no-cache");
     }
-    resp
 }
 
 /// Middleware: one access-log line per request: method, path, route,
 /// status, time (probes at debug level). Never the query string, headers
 /// or body.
 pub async fn access_log(req: Request, next: Next) -> Response {
-    let method = req.method().clone();
+    let method = method_label(req.method());
     let path = req.uri().path().to_string();
     let route = route_of(&req);
     let started = Instant::now();
     let resp = next.run(req).await;
-    let status = resp.status().as_u16();
     let micros = started.elapsed().as_micros() as u64;
-    if is_probe(&route) {
-        tracing::debug!(target: "tolom_http::access", %method, path = %path, route = %route, status, micros);
-    } else {
-        tracing::info!(target: "tolom_http::access", %method, path = %path, route = %route, status, micros);
-    }
+    access_line(method, &path, &route, resp.status().as_u16(), micros);
     resp
 }
