@@ -52,17 +52,21 @@ pub fn audit_hash(
     data: &serde_json::Value,
 ) -> String {
     let mut h = Sha256::new();
+    // The data as compact JSON, written straight into bytes (the same text
+    // as `data.to_string()`, without going through `fmt`).
+    let data = serde_json::to_vec(data).unwrap_or_else(|_| data.to_string().into_bytes());
     for part in [
-        prev_hash,
-        &seq.to_string(),
-        &at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        actor,
-        action,
-        subject,
-        &data.to_string(),
+        prev_hash.as_bytes(),
+        seq.to_string().as_bytes(),
+        at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+            .as_bytes(),
+        actor.as_bytes(),
+        action.as_bytes(),
+        subject.as_bytes(),
+        &data,
     ] {
         h.update((part.len() as u64).to_be_bytes());
-        h.update(part.as_bytes());
+        h.update(part);
     }
     crate::hex::lower(&h.finalize())
 }

@@ -218,7 +218,9 @@ impl Paying {
                 }
             }
             PaymentState::ActionRequired | PaymentState::Unknown if now >= old.expires_at() => {
-                let settled = self.settler.settle_from_acquirer(old, now, true).await?;
+                // Boxed: a rare path that would make every start's future
+                // (moved on each call) far larger.
+                let settled = Box::pin(self.settler.settle_from_acquirer(old, now, true)).await?;
                 Ok(if settled.state().is_in_flight() {
                     Room::Held { retry_after: None }
                 } else {
@@ -387,10 +389,9 @@ impl Paying {
             })
             .await;
         drop(validated);
-        Ok(self
-            .settler
-            .apply_result(payment, &charge, result, false)
-            .await?)
+        // Boxed: settling's future is large, and one here would be moved
+        // with every card submission's.
+        Ok(Box::pin(self.settler.apply_result(payment, &charge, result, false)).await?)
     }
 
     fn description(&self, payment: &Payment) -> String {

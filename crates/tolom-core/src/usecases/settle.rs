@@ -185,7 +185,9 @@ impl Settler {
                 }
             }
             Err(e @ StoreError::Invariant { .. }) => match late_approval {
-                Some(approval) => self.duplicate_approval(id, approval, e).await,
+                // A rare path, boxed: its future would otherwise make
+                // every settling's future (moved on each call) far larger.
+                Some(approval) => Box::pin(self.duplicate_approval(id, approval, e)).await,
                 None => Err(e),
             },
             Err(e) => Err(e),
@@ -247,7 +249,7 @@ impl Settler {
                     .approval()
                     .cloned()
                     .ok_or_else(|| e.clone())?;
-                self.duplicate_approval(current.id(), approval, e).await
+                Box::pin(self.duplicate_approval(current.id(), approval, e)).await
             }
             Err(e) => Err(e),
         }
