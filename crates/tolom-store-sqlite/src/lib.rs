@@ -21,8 +21,9 @@
 //! - **Embedded, versioned, forward-only migrations** run by
 //!   [`SqliteStore::open`] and [`SqliteStore::migrate`].
 //! - **Settings**: WAL, `synchronous=FULL` by default ([`Durability`]), a
-//!   busy timeout, foreign keys on; reads on a pool of read-only
-//!   connections.
+//!   busy timeout, foreign keys on; reads on a few read-only connections,
+//!   each behind its own lock (`readers.rs`: one round trip per read,
+//!   where sqlx's pool adds a ping and a spawned task to every read).
 //! - **One writer, group commit** (`writer.rs`): every write is a *job*
 //!   handed to one task that owns the writer connection. The task takes
 //!   every job ready at that moment (up to 64) and runs them in one
@@ -60,6 +61,7 @@
 //! | --- | --- |
 //! | `lib.rs` | these docs, [`SqliteStore`]: open, migrate, close, the readers, the commit counters |
 //! | `writer.rs` | the writer task: group commit, a savepoint per job, `synchronous` per batch |
+//! | `readers.rs` | the read-only connections |
 //! | `options.rs` | [`SqliteOptions`], [`Durability`] |
 //! | `rows.rs` | rows ↔ domain values (a row that does not restore is `Broken`) |
 //! | `error.rs` | SQLite errors → [`StoreError`] |
@@ -168,8 +170,8 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// per job, every caller answered after the commit; see the crate docs).
 /// Within a process writers therefore never meet `SQLITE_BUSY`, and a
 /// transaction that reads before it writes never has to upgrade its lock.
-/// Look-ups and lists use a pool of read-only connections, which in WAL
-/// mode never block the writer and are never blocked by it. Several
+/// Look-ups and lists use read-only connections, which in WAL mode never
+/// block the writer and are never blocked by it. Several
 /// processes on one file still work: `BEGIN IMMEDIATE` takes SQLite's write
 /// lock, and the busy timeout makes them wait their turn. The writer task
 /// runs on the Tokio runtime the store was opened on; it stops when the

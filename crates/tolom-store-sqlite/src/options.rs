@@ -42,8 +42,8 @@ pub struct SqliteOptions {
     /// (default 5 s). Within one process writes never wait on SQLite's lock:
     /// they queue for the single writer task instead.
     pub busy_timeout: Duration,
-    /// How long a read waits for a connection of the read-only pool
-    /// (default 30 s); past it the call fails with `Unavailable`. Writes
+    /// How long a read waits for a free read-only connection (default
+    /// 30 s); past it the call fails with `Unavailable`. Writes
     /// queue for the writer without a time limit: a write given up on while
     /// queued could still be committed, and `Unavailable` promises nothing
     /// was written.
