@@ -106,7 +106,8 @@ struct CatalogueData {
 #[derive(Debug, Clone)]
 pub struct Catalogue {
     services: Vec<Service>,
-    tariffs: BTreeMap<(ServiceId, String), Tariff>,
+    /// By service, then urgency (looked up by `&str`, without copies).
+    tariffs: BTreeMap<ServiceId, BTreeMap<String, Tariff>>,
     order: Vec<(ServiceId, String)>,
 }
 
@@ -127,7 +128,7 @@ impl Catalogue {
     /// Loads a catalogue from JSON of the same shape as the default.
     pub fn from_json(json: &str) -> Result<Catalogue, CatalogueError> {
         let data: CatalogueData = serde_json::from_str(json)?;
-        let mut tariffs = BTreeMap::new();
+        let mut tariffs: BTreeMap<ServiceId, BTreeMap<String, Tariff>> = BTreeMap::new();
         let mut order = Vec::new();
         for s in &data.services {
             if data.services.iter().filter(|o| o.id == s.id).count() > 1 {
@@ -149,9 +150,13 @@ impl Catalogue {
             }
             t.total()
                 .map_err(|e| CatalogueError::Invalid(format!("tariff {}: {e}", t.urgency)))?;
-            let key = (t.service.clone(), t.urgency.clone());
-            order.push(key.clone());
-            if tariffs.insert(key, t).is_some() {
+            order.push((t.service.clone(), t.urgency.clone()));
+            if tariffs
+                .entry(t.service.clone())
+                .or_default()
+                .insert(t.urgency.clone(), t)
+                .is_some()
+            {
                 return Err(CatalogueError::Invalid("duplicate tariff".into()));
             }
         }
@@ -174,8 +179,7 @@ impl Catalogue {
 
     /// A tariff by service and urgency.
     pub fn tariff(&self, service: &str, urgency: &str) -> Option<&Tariff> {
-        self.tariffs
-            .get(&(service.to_string(), urgency.to_string()))
+        self.tariffs.get(service)?.get(urgency)
     }
 
     /// Whether the fee a charge names is published: `false` only when
@@ -202,7 +206,7 @@ impl Catalogue {
     pub fn unpublished(&self) -> impl Iterator<Item = &Tariff> + '_ {
         self.order
             .iter()
-            .filter_map(|k| self.tariffs.get(k))
+            .filter_map(|(s, u)| self.tariff(s, u))
             .filter(|t| !t.published)
     }
 
@@ -211,7 +215,7 @@ impl Catalogue {
         self.order
             .iter()
             .filter(move |(s, _)| s == service)
-            .filter_map(|k| self.tariffs.get(k))
+            .filter_map(|(s, u)| self.tariff(s, u))
     }
 }
 
