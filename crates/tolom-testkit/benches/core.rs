@@ -53,6 +53,36 @@ fn cards(c: &mut Criterion) {
     g.finish();
 }
 
+fn audit(c: &mut Criterion) {
+    let at = chrono::Utc::now();
+    let data = serde_json::json!({
+        "from": "authorizing",
+        "decline_reason": null,
+        "failure": null,
+        "receipt_number": "20261202-3F2A9C0B1D4E5F60",
+    });
+    let subject = Uuid::from_u128(7).to_string();
+    let prev = tolom_core::audit::GENESIS_HASH;
+    let mut g = c.benchmark_group("audit");
+    g.bench_function(
+        "hash of a payment.succeeded entry (what sealing costs per entry)",
+        |b| {
+            b.iter(|| {
+                tolom_core::audit::audit_hash(
+                    black_box(prev),
+                    12,
+                    at,
+                    "system",
+                    "payment.succeeded",
+                    &subject,
+                    black_box(&data),
+                )
+            })
+        },
+    );
+    g.finish();
+}
+
 fn flow(c: &mut Criterion) {
     let h = Harness::with_acquirer(Arc::new(SandboxAcquirer::for_tests()), Config::default());
     let terms = block_on(h.terms_id());
@@ -356,7 +386,7 @@ fn thread_cpu() -> f64 {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(3)).warm_up_time(std::time::Duration::from_secs(1));
-    targets = codes, cards, flow
+    targets = codes, cards, audit, flow
 }
 fn main() {
     if let Some(n) = std::env::var("TOLOM_FLOW_LOOP")
