@@ -185,7 +185,11 @@ fn main() {
             }
         })
     });
-    print("SqliteStore::charge_by_code (its reader, row → Charge)", n, &m);
+    print(
+        "SqliteStore::charge_by_code (its reader, row → Charge)",
+        n,
+        &m,
+    );
 
     // rusqlite on this thread.
     let r = rusqlite::Connection::open_with_flags(
