@@ -196,10 +196,37 @@ struct Faults {
     reverse: VecDeque<Fault>,
 }
 
+/// The most orders the sandbox remembers. A long-running demo or soak test
+/// makes an order per payment; past this many the oldest order is
+/// forgotten (its status and refunds are then unknown to the sandbox, as
+/// for an order it never saw), so memory stays flat. A real bank keeps its
+/// orders; the sandbox is for tests and demonstrations.
+pub const MAX_ORDERS: usize = 100_000;
+
 #[derive(Debug, Default)]
 struct Inner {
     orders: HashMap<String, Order>,
+    /// Order numbers, oldest first: what to forget past [`MAX_ORDERS`].
+    arrival: VecDeque<String>,
     faults: Faults,
+}
+
+impl Inner {
+    /// Remembers a new order, forgetting the oldest past [`MAX_ORDERS`]
+    /// (O(1)).
+    fn remember(&mut self, number: &str, order: Order) {
+        if self.orders.insert(number.to_string(), order).is_none() {
+            self.arrival.push_back(number.to_string());
+        }
+        while self.orders.len() > MAX_ORDERS {
+            match self.arrival.pop_front() {
+                Some(oldest) => {
+                    self.orders.remove(&oldest);
+                }
+                None => break,
+            }
+        }
+    }
 }
 
 /// A deterministic in-process test acquirer.
@@ -471,7 +498,7 @@ impl Acquirer for SandboxAcquirer {
             let (order, lost_answer) =
                 self.new_order(order_number, request.amount, &request.instrument)?;
             let outcome = order.current_outcome()?;
-            inner.orders.insert(order_number.to_string(), order);
+            inner.remember(order_number, order);
             if lost_answer {
                 return Err(lost("purchase"));
             }
@@ -678,6 +705,36 @@ mod tests {
         assert_eq!(fnv1a(&[]), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a(&[b"a"]), 0xaf63_dc4c_8601_ec8c);
         assert_eq!(fnv1a(&[b"fo", b"obar"]), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn the_sandbox_forgets_its_oldest_orders_past_the_cap() {
+        let mut inner = Inner::default();
+        let order = || {
+            Order::new(
+                Money::from_minor_units(100, Currency::KGS),
+                None,
+                None,
+                State::Reversed,
+            )
+        };
+        for i in 0..MAX_ORDERS + 25 {
+            inner.remember(&format!("order-{i}"), order());
+        }
+        assert_eq!(inner.orders.len(), MAX_ORDERS, "never above the cap");
+        assert_eq!(inner.arrival.len(), MAX_ORDERS);
+        assert!(
+            !inner.orders.contains_key("order-0"),
+            "the oldest goes first"
+        );
+        assert!(!inner.orders.contains_key("order-24"));
+        assert!(inner.orders.contains_key("order-25"));
+        assert!(inner
+            .orders
+            .contains_key(&format!("order-{}", MAX_ORDERS + 24)));
+        // The same order again is one entry, not two.
+        inner.remember("order-25", order());
+        assert_eq!(inner.arrival.len(), MAX_ORDERS);
     }
 
     #[test]

@@ -57,7 +57,7 @@ mod config;
 
 pub use acquirer::{
     approval_for, OrderSnapshot, SandboxAcquirer, SandboxOrderState, HOSTED_APPROVE,
-    HOSTED_OUTCOME_FIELD, OTP_FIELD,
+    HOSTED_OUTCOME_FIELD, MAX_ORDERS, OTP_FIELD,
 };
 pub use cards::{
     behaviour_of, test_cards, Behaviour, TestCard, DECLINE_DO_NOT_HONOUR, DECLINE_EXPIRED_CARD,
