@@ -196,12 +196,12 @@ struct Faults {
     reverse: VecDeque<Fault>,
 }
 
-/// The most orders the sandbox remembers. A long-running demo or soak test
-/// makes an order per payment; past this many the oldest order is
+/// The most orders the sandbox remembers (≈ 4 MiB). A long-running demo or
+/// soak test makes an order per payment; past this many the oldest order is
 /// forgotten (its status and refunds are then unknown to the sandbox, as
 /// for an order it never saw), so memory stays flat. A real bank keeps its
 /// orders; the sandbox is for tests and demonstrations.
-pub const MAX_ORDERS: usize = 100_000;
+pub const MAX_ORDERS: usize = 10_000;
 
 #[derive(Debug, Default)]
 struct Inner {
