@@ -196,11 +196,14 @@ struct Faults {
     reverse: VecDeque<Fault>,
 }
 
-/// The most orders the sandbox remembers (≈ 4 MiB). A long-running demo or
-/// soak test makes an order per payment; past this many the oldest order is
-/// forgotten (its status and refunds are then unknown to the sandbox, as
-/// for an order it never saw), so memory stays flat. A real bank keeps its
-/// orders; the sandbox is for tests and demonstrations.
+/// The most finished orders the sandbox remembers (≈ 4 MiB). A
+/// long-running demo or soak test makes an order per payment; past this
+/// many the oldest *finished* order (approved, declined or reversed) is
+/// forgotten, so memory stays flat. Orders still waiting for the payer (a
+/// one-time code, the hosted page) are never forgotten: their payments are
+/// in flight. A status query of a forgotten order answers as for an order
+/// the sandbox never saw; by then its payment has long been settled. A real
+/// bank keeps its orders; the sandbox is for tests and demonstrations.
 pub const MAX_ORDERS: usize = 10_000;
 
 #[derive(Debug, Default)]
@@ -212,18 +215,29 @@ struct Inner {
 }
 
 impl Inner {
-    /// Remembers a new order, forgetting the oldest past [`MAX_ORDERS`]
-    /// (O(1)).
+    /// Remembers a new order, forgetting the oldest finished ones past
+    /// [`MAX_ORDERS`] (O(1) amortised: an order waiting for its payer is
+    /// moved to the young end, at most once per pass over the queue).
     fn remember(&mut self, number: &str, order: Order) {
         if self.orders.insert(number.to_string(), order).is_none() {
             self.arrival.push_back(number.to_string());
         }
-        while self.orders.len() > MAX_ORDERS {
-            match self.arrival.pop_front() {
-                Some(oldest) => {
-                    self.orders.remove(&oldest);
-                }
-                None => break,
+        let mut looked = 0;
+        while self.orders.len() > MAX_ORDERS && looked < self.arrival.len() {
+            let Some(oldest) = self.arrival.pop_front() else {
+                break;
+            };
+            let waiting = self.orders.get(&oldest).is_some_and(|o| {
+                matches!(
+                    o.state,
+                    State::AwaitingOtp(_) | State::AwaitingHostedPage(_)
+                )
+            });
+            if waiting {
+                self.arrival.push_back(oldest);
+                looked += 1;
+            } else {
+                self.orders.remove(&oldest);
             }
         }
     }
@@ -735,6 +749,33 @@ mod tests {
         // The same order again is one entry, not two.
         inner.remember("order-25", order());
         assert_eq!(inner.arrival.len(), MAX_ORDERS);
+    }
+
+    #[test]
+    fn orders_waiting_for_the_payer_are_never_forgotten() {
+        let mut inner = Inner::default();
+        let amount = Money::from_minor_units(100, Currency::KGS);
+        let waiting = || {
+            Order::new(
+                amount,
+                None,
+                None,
+                State::AwaitingOtp(Challenge::Otp { hint: None }),
+            )
+        };
+        inner.remember("waiting", waiting());
+        for i in 0..MAX_ORDERS + 10 {
+            inner.remember(
+                &format!("order-{i}"),
+                Order::new(amount, None, None, State::Reversed),
+            );
+        }
+        assert!(
+            inner.orders.contains_key("waiting"),
+            "an order in flight stays"
+        );
+        assert_eq!(inner.orders.len(), MAX_ORDERS);
+        assert!(!inner.orders.contains_key("order-0"));
     }
 
     #[test]

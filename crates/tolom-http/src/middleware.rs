@@ -109,8 +109,9 @@ async fn observed(lifecycle: &Lifecycle, mut req: Request, next: Next, log: bool
     };
     let route = route_of(&req);
     let method = method_label(req.method());
-    // For the access log: the path only, never the query string.
-    let path = log.then(|| req.uri().path().to_string());
+    // For the access log: the method as sent (the metrics' label folds
+    // unusual ones into "other") and the path only, never the query string.
+    let logged = log.then(|| (req.method().clone(), req.uri().path().to_string()));
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method, route = %route);
     let in_flight = (!is_probe(&route)).then(|| lifecycle.enter());
@@ -119,9 +120,9 @@ async fn observed(lifecycle: &Lifecycle, mut req: Request, next: Next, log: bool
     drop(in_flight);
     let elapsed = started.elapsed();
     let status = resp.status().as_u16();
-    if let Some(path) = path {
+    if let Some((logged_method, path)) = logged {
         let micros = elapsed.as_micros() as u64;
-        span.in_scope(|| access_line(method, &path, &route, status, micros));
+        span.in_scope(|| access_line(logged_method.as_str(), &path, &route, status, micros));
     }
     metrics::counter!(
         "tolom_http_requests_total",
@@ -277,12 +278,18 @@ fn secure(h: &mut HeaderMap, hsts: bool) {
 /// status, time (probes at debug level). Never the query string, headers
 /// or body.
 pub async fn access_log(req: Request, next: Next) -> Response {
-    let method = method_label(req.method());
+    let method = req.method().clone();
     let path = req.uri().path().to_string();
     let route = route_of(&req);
     let started = Instant::now();
     let resp = next.run(req).await;
     let micros = started.elapsed().as_micros() as u64;
-    access_line(method, &path, &route, resp.status().as_u16(), micros);
+    access_line(
+        method.as_str(),
+        &path,
+        &route,
+        resp.status().as_u16(),
+        micros,
+    );
     resp
 }

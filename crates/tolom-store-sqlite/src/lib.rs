@@ -290,7 +290,7 @@ impl SqliteStore {
         );
         readers.warm().await?;
         Ok(SqliteStore {
-            writer: Writer::start(conn, Some(options.durability)),
+            writer: Writer::start(conn, Some(options.durability), options.acquire_timeout),
             readers: Arc::new(readers),
             location: location.to_string(),
             file,
@@ -313,7 +313,7 @@ impl SqliteStore {
         let readers = Readers::new(options, 2, std::time::Duration::from_secs(30));
         readers.warm().await?;
         Ok(SqliteStore {
-            writer: Writer::start(conn, None),
+            writer: Writer::start(conn, None, SqliteOptions::default().acquire_timeout),
             readers: Arc::new(readers),
             location: ":memory:".into(),
             file: None,

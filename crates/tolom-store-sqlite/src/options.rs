@@ -42,11 +42,11 @@ pub struct SqliteOptions {
     /// (default 5 s). Within one process writes never wait on SQLite's lock:
     /// they queue for the single writer task instead.
     pub busy_timeout: Duration,
-    /// How long a read waits for a free read-only connection (default
-    /// 30 s); past it the call fails with `Unavailable`. Writes
-    /// queue for the writer without a time limit: a write given up on while
-    /// queued could still be committed, and `Unavailable` promises nothing
-    /// was written.
+    /// How long a read waits for a free read-only connection, and a write
+    /// for room in the writer's queue (at most 1,024 writes wait), default
+    /// 30 s; past it the call fails with `Unavailable`, having written
+    /// nothing. A write once queued is not given up on: it runs, and its
+    /// caller is answered after the commit.
     pub acquire_timeout: Duration,
     /// Read-only connections for look-ups and lists (default 4).
     pub readers: u32,

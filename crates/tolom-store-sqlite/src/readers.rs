@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection};
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, MutexGuard, Semaphore, SemaphorePermit};
 use tolom_core::ports::StoreError;
 
 use crate::error::map;
@@ -24,14 +24,22 @@ use crate::error::map;
 #[derive(Debug)]
 pub(crate) struct Readers {
     slots: Vec<Mutex<Option<SqliteConnection>>>,
+    /// One permit per slot: a reader holding a permit always finds a free
+    /// slot, so a read waits for *any* connection to be free, never for one
+    /// particular (perhaps long) read.
+    free: Semaphore,
     options: SqliteConnectOptions,
     next: AtomicUsize,
     closed: AtomicBool,
     wait: Duration,
 }
 
-/// A connection taken for one read; dereferences to the connection.
-pub(crate) struct Reader<'a>(MutexGuard<'a, Option<SqliteConnection>>);
+/// A connection taken for one read; dereferences to the connection. The
+/// slot is released before the permit (fields drop in order).
+pub(crate) struct Reader<'a>(
+    MutexGuard<'a, Option<SqliteConnection>>,
+    #[allow(dead_code)] SemaphorePermit<'a>,
+);
 
 impl Deref for Reader<'_> {
     type Target = SqliteConnection;
@@ -56,6 +64,7 @@ impl Readers {
     pub(crate) fn new(options: SqliteConnectOptions, count: u32, wait: Duration) -> Readers {
         Readers {
             slots: (0..count.max(1)).map(|_| Mutex::new(None)).collect(),
+            free: Semaphore::new(count.max(1) as usize),
             options,
             next: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
@@ -70,46 +79,79 @@ impl Readers {
         Ok(())
     }
 
-    /// A free connection: the first one free from a rotating start, or the
-    /// start's own once it is free (at most the wait).
+    /// A free connection: waits (at most the wait) until any connection is
+    /// free, then takes the first free one from a rotating start.
     pub(crate) async fn get(&self) -> Result<Reader<'_>, StoreError> {
         if self.closed.load(Ordering::Acquire) {
             return Err(closed());
         }
+        let permit = tokio::time::timeout(self.wait, self.free.acquire())
+            .await
+            .map_err(|_| {
+                StoreError::Unavailable("timed out waiting for a database connection".into())
+            })?
+            .map_err(|_| closed())?;
         let n = self.slots.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
-        let mut taken = None;
-        for i in 0..n {
-            if let Ok(guard) = self.slots[(start + i) % n].try_lock() {
-                taken = Some(guard);
-                break;
-            }
-        }
-        let mut guard = match taken {
-            Some(g) => g,
-            None => tokio::time::timeout(self.wait, self.slots[start].lock())
-                .await
-                .map_err(|_| {
-                    StoreError::Unavailable("timed out waiting for a database connection".into())
-                })?,
-        };
+        // With a permit, at most n - 1 other readers hold slots: one is free
+        // (unless `close` is taking them).
+        let mut guard = (0..n)
+            .find_map(|i| self.slots[(start + i) % n].try_lock().ok())
+            .ok_or_else(closed)?;
         if self.closed.load(Ordering::Acquire) {
             return Err(closed());
         }
         if guard.is_none() {
             *guard = Some(self.options.connect().await.map_err(map)?);
         }
-        Ok(Reader(guard))
+        Ok(Reader(guard, permit))
     }
 
     /// Closes every connection (after the reads in progress); reads
     /// afterwards fail with `Unavailable`.
     pub(crate) async fn close(&self) {
         self.closed.store(true, Ordering::Release);
+        self.free.close();
         for slot in &self.slots {
             if let Some(conn) = slot.lock().await.take() {
                 let _ = conn.close().await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_read_takes_whichever_connection_frees_first() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("readers.db");
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .create_if_missing(true);
+        let readers = Readers::new(options, 2, Duration::from_secs(5));
+        let a = readers.get().await.unwrap_or_else(|e| panic!("{e}"));
+        let b = readers.get().await.unwrap_or_else(|e| panic!("{e}"));
+        // Both busy: each of these reads waits. Whatever slot its rotating
+        // start names, it gets `b`'s once `b` is done, while `a` stays busy
+        // (a long read) for the whole test.
+        let waiting = async {
+            for _ in 0..4 {
+                drop(readers.get().await.unwrap_or_else(|e| panic!("{e}")));
+            }
+        };
+        let release = async {
+            tokio::task::yield_now().await;
+            drop(b);
+        };
+        tokio::join!(waiting, release);
+        drop(a);
+        readers.close().await;
+        assert!(readers.get().await.is_err(), "closed readers refuse reads");
     }
 }

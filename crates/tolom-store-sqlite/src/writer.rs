@@ -41,10 +41,13 @@
 
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
+use futures::FutureExt;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -56,6 +59,12 @@ use crate::options::Durability;
 
 /// The most jobs one transaction takes.
 pub(crate) const MAX_BATCH: usize = 64;
+
+/// The most jobs waiting for the writer. A caller finding the queue full
+/// waits (at most the store's `acquire_timeout`) for room, and past that
+/// fails with `Unavailable` having written nothing: under overload the
+/// queue, its memory and the wait stay bounded.
+pub(crate) const MAX_QUEUED: usize = 1024;
 
 /// What a write job returns.
 pub(crate) type WriteFuture<'c, T> =
@@ -144,7 +153,10 @@ where
             (Some(Err(own)), _) => Err(own),
             (_, Err(e)) => Err(e),
             (Some(Ok(v)), Ok(())) => Ok(v),
-            (None, Ok(())) => Err(StoreError::Unavailable("the write did not run".into())),
+            // It panicked: its writes were rolled back with its savepoint.
+            (None, Ok(())) => Err(StoreError::Broken(
+                "the write failed unexpectedly and was rolled back".into(),
+            )),
         };
         // The caller may have gone away: nothing to do then.
         let _ = self.reply.send(answer);
@@ -166,7 +178,9 @@ enum Msg {
 /// The handle of the writer task (cloned with the store).
 #[derive(Clone)]
 pub(crate) struct Writer {
-    queue: mpsc::UnboundedSender<Msg>,
+    queue: mpsc::Sender<Msg>,
+    /// How long a job waits for room in the queue.
+    wait: Duration,
     stopped: watch::Receiver<()>,
     pub(crate) counters: Arc<Counters>,
 }
@@ -183,9 +197,14 @@ fn closed() -> StoreError {
 
 impl Writer {
     /// Starts the task owning `conn`. `level` is the store's durability
-    /// (`None` in memory, where no commit waits for a disk).
-    pub(crate) fn start(conn: SqliteConnection, level: Option<Durability>) -> Writer {
-        let (queue, rx) = mpsc::unbounded_channel();
+    /// (`None` in memory, where no commit waits for a disk); a job waits at
+    /// most `wait` for room in the queue.
+    pub(crate) fn start(
+        conn: SqliteConnection,
+        level: Option<Durability>,
+        wait: Duration,
+    ) -> Writer {
+        let (queue, rx) = mpsc::channel(MAX_QUEUED);
         let (stop_tx, stopped) = watch::channel(());
         let counters = Arc::new(Counters::default());
         let task = Task {
@@ -203,6 +222,7 @@ impl Writer {
         tokio::spawn(task.run());
         Writer {
             queue,
+            wait,
             stopped,
             counters,
         }
@@ -225,7 +245,16 @@ impl Writer {
                 reply,
             }),
         };
-        self.queue.send(Msg::Job(job)).map_err(|_| closed())?;
+        // Not queued (full past the wait, or closed): nothing was written.
+        self.queue
+            .send_timeout(Msg::Job(job), self.wait)
+            .await
+            .map_err(|e| match e {
+                mpsc::error::SendTimeoutError::Timeout(_) => StoreError::Unavailable(
+                    "timed out waiting for the database writer (too many writes queued)".into(),
+                ),
+                mpsc::error::SendTimeoutError::Closed(_) => closed(),
+            })?;
         answer
             .await
             .map_err(|_| StoreError::Unavailable("the database writer stopped".into()))?
@@ -234,7 +263,7 @@ impl Writer {
     /// Stops taking jobs, runs those already queued, closes the connection
     /// and returns once it is closed.
     pub(crate) async fn close(&self) {
-        let _ = self.queue.send(Msg::Close);
+        let _ = self.queue.send(Msg::Close).await;
         let mut stopped = self.stopped.clone();
         while stopped.changed().await.is_ok() {}
     }
@@ -242,7 +271,7 @@ impl Writer {
 
 struct Task {
     tx: WriteTx,
-    rx: mpsc::UnboundedReceiver<Msg>,
+    rx: mpsc::Receiver<Msg>,
     counters: Arc<Counters>,
     /// The store's durability (`None` in memory).
     level: Option<Durability>,
@@ -264,6 +293,16 @@ async fn exec(tx: &mut WriteTx, sql: &str) -> Result<(), StoreError> {
         .await
         .map(|_| ())
         .map_err(map)
+}
+
+/// Runs a job, a panic in it counting as its failure (its writes are
+/// rolled back like any failed job's): one faulty write must not stop the
+/// writer, and with it every later write of the process.
+async fn run_caught(work: &mut dyn Work, tx: &mut WriteTx) -> bool {
+    AssertUnwindSafe(work.run(tx))
+        .catch_unwind()
+        .await
+        .unwrap_or(false)
 }
 
 impl Task {
@@ -318,7 +357,17 @@ impl Task {
         let mut work = job.work;
         self.committed = None;
         self.tx.audit_head = None;
-        work.run(&mut self.tx).await;
+        // Migrations are written as durably as the store's level says.
+        if let Some(level) = self.level {
+            if self.current != Some(level) {
+                let _ = exec(
+                    &mut self.tx,
+                    &format!("PRAGMA synchronous = {}", level.pragma()),
+                )
+                .await;
+            }
+        }
+        run_caught(work.as_mut(), &mut self.tx).await;
         self.tx.audit_head = None;
         // A statement may have changed it (a test's PRAGMA).
         self.current = None;
@@ -376,7 +425,7 @@ impl Task {
         while let Some(job) = jobs.next() {
             let mut work = job.work;
             let head = self.tx.audit_head.clone();
-            let ok = work.run(&mut self.tx).await;
+            let ok = run_caught(work.as_mut(), &mut self.tx).await;
             let last = jobs.len() == 0;
             let step = if !multi || (ok && last) {
                 Ok(())
@@ -436,5 +485,49 @@ impl Task {
             }
         }
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::SqliteStore;
+    use tolom_core::ports::StoreError;
+
+    #[tokio::test]
+    async fn a_job_that_panics_fails_alone_and_the_writer_goes_on() {
+        let store = SqliteStore::in_memory()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let panicked = store
+            .write(|tx| {
+                Box::pin(async move {
+                    sqlx::query("CREATE TABLE t (x INTEGER)")
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(crate::error::map)?;
+                    if tx.audit_head.is_none() {
+                        panic!("a faulty write");
+                    }
+                    Ok(())
+                })
+            })
+            .await;
+        assert!(
+            matches!(panicked, Err(StoreError::Broken(_))),
+            "{panicked:?}"
+        );
+        // Its writes were rolled back, and the writer still takes writes.
+        let next = store
+            .write(|tx| {
+                Box::pin(async move {
+                    sqlx::query("CREATE TABLE t (x INTEGER)")
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(crate::error::map)?;
+                    Ok(())
+                })
+            })
+            .await;
+        assert!(next.is_ok(), "{next:?}");
     }
 }

@@ -66,6 +66,7 @@ impl Dispatcher {
         // they are lost (a crash), the messages are delivered again once the
         // lease runs out, which at-least-once delivery allows.
         let mut delivered = Vec::with_capacity(messages.len());
+        let mut failure = None;
         for message in messages {
             if self.ctx.now() >= deadline {
                 report.deferred += 1;
@@ -101,9 +102,16 @@ impl Dispatcher {
                     } else {
                         report.dead += 1;
                     }
-                    self.outbox
+                    if let Err(e) = self
+                        .outbox
                         .outbox_failed(message.id, &e.message, retry_at)
-                        .await?;
+                        .await
+                    {
+                        // The round stops here, but what it delivered is
+                        // still marked (below) before the error is returned.
+                        failure = Some(e);
+                        break;
+                    }
                 }
             }
         }
@@ -112,7 +120,10 @@ impl Dispatcher {
                 .outbox_delivered_many(&delivered, self.ctx.now())
                 .await?;
         }
-        Ok(report)
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
     }
 
     async fn resolve(&self, payload: &OutboxPayload) -> Result<Notification, StoreError> {
