@@ -171,6 +171,14 @@ fn main() {
     let total = env_usize("SOAK_PAYMENTS", 100_000).max(10);
     let payers = env_usize("SOAK_PAYERS", 8).max(1);
     let sqlite = std::env::var("SOAK_STORE").as_deref() == Ok("sqlite");
+    // SOAK_LOG=1: the portal's warnings and errors (with their causes) on
+    // stderr, to tell why a request failed.
+    if std::env::var_os("SOAK_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -85,19 +85,30 @@ impl Readers {
         if self.closed.load(Ordering::Acquire) {
             return Err(closed());
         }
-        let permit = tokio::time::timeout(self.wait, self.free.acquire())
+        let timed_out =
+            || StoreError::Unavailable("timed out waiting for a database connection".into());
+        let deadline = tokio::time::Instant::now() + self.wait;
+        let permit = tokio::time::timeout_at(deadline, self.free.acquire())
             .await
-            .map_err(|_| {
-                StoreError::Unavailable("timed out waiting for a database connection".into())
-            })?
+            .map_err(|_| timed_out())?
             .map_err(|_| closed())?;
         let n = self.slots.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
-        // With a permit, at most n - 1 other readers hold slots: one is free
-        // (unless `close` is taking them).
-        let mut guard = (0..n)
-            .find_map(|i| self.slots[(start + i) % n].try_lock().ok())
-            .ok_or_else(closed)?;
+        // With a permit, at most n - 1 other readers hold slots, so one is
+        // free; should none be (a slot released just after its permit),
+        // look again until the deadline rather than fail.
+        let mut guard = loop {
+            if let Some(g) = (0..n).find_map(|i| self.slots[(start + i) % n].try_lock().ok()) {
+                break g;
+            }
+            if self.closed.load(Ordering::Acquire) {
+                return Err(closed());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(timed_out());
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        };
         if self.closed.load(Ordering::Acquire) {
             return Err(closed());
         }

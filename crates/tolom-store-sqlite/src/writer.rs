@@ -192,7 +192,7 @@ impl std::fmt::Debug for Writer {
 }
 
 fn closed() -> StoreError {
-    StoreError::Unavailable("the store is closed".into())
+    StoreError::Unavailable("the store is closed (its writer takes no more writes)".into())
 }
 
 impl Writer {
