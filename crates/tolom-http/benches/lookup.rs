@@ -19,6 +19,8 @@
 //! ```
 //! Needs `wrk` (`apt-get install wrk`).
 
+mod support;
+
 use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::Arc;
@@ -31,6 +33,8 @@ use tolom_core::usecases::IssueCharge;
 use tolom_core::Tolom;
 use tolom_http::{router, AppState, PortalConfig};
 use tolom_store_sqlite::{SqliteOptions, SqliteStore};
+
+use support::{serve, status_kib};
 
 /// Issues the charge to look up: a passport fee, as `tolom demo` issues it.
 async fn issue_code(tolom: &Tolom) -> String {
@@ -59,18 +63,6 @@ async fn issue_code(tolom: &Tolom) -> String {
         .await
         .expect("issue");
     code.as_str().to_string()
-}
-
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// A `wrk` run's requests/s, p99 latency and this process's CPU time per
@@ -144,21 +136,6 @@ fn cpu_ticks() -> u64 {
             Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
         })
         .unwrap_or(0)
-}
-
-async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-    });
-    addr
 }
 
 /// A portal on `store` with one charge issued; its address and the code.

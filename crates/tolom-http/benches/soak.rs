@@ -24,12 +24,12 @@
 //! store (a file in a temporary directory, `synchronous=FULL`) keeps them
 //! on disk, so its RSS is the portal's own.
 
-use std::net::SocketAddr;
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use tolom_acquirer_sandbox::cards::VISA_APPROVE;
 use tolom_acquirer_sandbox::SandboxAcquirer;
 use tolom_core::ports::Ed25519Signer;
@@ -38,39 +38,13 @@ use tolom_core::Tolom;
 use tolom_http::{router, AppState, PortalConfig};
 use tolom_store_sqlite::{SqliteOptions, SqliteStore};
 
+use support::{serve, status_kib};
+
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A field of `/proc/self/status` in KiB (`VmRSS:`, `VmHWM:`).
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-    });
-    addr
 }
 
 /// Issues `n` charges of a passport fee; their codes.
